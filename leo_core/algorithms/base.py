@@ -1,0 +1,82 @@
+"""What every meta-learning algorithm provides to the trainer, the evaluator and the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+from torch import Tensor
+
+from .. import inner
+from ..config import TrainConfig
+from ..losses import LOSSES, accuracy
+from ..models import Model, Params
+from ..tasks import TaskBatch, TaskFamily
+
+__all__ = ["MetaStep", "MetaAlgorithm", "query_metrics"]
+
+
+@dataclass(frozen=True)
+class MetaStep:
+    """One meta-iteration's result: the meta-gradient and its scalar metrics (0-d tensors).
+
+    Metrics stay tensors so the trainer can move them to the host in one synchronisation.
+    """
+
+    grads: Params
+    meta_loss: Tensor
+    pre_loss: Tensor  # mean query loss at θ₀, before adaptation
+    post_loss: Tensor  # mean query loss after the k inner steps
+    pre_accuracy: Tensor | None = None
+    post_accuracy: Tensor | None = None
+
+
+def query_metrics(
+    model: Model, family: TaskFamily, params: Params, batch: TaskBatch
+) -> tuple[Tensor, Tensor | None]:
+    """Mean query loss (and accuracy for classification) of ``params``, without a graph."""
+    with torch.no_grad():
+        out = model.forward(params, batch.x_query)
+        loss = LOSSES[family.loss].mean(out, batch.y_query)
+        acc = accuracy(out, batch.y_query).mean() if family.is_classification else None
+    return loss, acc
+
+
+class MetaAlgorithm:
+    """Base class: the meta-parameters are θ₀ itself and adaptation is plain SGD with α.
+
+    Subclasses override ``meta_step`` (how the meta-gradient is formed) and, where they learn
+    more than θ₀ (Meta-SGD's step sizes, say), ``init_meta_params``/``initialization``/``step_size``.
+    """
+
+    key: str = ""
+    title: str = ""
+    citation: str = ""
+
+    def init_meta_params(self, theta0: Params, cfg: TrainConfig) -> Params:
+        return dict(theta0)
+
+    def initialization(self, meta_params: Params) -> Params:
+        """The model parameters a new task starts from."""
+        return meta_params
+
+    def step_size(self, meta_params: Params, alpha: float) -> float | Params:
+        return alpha
+
+    def meta_step(
+        self, model: Model, family: TaskFamily, meta_params: Params, batch: TaskBatch, cfg: TrainConfig
+    ) -> MetaStep:
+        raise NotImplementedError
+
+    def adapt_path(
+        self, model: Model, family: TaskFamily, meta_params: Params, x: Tensor, y: Tensor, alpha: float,
+        steps: int,
+    ) -> Iterator[Params]:
+        """Parameters after 0, 1, …, ``steps`` adaptation steps on one or more tasks' support data."""
+        start = self.initialization(meta_params)
+        if x.dim() == 3:
+            start = inner.expand(start, x.shape[0])
+        return inner.adapt_path(
+            model, LOSSES[family.loss], start, x, y, self.step_size(meta_params, alpha), steps
+        )

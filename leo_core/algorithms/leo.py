@@ -1,0 +1,53 @@
+"""The source document's algorithm ("LEO"; in the literature: MAML, Finn et al. 2017).
+
+J(θ₀) = (1/n) Σᵢ Lᵢ(θₖⁱ),  θⱼ₊₁ⁱ = θⱼⁱ − α∇Lᵢ(θⱼⁱ),  θ₀ ← θ₀ − β∇J(θ₀)  (or Adam with step β).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import inner
+from ..config import TrainConfig
+from ..losses import LOSSES
+from ..models import Model, Params
+from ..tasks import TaskBatch, TaskFamily
+from .base import MetaAlgorithm, MetaStep, query_metrics
+
+__all__ = ["LEO"]
+
+
+@dataclass(frozen=True)
+class LEO(MetaAlgorithm):
+    first_order: bool = False  # True: the first-order approximation, whatever the config says
+    key: str = "leo"
+    title: str = "LEO (the document's algorithm = MAML, second order)"
+    citation: str = "Finn, Abbeel, Levine. Model-Agnostic Meta-Learning for Fast Adaptation of Deep Networks. ICML 2017."
+
+    def meta_step(
+        self, model: Model, family: TaskFamily, meta_params: Params, batch: TaskBatch, cfg: TrainConfig
+    ) -> MetaStep:
+        loss = LOSSES[family.loss]
+        first_order = self.first_order or cfg.first_order
+        theta = inner.expand(self.initialization(meta_params), batch.n_tasks)
+        # create_graph=True keeps each inner gradient differentiable, so ∇J includes the
+        # Hessian terms Π(I − α∇²Lᵢ) — the second-order meta-gradient.
+        theta_k = inner.adapt(
+            model, loss, theta, batch.x_support, batch.y_support,
+            self.step_size(meta_params, cfg.alpha), cfg.k, create_graph=not first_order,
+        )
+        x_out, y_out = (
+            (batch.x_query, batch.y_query) if cfg.outer_loss == "query" else (batch.x_support, batch.y_support)
+        )
+        out = model.forward(theta_k, x_out)
+        meta_loss = loss.mean(out, y_out)
+        names = list(meta_params)
+        grads = torch.autograd.grad(meta_loss, [meta_params[n] for n in names])
+        pre_loss, pre_acc = query_metrics(model, family, self.initialization(meta_params), batch)
+        if cfg.outer_loss == "query" and not family.is_classification:
+            post_loss, post_acc = meta_loss.detach(), None  # already computed on the query set
+        else:
+            post_loss, post_acc = query_metrics(model, family, inner.detached(theta_k), batch)
+        return MetaStep(dict(zip(names, grads)), meta_loss.detach(), pre_loss, post_loss, pre_acc, post_acc)

@@ -1,0 +1,50 @@
+"""Device selection and CPU threading policy."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["DEVICE_CHOICES", "resolve_device", "configure_threads", "DEFAULT_CPU_THREADS"]
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+# The models here are tiny (a 1-40-40-1 MLP on a few hundred points). On such tensors torch's
+# intra-op thread pool costs more than it gains, and it collapses when another process is busy:
+# on a 2-core machine 1,000 iterations took 80 s with default threading and one core taken,
+# against 5 s single-threaded (SPEC.md §6). One thread is the default; bench/throughput.py
+# measures it under load.
+DEFAULT_CPU_THREADS = 1
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """Map a device name to a ``torch.device``.
+
+    ``auto`` picks CUDA, then Apple MPS, then CPU. Asking for a backend that is not there raises
+    ``ValueError`` with a message meant for a user, not a traceback.
+    """
+    if name not in DEVICE_CHOICES:
+        raise ValueError(f"unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but no CUDA GPU is available here")
+    if name == "mps" and not _mps_available():
+        raise ValueError("device 'mps' requested but Apple MPS is not available here")
+    return torch.device(name)
+
+
+def configure_threads(threads: int = DEFAULT_CPU_THREADS) -> None:
+    """Set torch's intra-op thread count (process-wide)."""
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)

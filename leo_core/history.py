@@ -1,0 +1,75 @@
+"""Bounded metric history: keeps every record until full, then halves its resolution.
+
+A long run (millions of iterations) keeps at most ``capacity`` records spread evenly over the
+whole run, so memory stays bounded and charts stay fast; the newest record is always kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import fields
+from typing import Iterable
+
+from .train import MetricRecord
+
+__all__ = ["MetricHistory"]
+
+COLUMNS = [f.name for f in fields(MetricRecord)]
+
+
+class MetricHistory:
+    def __init__(self, capacity: int = 2000):
+        if capacity < 4:
+            raise ValueError("capacity must be >= 4")
+        self.capacity = capacity
+        self.stride = 1  # keep records whose iteration is a multiple of stride
+        self._records: list[MetricRecord] = []
+        self._latest: MetricRecord | None = None
+
+    def append(self, record: MetricRecord) -> None:
+        self._latest = record
+        if record.iteration % self.stride:
+            return
+        self._records.append(record)
+        if len(self._records) > self.capacity:
+            self.stride *= 2
+            self._records = [r for r in self._records if r.iteration % self.stride == 0]
+
+    def extend(self, records: Iterable[MetricRecord]) -> None:
+        for r in records:
+            self.append(r)
+
+    @property
+    def latest(self) -> MetricRecord | None:
+        return self._latest
+
+    def records(self) -> list[MetricRecord]:
+        """Kept records, plus the latest one if decimation skipped it."""
+        out = list(self._records)
+        if self._latest is not None and (not out or out[-1].iteration != self._latest.iteration):
+            out.append(self._latest)
+        return out
+
+    def __len__(self) -> int:
+        return len(self.records())
+
+    def columns(self) -> dict[str, list]:
+        rows = self.records()
+        return {c: [getattr(r, c) for r in rows] for c in COLUMNS}
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(COLUMNS)
+        for r in self.records():
+            writer.writerow(["" if v is None else v for v in (getattr(r, c) for c in COLUMNS)])
+        return buf.getvalue()
+
+    @classmethod
+    def from_columns(cls, columns: dict[str, list], capacity: int = 2000) -> "MetricHistory":
+        history = cls(capacity)
+        n = len(columns.get("iteration", []))
+        for i in range(n):
+            history.append(MetricRecord(**{c: columns[c][i] for c in COLUMNS if c in columns}))
+        return history

@@ -1,0 +1,187 @@
+"""Meta-training as an iterator of metric records.
+
+The CLI, the app and the tests all consume ``Trainer``: each ``next()`` runs one meta-iteration
+and returns a ``MetricRecord``. Stopping is simply not asking for the next record; the trainer's
+whole state (θ₀, optimizer, random generator, iteration, clock) goes into a checkpoint and comes
+back from it, so a run can be paused, stopped and resumed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Iterator
+
+import torch
+
+from .algorithms import MetaAlgorithm, get_algorithm
+from .config import TrainConfig
+from .device import resolve_device
+from .models import MLP, Model, Params, build_model
+from .tasks import TaskFamily, get_family
+
+__all__ = ["MetricRecord", "Trainer", "TrainingDiverged", "make_model"]
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+_RATE_WINDOW = 50  # iterations/s is averaged over this many recent iterations
+
+
+class TrainingDiverged(RuntimeError):
+    """A non-finite loss, gradient or θ₀; the trainer keeps the last finite θ₀."""
+
+
+@dataclass(frozen=True)
+class MetricRecord:
+    iteration: int  # 1-based count of meta-updates done
+    meta_loss: float  # J(θ₀) on this meta-batch (before the update)
+    pre_loss: float  # mean query loss at θ₀, no adaptation
+    post_loss: float  # mean query loss after k inner steps
+    grad_norm: float  # ‖∇J‖ over all meta-parameters
+    its_per_sec: float  # recent meta-iterations per second
+    elapsed: float  # seconds spent training (pauses excluded)
+    pre_accuracy: float | None = None
+    post_accuracy: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def make_model(family: TaskFamily, cfg: TrainConfig) -> Model:
+    """The family's model, with the configured hidden widths when it is an MLP."""
+    model = family.default_model()
+    if isinstance(model, MLP):
+        model = MLP(sizes=(model.sizes[0], *cfg.hidden, model.sizes[-1]), activation=model.activation)
+    return model
+
+
+class Trainer:
+    """Runs ``cfg.iterations`` meta-iterations; iterate it, or call ``step()`` yourself."""
+
+    def __init__(self, cfg: TrainConfig, *, device: torch.device | None = None):
+        self.cfg = cfg
+        self.family: TaskFamily = get_family(cfg.family)
+        self.algorithm: MetaAlgorithm = get_algorithm(cfg.algorithm)
+        self.device = device if device is not None else resolve_device(cfg.device)
+        self.dtype = _DTYPES[cfg.dtype]
+        self.model: Model = make_model(self.family, cfg)
+        # θ₀ is drawn on the CPU so the same seed gives the same start on every device.
+        init_gen = torch.Generator().manual_seed(cfg.seed)
+        theta0 = {k: v.to(self.device) for k, v in self.model.init(init_gen, self.dtype).items()}
+        # All meta-parameters live in one flat leaf tensor; the dict holds views into it. The
+        # optimizer, the norms and the divergence backup then each cost one op, not one per tensor.
+        init = self.algorithm.init_meta_params(theta0, cfg)
+        self._shapes = {k: v.shape for k, v in init.items()}
+        self._flat = torch.cat([v.detach().reshape(-1) for v in init.values()]).requires_grad_(True)
+        self._backup = self._flat.detach().clone()
+        self.optimizer = self._make_optimizer()
+        self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        self.iteration = 0
+        self.elapsed = 0.0
+        self._recent: list[float] = []
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        return _OPTIMIZERS[self.cfg.outer_optimizer]([self._flat], lr=self.cfg.beta)
+
+    @property
+    def meta_params(self) -> Params:
+        """The meta-parameters as named views into the flat leaf (gradients reach the leaf)."""
+        views, offset = {}, 0
+        for name, shape in self._shapes.items():
+            n = shape.numel()
+            views[name] = self._flat[offset:offset + n].view(shape)
+            offset += n
+        return views
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return self.iteration >= self.cfg.iterations
+
+    def __iter__(self) -> Iterator[MetricRecord]:
+        while not self.done:
+            yield self.step()
+
+    def step(self) -> MetricRecord:
+        """One meta-iteration: sample a meta-batch, form the meta-gradient, update θ₀."""
+        t0 = time.perf_counter()
+        cfg = self.cfg
+        batch = self.family.sample(cfg.meta_batch, cfg.shots, cfg.query, self.generator, self.device, self.dtype)
+        result = self.algorithm.meta_step(self.model, self.family, self.meta_params, batch, cfg)
+        grad = torch.cat([result.grads[n].reshape(-1) for n in self._shapes])
+        grad_norm = torch.linalg.vector_norm(grad)
+        param_norm = torch.linalg.vector_norm(self._flat.detach())
+        extras = [a for a in (result.pre_accuracy, result.post_accuracy) if a is not None]
+        # One host synchronisation per iteration for every scalar.
+        values = torch.stack(
+            [result.meta_loss, result.pre_loss, result.post_loss, grad_norm, param_norm, *extras]
+        ).tolist()
+        if not all(math.isfinite(v) for v in values):
+            self._diverged(values)
+        self._backup.copy_(self._flat.detach())
+        self._flat.grad = grad
+        self.optimizer.step()
+        self.iteration += 1
+        dt = time.perf_counter() - t0
+        self.elapsed += dt
+        self._recent.append(dt)
+        if len(self._recent) > _RATE_WINDOW:
+            self._recent.pop(0)
+        rate = len(self._recent) / sum(self._recent)
+        acc = values[5:7] if extras else [None, None]
+        return MetricRecord(self.iteration, *values[:4], rate, self.elapsed, *acc)
+
+    def _diverged(self, values: list[float]) -> None:
+        meta_loss, _, _, grad_norm, param_norm = values[:5]
+        if not math.isfinite(param_norm):
+            # The last update produced a non-finite θ₀: go back to the one before it.
+            with torch.no_grad():
+                self._flat.copy_(self._backup)
+            kept = self.iteration - 1
+        else:
+            kept = self.iteration
+        what = "meta-loss" if not math.isfinite(meta_loss) else "meta-gradient" if not math.isfinite(grad_norm) else "θ₀"
+        raise TrainingDiverged(
+            f"training diverged at iteration {self.iteration + 1}: the {what} is not finite "
+            f"(α={self.cfg.alpha:g} with k={self.cfg.k} is likely too large). "
+            f"θ₀ from iteration {kept} is kept."
+        )
+
+    # -- results and state ---------------------------------------------------------------------
+
+    def initialization(self) -> Params:
+        """The learned θ₀ (detached copy) a new task adapts from."""
+        return {k: v.detach().clone() for k, v in self.algorithm.initialization(self.meta_params).items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.cfg.to_dict(),
+            "model": self.model.spec(),
+            "meta_params": {k: v.detach().cpu() for k, v in self.meta_params.items()},
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state().cpu(),
+            "generator_device": self.device.type,
+            "iteration": self.iteration,
+            "elapsed": self.elapsed,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a state from ``state_dict()`` of a run with the same family and model."""
+        if build_model(state["model"]) != self.model:
+            raise ValueError(f"checkpoint model {state['model']} does not match this run's {self.model.spec()}")
+        saved = state["meta_params"]
+        if {k: tuple(v.shape) for k, v in saved.items()} != {k: tuple(s) for k, s in self._shapes.items()}:
+            raise ValueError("checkpoint parameters do not match this run's model and algorithm")
+        with torch.no_grad():
+            self._flat.copy_(torch.cat([saved[k].reshape(-1) for k in self._shapes]).to(self.device, self.dtype))
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError) as exc:  # e.g. the optimizer kind changed: start it afresh
+            self.optimizer = self._make_optimizer()
+            del exc
+        if state.get("generator_device") == self.device.type:
+            self.generator.set_state(state["generator"].to(torch.uint8))
+        self.iteration = int(state["iteration"])
+        self.elapsed = float(state["elapsed"])
