@@ -10,6 +10,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -110,7 +111,9 @@ def load_checkpoint(source: str | Path | bytes | BinaryIO, expected_family: str 
     elif isinstance(source, bytes):
         source = io.BytesIO(source)
     try:
-        payload = torch.load(source, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols; the error below says it all
+            warnings.simplefilter("ignore")
+            payload = torch.load(source, map_location="cpu", weights_only=True)
     except Exception:  # torch raises many types for corrupt, truncated or malicious files
         raise CheckpointError(
             f"{name} is not a readable LEO Explorer checkpoint (corrupt, truncated, or holding objects a "

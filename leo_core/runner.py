@@ -1,0 +1,377 @@
+"""Background meta-training for an interactive front end: one ``TrainingRunner`` per user session.
+
+The runner owns a ``Trainer``, a ``MetricHistory``, a lock and pause/stop events, and runs the
+trainer in a daemon thread. The thread never touches the UI: a front end polls ``snapshot()``,
+which returns an immutable ``RunSnapshot`` (status, metrics, the latest finite θ₀ on the CPU).
+Each ``start()`` freezes its ``TrainConfig``; changing settings afterwards affects only the next
+start, never the running thread.
+
+The Streamlit app holds one runner per browser session in a session-scoped resource whose
+release hook calls ``close()``, so a closed tab stops its thread (see ``app.py``), and it keeps
+the newest snapshot in ``st.session_state["leo_run"]`` for other pages.
+
+Threading: torch runs one intra-op thread (``device.configure_threads``): the tensors are tiny,
+and the server, the browser and other sessions share the cores. The training loop calls
+``time.sleep(0)`` after every step, which hands the GIL to a waiting UI thread at once instead of
+after Python's 5 ms switch interval.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+
+from .algorithms import MetaAlgorithm
+from .config import TrainConfig
+from .device import DEFAULT_CPU_THREADS, configure_threads
+from .history import MetricHistory
+from .models import Model, Params
+from .tasks import TaskFamily
+from .train import MetricRecord, Trainer, TrainingDiverged
+
+__all__ = [
+    "RunStatus", "RunSnapshot", "TrainingRunner", "PreviewTasks", "preview_tasks", "preview_curves",
+    "PREVIEW_SEED", "with_iterations",
+]
+
+PREVIEW_SEED = 2026  # the fixed tasks shown in the live adaptation panel
+_PUBLISH_EVERY_S = 0.1  # how often the thread publishes a fresh θ₀ snapshot while running
+_JOIN_TIMEOUT_S = 10.0
+
+
+class RunStatus:
+    """Runner states (plain strings, so they print and compare easily)."""
+
+    IDLE = "idle"  # nothing trained yet
+    LOADED = "loaded"  # a checkpoint is loaded, not training
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"  # stopped by the user before the last iteration
+    FINISHED = "finished"
+    DIVERGED = "diverged"  # non-finite loss/gradient; the last finite θ₀ is kept
+    ERROR = "error"  # anything unexpected; ``error`` says what
+
+    ACTIVE = (RUNNING, PAUSED)
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """What a front end shows: an immutable copy, safe to keep after the run moves on."""
+
+    status: str
+    error: str | None = None
+    config: TrainConfig | None = None
+    iteration: int = 0
+    total: int = 0
+    latest: MetricRecord | None = None
+    columns: dict[str, list] = field(default_factory=dict)  # MetricHistory.columns()
+    theta0: Params | None = None  # the newest finite θ₀ (detached, on the CPU)
+    theta_version: int = 0  # increases whenever ``theta0`` changes
+    model: Model | None = None
+    family: TaskFamily | None = None
+    algorithm: MetaAlgorithm | None = None
+    run_id: int = 0  # increases with every start/load/reset
+
+    @property
+    def active(self) -> bool:
+        return self.status in RunStatus.ACTIVE
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.iteration / self.total) if self.total else 0.0
+
+    @property
+    def its_per_sec(self) -> float:
+        return self.latest.its_per_sec if self.latest else 0.0
+
+    @property
+    def elapsed(self) -> float:
+        return self.latest.elapsed if self.latest else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the recent rate (None before the first iteration)."""
+        rate = self.its_per_sec
+        if not rate or not math.isfinite(rate):
+            return None
+        return max(0, self.total - self.iteration) / rate
+
+
+class TrainingRunner:
+    """Runs one training at a time in a background thread; safe to call from any thread."""
+
+    def __init__(self, *, history_capacity: int = 2000, threads: int = DEFAULT_CPU_THREADS,
+                 yield_every_step: bool = True):
+        self._lock = threading.Lock()  # guards everything below that the thread also writes
+        self._step_lock = threading.Lock()  # held while the trainer changes (a step, a load)
+        self._pause = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._history_capacity = history_capacity
+        self._threads = threads
+        self._yield = yield_every_step
+        self._trainer: Trainer | None = None
+        self._history = MetricHistory(history_capacity)
+        self._status = RunStatus.IDLE
+        self._error: str | None = None
+        self._theta0: Params | None = None
+        self._theta_version = 0
+        self._run_id = 0
+        self._closed = False
+
+    # -- control ---------------------------------------------------------------------------------
+
+    def start(self, cfg: TrainConfig, *, state: dict[str, Any] | None = None,
+              history: MetricHistory | None = None) -> None:
+        """Stop any current run and train ``cfg`` (optionally continuing from a trainer ``state``).
+
+        Building the trainer happens here, in the caller's thread, so a bad setting (an
+        unavailable device, a checkpoint that does not fit) raises ``ValueError`` to the caller.
+        """
+        if self._closed:
+            raise RuntimeError("this runner is closed")
+        self.stop()
+        configure_threads(self._threads)
+        trainer = Trainer(cfg)
+        if state is not None:
+            trainer.load_state_dict(state)
+        hist = history if history is not None else MetricHistory(self._history_capacity)
+        with self._lock:
+            self._trainer = trainer
+            self._history = hist
+            self._status = RunStatus.RUNNING
+            self._error = None
+            self._run_id += 1
+            self._publish_theta()
+            self._stop.clear()
+            self._pause.clear()
+            self._thread = threading.Thread(target=self._loop, args=(trainer, hist), daemon=True,
+                                            name=f"leo-train-{self._run_id}")
+            self._thread.start()
+
+    def load(self, cfg: TrainConfig, state: dict[str, Any], history: MetricHistory | None = None) -> None:
+        """Load a trained state (e.g. an uploaded checkpoint) to inspect it, without training."""
+        self.stop()
+        trainer = Trainer(cfg)
+        trainer.load_state_dict(state)
+        with self._lock:
+            self._trainer = trainer
+            self._history = history if history is not None else MetricHistory(self._history_capacity)
+            self._status = RunStatus.LOADED
+            self._error = None
+            self._run_id += 1
+            self._publish_theta()
+
+    def pause(self) -> None:
+        with self._lock:
+            if self._status == RunStatus.RUNNING:
+                self._pause.set()
+                self._status = RunStatus.PAUSED
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._status == RunStatus.PAUSED:
+                self._pause.clear()
+                self._status = RunStatus.RUNNING
+
+    def stop(self, timeout: float = _JOIN_TIMEOUT_S) -> None:
+        """Ask the thread to stop after its current step and wait for it (θ₀ is kept)."""
+        self._stop.set()
+        self._pause.clear()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def reset(self) -> None:
+        """Stop and forget the run (θ₀, metrics, error)."""
+        self.stop()
+        with self._lock:
+            self._trainer = None
+            self._history = MetricHistory(self._history_capacity)
+            self._status = RunStatus.IDLE
+            self._error = None
+            self._theta0 = None
+            self._theta_version += 1
+            self._run_id += 1
+
+    def close(self) -> None:
+        """Stop for good (the session ended). Idempotent; safe from any thread."""
+        self._closed = True
+        self.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the training thread to end; True when it has."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    @property
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def error(self) -> str | None:
+        return self._error
+
+    # -- the thread ------------------------------------------------------------------------------
+
+    def _loop(self, trainer: Trainer, history: MetricHistory) -> None:
+        configure_threads(self._threads)
+        last_publish = time.monotonic()
+        final = RunStatus.FINISHED
+        error = None
+        try:
+            while not trainer.done:
+                if self._stop.is_set():
+                    final = RunStatus.STOPPED
+                    break
+                if self._pause.is_set():
+                    self._publish_locked()
+                    while self._pause.is_set() and not self._stop.is_set():
+                        time.sleep(0.02)
+                    continue
+                with self._step_lock:
+                    record = trainer.step()
+                now = time.monotonic()
+                with self._lock:
+                    history.append(record)
+                    if now - last_publish >= _PUBLISH_EVERY_S:
+                        self._publish_theta()
+                        last_publish = now
+                if self._yield:
+                    time.sleep(0)  # hand the GIL to a waiting UI thread now
+        except TrainingDiverged as exc:
+            final, error = RunStatus.DIVERGED, str(exc)
+        except Exception as exc:  # the UI shows one line; the thread must never die silently
+            final, error = RunStatus.ERROR, f"training failed: {type(exc).__name__}: {exc}"
+        with self._lock:
+            if self._trainer is trainer:
+                self._publish_theta()
+                self._status = final
+                self._error = error
+
+    def _publish_locked(self) -> None:
+        with self._lock:
+            self._publish_theta()
+
+    def _publish_theta(self) -> None:
+        """Copy the trainer's θ₀ to the CPU (caller holds ``_lock``); keep the old one if not finite."""
+        if self._trainer is None:
+            return
+        with self._step_lock:
+            theta = {k: v.detach().to("cpu", copy=True) for k, v in self._trainer.initialization().items()}
+        if all(bool(torch.isfinite(v).all()) for v in theta.values()):
+            self._theta0 = theta
+            self._theta_version += 1
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def snapshot(self) -> RunSnapshot:
+        with self._lock:
+            t = self._trainer
+            return RunSnapshot(
+                status=self._status,
+                error=self._error,
+                config=t.cfg if t else None,
+                iteration=t.iteration if t else 0,
+                total=t.cfg.iterations if t else 0,
+                latest=self._history.latest,
+                columns=self._history.columns(),
+                theta0=self._theta0,
+                theta_version=self._theta_version,
+                model=t.model if t else None,
+                family=t.family if t else None,
+                algorithm=t.algorithm if t else None,
+                run_id=self._run_id,
+            )
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """The trainer's full state (for a checkpoint); None before any run."""
+        with self._lock:
+            t = self._trainer
+        if t is None:
+            return None
+        with self._step_lock:
+            return t.state_dict()
+
+    def checkpoint_bytes(self) -> bytes | None:
+        from .checkpoint import checkpoint_bytes
+
+        state = self.state_dict()
+        if state is None:
+            return None
+        with self._lock:
+            history = self._history
+            return checkpoint_bytes(state, history)
+
+    def metrics_csv(self) -> str:
+        with self._lock:
+            return self._history.to_csv()
+
+
+# -- the live adaptation preview -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewTasks:
+    """A few fixed tasks to show adaptation on: support points and the true function on a grid."""
+
+    x_support: torch.Tensor  # [T, S, 1]
+    y_support: torch.Tensor
+    x_grid: torch.Tensor  # [T, G, 1]
+    y_true: torch.Tensor  # [T, G, 1]
+
+
+def preview_tasks(family: TaskFamily, shots: int, n_tasks: int = 3, points: int = 200,
+                  seed: int = PREVIEW_SEED, dtype: torch.dtype = torch.float32) -> PreviewTasks:
+    """``n_tasks`` tasks drawn with a fixed seed, so the panel shows the same tasks all run long."""
+    if family.is_classification:
+        raise ValueError(f"the live preview draws regression tasks; {family.name!r} is a classification family")
+    g = torch.Generator().manual_seed(seed)
+    batch = family.sample(n_tasks, shots, 1, g, "cpu", dtype)
+    lo, hi = family.x_range
+    grid = torch.linspace(lo, hi, points, dtype=dtype).reshape(1, points, 1).expand(n_tasks, points, 1)
+    y_true = family.target(batch.task_params, grid)
+    return PreviewTasks(batch.x_support, batch.y_support, grid.contiguous(), y_true)
+
+
+def preview_curves(snapshot: RunSnapshot, tasks: PreviewTasks, steps: int) -> dict[str, Any]:
+    """θ₀'s prediction and its ``steps``-step adaptation on each preview task, as plain lists.
+
+    Returns ``{"x", "y_true", "x_support", "y_support", "before", "after", "steps"}``, each a list
+    per task (for ``figures.adaptation_preview_figure``).
+    """
+    if snapshot.theta0 is None or snapshot.model is None or snapshot.config is None:
+        raise ValueError("no θ₀ to preview yet")
+    model, cfg = snapshot.model, snapshot.config
+    theta = {k: v.to(tasks.x_support.dtype) for k, v in snapshot.theta0.items()}
+    path = list(snapshot.algorithm.adapt_path(model, snapshot.family, theta, tasks.x_support, tasks.y_support,
+                                              cfg.alpha, steps))
+    with torch.no_grad():
+        before = model.forward(path[0], tasks.x_grid)
+        after = model.forward(path[-1], tasks.x_grid)
+
+    def rows(t: torch.Tensor) -> list[list[float]]:
+        return t.squeeze(-1).tolist()
+
+    return {
+        "x": rows(tasks.x_grid), "y_true": rows(tasks.y_true),
+        "x_support": rows(tasks.x_support), "y_support": rows(tasks.y_support),
+        "before": rows(before), "after": rows(after), "steps": steps,
+    }
+
+
+def with_iterations(cfg: TrainConfig, iterations: int) -> TrainConfig:
+    """``cfg`` with a new iteration budget (to continue a loaded run)."""
+    return replace(cfg, iterations=iterations)

@@ -1,0 +1,17 @@
+"""Small shared builders for the core tests."""
+
+from __future__ import annotations
+
+import torch
+
+from leo_core.config import TrainConfig
+
+TINY = dict(hidden=(8, 8), meta_batch=4, shots=5, query=5, iterations=10, device="cpu")
+
+
+def tiny_config(**overrides) -> TrainConfig:
+    return TrainConfig(**{**TINY, **overrides})
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from leo_core.checkpoint import load_checkpoint, save_run
+from leo_core.history import MetricHistory
+from leo_core.train import Trainer, TrainingDiverged
+
+from helpers import tiny_config
+
+
+def _values(records):
+    return [(r.iteration, r.meta_loss, r.pre_loss, r.post_loss, r.grad_norm) for r in records]
+
+
+def test_same_seed_same_metrics_and_different_seed_differs():
+    a = _values(Trainer(tiny_config(iterations=15)))
+    b = _values(Trainer(tiny_config(iterations=15)))
+    c = _values(Trainer(tiny_config(iterations=15, seed=1)))
+    assert a == b and a != c
+
+
+def test_records_are_complete_and_finite():
+    records = list(Trainer(tiny_config(iterations=5)))
+    assert [r.iteration for r in records] == [1, 2, 3, 4, 5]
+    for r in records:
+        assert all(math.isfinite(v) for v in (r.meta_loss, r.pre_loss, r.post_loss, r.grad_norm, r.elapsed))
+        assert r.its_per_sec > 0
+
+
+def test_meta_training_improves_post_adaptation_loss():
+    trainer = Trainer(tiny_config(hidden=(40, 40), meta_batch=10, shots=10, query=10, iterations=400, k=1,
+                                  beta=0.003))
+    records = list(trainer)
+    first = sum(r.post_loss for r in records[:50]) / 50
+    last = sum(r.post_loss for r in records[-50:]) / 50
+    assert last < 0.7 * first
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_stop_and_resume_equals_one_straight_run(tmp_path, optimizer):
+    straight = _values(Trainer(tiny_config(iterations=12, outer_optimizer=optimizer)))
+    first = Trainer(tiny_config(iterations=5, outer_optimizer=optimizer))
+    history = MetricHistory()
+    history.extend(first)
+    save_run(tmp_path, first.state_dict(), history)
+    ckpt = load_checkpoint(tmp_path)
+    second = Trainer(replace(ckpt.config, iterations=12))
+    second.load_state_dict(ckpt.state)
+    resumed = _values(history.records()) + _values(second)
+    assert resumed == straight
+
+
+def test_divergence_stops_at_once_and_keeps_finite_theta():
+    trainer = Trainer(tiny_config(alpha=50.0, k=5, iterations=50))
+    with pytest.raises(TrainingDiverged, match="α=50"):
+        for _ in trainer:
+            pass
+    theta = trainer.initialization()
+    assert all(torch.isfinite(v).all() for v in theta.values())
+    assert trainer.iteration < 50
+
+
+def test_divergence_from_huge_outer_step_restores_last_finite_theta():
+    trainer = Trainer(tiny_config(family="linear", outer_optimizer="sgd", beta=1e30, alpha=0.01, iterations=50))
+    with pytest.raises(TrainingDiverged):
+        for _ in trainer:
+            pass
+    assert all(torch.isfinite(v).all() for v in trainer.initialization().values())
+
+
+def test_linear_family_uses_the_two_parameter_model():
+    trainer = Trainer(tiny_config(family="linear"))
+    assert set(trainer.initialization()) == {"theta0", "theta1"}
+    assert sum(v.numel() for v in trainer.initialization().values()) == 2
+
+
+def test_history_stays_bounded_and_keeps_latest():
+    history = MetricHistory(capacity=10)
+    trainer = Trainer(tiny_config(iterations=100))
+    history.extend(trainer)
+    assert len(history) <= 11
+    assert history.records()[-1].iteration == 100
+    its = [r.iteration for r in history.records()]
+    assert its == sorted(its)
