@@ -1,12 +1,52 @@
-"""LEO Explorer — placeholder entry point (the multi-page app replaces it)."""
+"""LEO Explorer — the Streamlit app's entry point: page setup, navigation, the session's runner.
+
+Run with ``streamlit run app.py``. Pages live in ``pages/`` and are thin: widgets → config →
+core call → figure builder.
+
+Session state shared by all pages of one browser session:
+
+- ``st.session_state["leo_runner"]``: this session's ``leo_core.runner.TrainingRunner``. It comes
+  from a session-scoped ``st.cache_resource`` whose ``on_release`` hook calls ``runner.close()``,
+  so when the browser session ends (tab closed, websocket gone) the training thread stops.
+- ``st.session_state["leo_run"]``: the newest ``leo_core.runner.RunSnapshot`` — status, config,
+  metrics, the trained θ₀ (CPU tensors), model, family and algorithm — refreshed on every full
+  rerun and by the Train page's live view while training runs. Read it; never mutate it.
+"""
+
+from __future__ import annotations
 
 import streamlit as st
 
+from leo_core.device import DEFAULT_CPU_THREADS, configure_threads
+from leo_core.runner import TrainingRunner
+
+RUNNER_KEY = "leo_runner"
+RUN_KEY = "leo_run"
+
+
+def _release_runner(runner: TrainingRunner) -> None:
+    runner.close()
+
+
+@st.cache_resource(scope="session", on_release=_release_runner, show_spinner=False)
+def session_runner() -> TrainingRunner:
+    """One training runner per browser session, closed when the session ends."""
+    return TrainingRunner()
+
 
 def main() -> None:
-    st.set_page_config(page_title="LEO Explorer", layout="wide")
-    st.title("LEO Explorer")
-    st.write("Meta-learning explorer. Pages are being built.")
+    st.set_page_config(page_title="LEO Explorer", page_icon=":material/school:", layout="wide")
+    configure_threads(DEFAULT_CPU_THREADS)  # tiny tensors: one torch thread (leo_core/device.py)
+    runner = session_runner()
+    st.session_state[RUNNER_KEY] = runner
+    st.session_state[RUN_KEY] = runner.snapshot()
+    pages = [
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
+        st.Page("pages/theory.py", title="Theory", icon=":material/functions:"),
+    ]
+    nav = st.navigation(pages)
+    st.sidebar.caption("LEO Explorer — gradient-based meta-learning (the source document's “LEO” = MAML).")
+    nav.run()
 
 
 main()

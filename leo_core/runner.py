@@ -154,6 +154,24 @@ class TrainingRunner:
                                             name=f"leo-train-{self._run_id}")
             self._thread.start()
 
+    def extend(self, more_iterations: int) -> None:
+        """Continue the current θ₀ (a stopped, finished or loaded run) for ``more_iterations``.
+
+        The run keeps its own settings, optimizer state and metric history.
+        """
+        if more_iterations < 1:
+            raise ValueError(f"more_iterations must be >= 1, got {more_iterations}")
+        self.stop()
+        with self._lock:
+            trainer, history = self._trainer, self._history
+            if trainer is None:
+                raise ValueError("there is no run to continue; press Start")
+            if self._status == RunStatus.DIVERGED:
+                raise ValueError("the run diverged; lower α (or β) and press Start")
+        state = self.state_dict()
+        cfg = with_iterations(trainer.cfg, trainer.iteration + more_iterations)
+        self.start(cfg, state=state, history=history)
+
     def load(self, cfg: TrainConfig, state: dict[str, Any], history: MetricHistory | None = None) -> None:
         """Load a trained state (e.g. an uploaded checkpoint) to inspect it, without training."""
         self.stop()

@@ -1,0 +1,150 @@
+"""Plotly figure builders: data in, figure out (no Streamlit, no training).
+
+Figures are meant for a projector: large fonts, thick lines, a legend above the plot. They are
+rebuilt several times a second during training while the training thread competes for the GIL,
+so traces are plain dicts assembled without plotly's per-property validation (``_validate=False``,
+about 6x cheaper; the tests re-validate every figure), the loss curve is thinned to at most
+``MAX_POINTS`` points per line, and there is no subplot helper (``make_subplots`` costs tens of ms).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import plotly.graph_objects as go
+
+__all__ = ["MAX_POINTS", "thin", "smooth", "loss_curve_figure", "adaptation_preview_figure", "empty_figure", "FONT_SIZE", "COLORS"]
+
+MAX_POINTS = 600  # per line on the loss chart: enough for a smooth curve, cheap to send
+FONT_SIZE = 18  # readable from the back of a lecture hall
+LINE_WIDTH = 4
+COLORS = {
+    "pre": "#d62728",  # before adaptation (θ₀ alone)
+    "post": "#1f77b4",  # after k inner steps
+    "true": "#222222",
+    "support": "#ff7f0e",
+}
+
+
+def smooth(values: Sequence[float], weight: float = 0.9) -> list[float]:
+    """Debiased exponential moving average (as TensorBoard draws it); NaN/inf points are skipped."""
+    if not 0.0 <= weight < 1.0:
+        raise ValueError(f"weight must be in [0, 1), got {weight}")
+    out, avg, norm = [], 0.0, 0.0
+    for v in values:
+        if v is not None and math.isfinite(v):
+            avg = weight * avg + (1 - weight) * v
+            norm = weight * norm + (1 - weight)
+        out.append(avg / norm if norm > 0 else float("nan"))
+    return out
+
+
+def thin(n: int, max_points: int = MAX_POINTS) -> list[int]:
+    """Indices of at most ``max_points`` of ``n`` points, evenly spread, always keeping the last."""
+    if n <= max_points:
+        return list(range(n))
+    stride = math.ceil(n / max_points)
+    idx = list(range(0, n, stride))
+    if idx[-1] != n - 1:
+        idx.append(n - 1)
+    return idx
+
+
+def _figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
+    return go.Figure(data=traces, layout=layout, _validate=False)
+
+
+def _base_layout(**extra: Any) -> dict[str, Any]:
+    layout = dict(
+        font=dict(size=FONT_SIZE),
+        margin=dict(l=70, r=20, t=70, b=60),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, font=dict(size=FONT_SIZE)),
+        uirevision="keep",  # keep the user's zoom across live updates
+    )
+    layout.update(extra)
+    return layout
+
+
+def empty_figure(message: str, height: int = 420) -> go.Figure:
+    """A blank figure with a centred message (before any data)."""
+    return _figure([], _base_layout(
+        height=height, xaxis=dict(visible=False), yaxis=dict(visible=False),
+        annotations=[dict(text=message, showarrow=False, font=dict(size=FONT_SIZE + 2, color="#666"),
+                          xref="paper", yref="paper", x=0.5, y=0.5)],
+    ))
+
+
+def loss_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: int | None = None,
+                      log_y: bool = True, height: int = 420) -> go.Figure:
+    """Meta-training curves: query loss before and after adaptation (raw, faint) with EMA lines.
+
+    Args:
+        columns: ``MetricHistory.columns()`` (needs ``iteration``, ``pre_loss``, ``post_loss``).
+        smoothing: EMA weight of the thick lines (0 = no smoothing).
+        k: inner steps, for the legend ("after k steps").
+    """
+    it = list(columns.get("iteration") or [])
+    if not it:
+        return empty_figure("Press Start to meta-train; the loss curves appear here.", height)
+    after = f"after {k} step{'s' if k != 1 else ''}" if k is not None else "after adaptation"
+    idx = thin(len(it))
+    xs = [it[i] for i in idx]
+    traces = []
+    for key, label in (("pre", "θ₀ alone (no adaptation)"), ("post", f"θ₀ {after}")):
+        ys = list(columns[f"{key}_loss"])
+        smoothed = smooth(ys, smoothing) if smoothing else ys  # smoothed at full resolution, then thinned
+        color = COLORS[key]
+        traces.append(dict(type="scatter", x=xs, y=[ys[i] for i in idx], mode="lines", opacity=0.3,
+                           line=dict(color=color, width=1), showlegend=False, hoverinfo="skip"))
+        traces.append(dict(type="scatter", x=xs, y=[smoothed[i] for i in idx], mode="lines", name=label,
+                           line=dict(color=color, width=LINE_WIDTH)))
+    return _figure(traces, _base_layout(
+        height=height,
+        xaxis=dict(title=dict(text="meta-iteration"), rangemode="tozero"),
+        yaxis=dict(title=dict(text="query loss (MSE)"), type="log" if log_y else "linear"),
+    ))
+
+
+def adaptation_preview_figure(curves: dict[str, Any], *, height: int = 420, y_range: Sequence[float] | None = None
+                              ) -> go.Figure:
+    """One panel per preview task: true function, support points, θ₀'s fit and its adapted fit.
+
+    Args:
+        curves: ``runner.preview_curves(...)`` output (lists per task).
+        y_range: fixed y-axis range; default: the true functions' range with a margin, so a wild
+            early θ₀ does not squash the picture.
+    """
+    n = len(curves["x"])
+    gap = 0.04
+    width = (1 - gap * (n - 1)) / n
+    steps = curves["steps"]
+    after = f"after {steps} step{'s' if steps != 1 else ''}"
+    if y_range is None:
+        ys = [v for row in curves["y_true"] + curves["y_support"] for v in row]
+        lo, hi = min(ys), max(ys)
+        pad = 0.25 * max(hi - lo, 1.0)
+        y_range = (lo - pad, hi + pad)
+    traces, layout = [], _base_layout(height=height, margin=dict(l=60, r=20, t=80, b=50))
+    for i in range(n):
+        ax = "" if i == 0 else str(i + 1)
+        xa, ya = f"x{ax}", f"y{ax}"
+        first = i == 0
+        traces += [
+            dict(type="scatter", x=curves["x"][i], y=curves["y_true"][i], xaxis=xa, yaxis=ya, mode="lines", name="true function",
+                       line=dict(color=COLORS["true"], width=3, dash="dot"), legendgroup="true", showlegend=first),
+            dict(type="scatter", x=curves["x"][i], y=curves["before"][i], xaxis=xa, yaxis=ya, mode="lines",
+                       name="θ₀ (before adapting)", line=dict(color=COLORS["pre"], width=3, dash="dash"),
+                       legendgroup="pre", showlegend=first),
+            dict(type="scatter", x=curves["x"][i], y=curves["after"][i], xaxis=xa, yaxis=ya, mode="lines",
+                       name=f"{after} on the support set", line=dict(color=COLORS["post"], width=LINE_WIDTH + 1),
+                       legendgroup="post", showlegend=first),
+            dict(type="scatter", x=curves["x_support"][i], y=curves["y_support"][i], xaxis=xa, yaxis=ya, mode="markers",
+                       name="support points", legendgroup="support", showlegend=first,
+                       marker=dict(color=COLORS["support"], size=13, line=dict(color="white", width=1.5))),
+        ]
+        start = i * (width + gap)
+        layout[f"xaxis{ax}"] = dict(domain=[start, start + width], anchor=ya, title=dict(text=f"x  (task {i + 1})"))
+        layout[f"yaxis{ax}"] = dict(anchor=xa, range=list(y_range), showticklabels=first,
+                                    title=dict(text="y") if first else None)
+    return _figure(traces, layout)

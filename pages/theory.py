@@ -1,0 +1,133 @@
+"""Theory page: the source document's algorithm, its real name, and the choices the app offers."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from leo_core.algorithms import ALGORITHMS
+
+RUN_KEY = "leo_run"
+
+
+def _algorithm() -> None:
+    st.header("The algorithm")
+    st.markdown(
+        "A model $f_\\theta$ with parameters $\\theta$ and a distribution of related tasks $\\mathcal{T}_i$. "
+        "Each task has a small training (**support**) set $D_i^{\\text{train}}$ and a test (**query**) set "
+        "$D_i^{\\text{test}}$; $\\mathcal{L}_i$ is the task's loss (mean squared error for regression)."
+    )
+    st.markdown("**Inner loop — adaptation.** From the shared initialization $\\theta_0$, each task takes $k$ "
+                "plain gradient steps of size $\\alpha$ on its support loss:")
+    st.latex(r"\theta^{i}_{j+1} \;=\; \theta^{i}_{j} \;-\; \alpha\,\nabla_\theta \mathcal{L}_i\big(\theta^{i}_{j}\big),"
+             r"\qquad j = 0,\dots,k-1,\qquad \theta^{i}_{0} = \theta_0 .")
+    st.markdown("**Meta-objective.** A task scores the initialization by the loss *after* adaptation; the "
+                "meta-objective averages that over a meta-batch of $n$ tasks:")
+    st.latex(r"J_i(\theta_0) \;=\; \mathcal{L}_i\big(\theta^{i}_{k}\big), \qquad "
+             r"J(\theta_0) \;=\; \frac{1}{n}\sum_{i=1}^{n} J_i(\theta_0).")
+    st.markdown("**Outer loop — meta-update.** Move the initialization downhill on $J$, differentiating "
+                "*through* the $k$ inner steps:")
+    st.latex(r"\theta_0 \;\leftarrow\; \theta_0 \;-\; \beta\,\nabla_{\theta_0} J(\theta_0).")
+    st.markdown("By the chain rule every inner step contributes a Jacobian, so the meta-gradient of one task is")
+    st.latex(r"\nabla_{\theta_0} J_i \;=\; \Big[\prod_{j=0}^{k-1}\big(I - \alpha\,\nabla^2_\theta "
+             r"\mathcal{L}_i(\theta^{i}_{j})\big)\Big]\;\nabla_\theta \mathcal{L}_i\big(\theta^{i}_{k}\big).")
+    st.markdown(
+        "The Hessians $\\nabla^2\\mathcal{L}_i$ make this **second order**. The code never forms them: it keeps "
+        "the graph of each inner gradient (`create_graph=True`) and lets reverse-mode autodiff compute the "
+        "Hessian-vector products. **Meta-test**: on a new task, start from $\\theta_0$, take $k$ (or more) steps "
+        "on its support set, and measure the loss on its query set."
+    )
+
+
+def _worked_example() -> None:
+    st.header("The document's worked example: a line")
+    st.markdown("With $f_\\theta(x) = \\theta_0 + \\theta_1 x$ (here $\\theta_0,\\theta_1$ are the two parameters) "
+                "and mean squared error on $N$ support points, the gradient has a closed form:")
+    st.latex(r"\mathcal{L}(\theta) = \frac{1}{N}\sum_{m=1}^{N}\big(\theta_0 + \theta_1 x_m - y_m\big)^2,\qquad "
+             r"\nabla\mathcal{L} = \frac{2}{N}\sum_{m=1}^{N}\big(\theta_0 + \theta_1 x_m - y_m\big)"
+             r"\begin{pmatrix}1\\ x_m\end{pmatrix}.")
+    st.markdown("Its Hessian $\\frac{2}{N}\\sum_m (1, x_m)^\\top(1, x_m)$ is constant, so each inner step is an "
+                "affine map and the whole meta-objective can be drawn exactly in the $(\\theta_0, \\theta_1)$ "
+                "plane — the task family **linear** in the app.")
+
+
+def _choices() -> None:
+    st.header("Choices the app lets you make")
+    st.markdown(
+        "**Outer loss on the query set or the support set.** The source document evaluates $J_i$ on the "
+        "same training data the task adapted on. Then $J$ rewards an initialization from which $k$ steps "
+        "*memorise* the support points, not one that generalises within the task; with a flexible model and "
+        "enough steps the support loss can be driven near zero while the fit between the points is poor. "
+        "Standard practice (Finn et al. 2017) scores the adapted model on held-out **query** data, "
+        "$J_i(\\theta_0) = \\mathcal{L}_{D_i^{\\text{test}}}(\\theta_k^i)$. The app defaults to the query set and "
+        "offers the document's literal variant (*Outer loss on: support set*) so a lecture can compare them."
+    )
+    st.markdown(
+        "**First-order approximation.** Dropping the Hessian terms, i.e. treating each inner gradient as a "
+        "constant, gives $\\nabla_{\\theta_0} J_i \\approx \\nabla_\\theta \\mathcal{L}_i(\\theta_k^i)$: the "
+        "gradient at the adapted parameters is applied to $\\theta_0$. It costs about as much as ordinary "
+        "training and is often nearly as good (Finn et al. 2017, §5.2; Nichol et al. 2018). In the app: "
+        "algorithm `leo-fo` or the *First-order approximation* switch."
+    )
+    st.latex(r"\nabla_{\theta_0} J_i \;\approx\; \nabla_\theta \mathcal{L}_i\big(\theta^{i}_{k}\big)"
+             r"\qquad(\text{first order: } \nabla^2 \mathcal{L}_i \text{ treated as } 0).")
+    st.markdown(
+        "**Outer optimizer.** The document's update is plain gradient descent with step $\\beta$ (*sgd*). "
+        "The app defaults to Adam with learning rate $\\beta$, MAML's standard choice."
+    )
+
+
+def _naming() -> None:
+    st.header("A note on the name “LEO”")
+    st.info(
+        "The algorithm above is **MAML**, *Model-Agnostic Meta-Learning* (Finn, Abbeel & Levine, ICML 2017). "
+        "In the literature the name **LEO** belongs to *Latent Embedding Optimization* (Rusu et al., ICLR "
+        "2019), which adapts in a learned low-dimensional latent space rather than in parameter space. "
+        "Rajeswaran et al. (NeurIPS 2019) is **iMAML**, *Meta-Learning with Implicit Gradients*. The source "
+        "document attributes LEO to Rajeswaran et al. 2019, which mixes these up. This app keeps the name "
+        "LEO for the document's algorithm — so `leo` here means MAML — and says so wherever it matters.",
+        icon=":material/info:",
+    )
+    st.markdown("Algorithms available in this app:")
+    for key, algo in ALGORITHMS.items():
+        st.markdown(f"- `{key}` — {algo.title}. *{algo.citation}*")
+
+
+def _references() -> None:
+    st.header("References")
+    st.markdown(
+        "- C. Finn, P. Abbeel, S. Levine. *Model-Agnostic Meta-Learning for Fast Adaptation of Deep Networks.* "
+        "ICML 2017. arXiv:1703.03400.\n"
+        "- A. A. Rusu, D. Rao, J. Sygnowski, O. Vinyals, R. Pascanu, S. Osindero, R. Hadsell. *Meta-Learning "
+        "with Latent Embedding Optimization.* ICLR 2019. arXiv:1807.05960.\n"
+        "- A. Rajeswaran, C. Finn, S. Kakade, S. Levine. *Meta-Learning with Implicit Gradients.* NeurIPS 2019. "
+        "arXiv:1909.04630.\n"
+        "- A. Nichol, J. Achiam, J. Schulman. *On First-Order Meta-Learning Algorithms.* arXiv:1803.02999, 2018.\n"
+        "- Z. Li, F. Zhou, F. Chen, H. Li. *Meta-SGD: Learning to Learn Quickly for Few-Shot Learning.* "
+        "arXiv:1707.09835, 2017."
+    )
+
+
+def _your_run() -> None:
+    snap = st.session_state.get(RUN_KEY)
+    if snap is None or snap.config is None:
+        return
+    cfg = snap.config
+    st.caption(f"Your current run (Train page): {cfg.family}, α = {cfg.alpha:g}, β = {cfg.beta:g}, k = {cfg.k}, "
+               f"{snap.iteration:,} meta-iterations, status: {snap.status}.")
+
+
+def main() -> None:
+    st.title("Theory")
+    st.markdown("What the app computes, in the source document's notation, and how it relates to the literature.")
+    _your_run()
+    _algorithm()
+    _worked_example()
+    _choices()
+    _naming()
+    _references()
+
+
+try:
+    main()
+except Exception as exc:  # never a traceback on screen
+    st.error(f"Something went wrong on this page: {type(exc).__name__}: {exc}")

@@ -1,0 +1,283 @@
+"""Train page: choose a task family and hyper-parameters, meta-train live, save or load checkpoints.
+
+Training runs in this session's ``TrainingRunner`` thread (``st.session_state["leo_runner"]``,
+set up by ``app.py``). Widgets only build the config of the *next* Start: a run keeps its own
+frozen config, so moving a slider mid-run never restarts or stops it. A fragment polls the runner
+every ``POLL_S`` seconds while a run is active and redraws the live view.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+
+import streamlit as st
+
+from leo_core.algorithms import ALGORITHMS
+from leo_core.checkpoint import CheckpointError, load_checkpoint
+from leo_core.config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
+from leo_core.device import DEVICE_CHOICES
+from leo_core.figures import adaptation_preview_figure, empty_figure, loss_curve_figure
+from leo_core.runner import RunSnapshot, RunStatus, TrainingRunner, preview_curves, preview_tasks
+from leo_core.tasks import TASK_FAMILIES
+
+RUNNER_KEY = "leo_runner"
+RUN_KEY = "leo_run"
+FLASH_KEY = "_leo_train_flash"  # (kind, message) to show once after a button callback
+POLL_S = 0.4  # live-view refresh period while training (≥ 2 refreshes per second)
+MAX_UPLOAD_MB = 20
+ALPHAS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+BETAS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1]
+_D = TrainConfig()
+_STATUS_TEXT = {
+    RunStatus.IDLE: "Ready — press Start.",
+    RunStatus.LOADED: "Checkpoint loaded — inspect it, or continue training.",
+    RunStatus.RUNNING: "Training…",
+    RunStatus.PAUSED: "Paused.",
+    RunStatus.STOPPED: "Stopped.",
+    RunStatus.FINISHED: "Finished.",
+    RunStatus.DIVERGED: "Diverged.",
+    RunStatus.ERROR: "Failed.",
+}
+
+
+def _runner() -> TrainingRunner:
+    return st.session_state[RUNNER_KEY]
+
+
+def _flash(kind: str, message: str) -> None:
+    st.session_state[FLASH_KEY] = (kind, message)
+
+
+# -- widgets → config --------------------------------------------------------------------------------
+
+
+def _settings() -> None:
+    """The next run's settings (sidebar). Values persist across pages for the session."""
+    sb = st.sidebar
+    sb.header("Run settings")
+    sb.caption("Applied at the next Start; a running run keeps its own settings.")
+    keep = dict(persist_state="session")
+    sb.selectbox("Task family", list(TASK_FAMILIES), index=0, key="family", **keep,
+                 format_func=lambda k: TASK_FAMILIES[k].title,
+                 help="The distribution of tasks to meta-learn over. Each task is a small regression problem.")
+    sb.selectbox("Algorithm", list(ALGORITHMS), index=0, key="algorithm", **keep,
+                 format_func=lambda k: f"{k} — {ALGORITHMS[k].title}",
+                 help="leo: the source document's algorithm (MAML), differentiating through the inner steps. "
+                      "leo-fo: its first-order approximation.")
+    sb.select_slider("Inner step size α", ALPHAS, value=_D.alpha, key="alpha", **keep, format_func=lambda v: f"{v:g}",
+                     help="Step size of the k adaptation steps θ ← θ − α∇L. Too large and adaptation overshoots "
+                          "or diverges. Log scale.")
+    sb.select_slider("Outer step size β", BETAS, value=_D.beta, key="beta", **keep, format_func=lambda v: f"{v:g}",
+                     help="Step size of the meta-update of θ₀ (Adam's learning rate, or plain SGD's). Log scale.")
+    sb.slider("Inner steps k", 0, 10, _D.k, key="k", **keep,
+              help="Gradient steps each task takes from θ₀ during meta-training. Cost grows linearly with k.")
+    sb.slider("Shots (support examples per task)", 1, 50, _D.shots, key="shots", **keep,
+              help="How many labelled examples a task gives for adaptation.")
+    sb.slider("Query examples per task", 1, 100, _D.query, key="query", **keep,
+              help="Held-out examples per task on which the adapted model is scored (the outer loss).")
+    sb.slider("Meta-batch (tasks per iteration)", 1, 100, _D.meta_batch, key="meta_batch", **keep,
+              help="Tasks averaged in each meta-gradient: more is smoother but slower per iteration.")
+    sb.number_input("Iterations", min_value=1, max_value=1_000_000, value=_D.iterations, step=500,
+                    key="iterations", **keep, help="Meta-iterations (outer updates) of the run.")
+    sb.number_input("Seed", min_value=0, max_value=2**31 - 1, value=_D.seed, step=1, key="seed", **keep,
+                    help="Same seed and device give the same run, curve for curve.")
+    sb.selectbox("Device", list(DEVICE_CHOICES), index=0, key="device", **keep,
+                 help="auto picks a CUDA GPU, then Apple MPS, then the CPU.")
+    sb.radio("Outer optimizer", list(OUTER_OPTIMIZERS), index=0, key="outer_optimizer", horizontal=True, **keep,
+             help="adam: the standard choice (MAML's default), step β. sgd: the document's plain θ₀ ← θ₀ − β∇J.")
+    sb.radio("Outer loss on", list(OUTER_LOSSES), index=0, key="outer_loss", horizontal=True, **keep,
+             format_func=lambda v: {"query": "query set", "support": "support set"}[v],
+             help="query set: J_i scores the adapted model on held-out data (standard). support set: the source "
+                  "document's literal variant, scored on the data it adapted on — it rewards memorising.")
+    sb.toggle("First-order approximation", value=_D.first_order, key="first_order", **keep,
+              help="Drop the second-order (Hessian) terms of the meta-gradient: cheaper, usually close.")
+
+
+def _config_from_widgets() -> TrainConfig:
+    s = st.session_state
+    return TrainConfig(
+        family=s["family"], algorithm=s["algorithm"], alpha=float(s["alpha"]), beta=float(s["beta"]), k=int(s["k"]),
+        shots=int(s["shots"]), query=int(s["query"]), meta_batch=int(s["meta_batch"]),
+        iterations=int(s["iterations"]), seed=int(s["seed"]), first_order=bool(s["first_order"]),
+        outer_loss=s["outer_loss"], outer_optimizer=s["outer_optimizer"], device=s["device"],
+    )
+
+
+# -- button callbacks (run before the script, so the page shows the new state at once) --------------
+
+
+def _on_start() -> None:
+    try:
+        _runner().start(_config_from_widgets())
+    except (ValueError, RuntimeError) as exc:
+        _flash("error", f"Cannot start: {exc}")
+
+
+def _on_continue() -> None:
+    try:
+        _runner().extend(int(st.session_state["iterations"]))
+    except (ValueError, RuntimeError) as exc:
+        _flash("error", f"Cannot continue: {exc}")
+
+
+def _on_upload() -> None:
+    upload = st.session_state.get("upload")
+    if upload is None:
+        return
+    data = upload.getvalue()
+    if len(data) > MAX_UPLOAD_MB * 2**20:
+        _flash("error", f"{upload.name} is larger than {MAX_UPLOAD_MB} MB; that is not a LEO Explorer checkpoint.")
+        return
+    try:
+        ckpt = load_checkpoint(data)
+        from dataclasses import replace
+
+        cfg = replace(ckpt.config, device=st.session_state.get("device", "auto"))
+        _runner().load(cfg, ckpt.state, ckpt.metrics)
+    except (CheckpointError, ValueError) as exc:
+        _flash("error", f"Cannot load {upload.name}: {exc}")
+    else:
+        _flash("success", f"Loaded {upload.name}: {ckpt.config.family} / {ckpt.config.algorithm}, "
+                          f"{ckpt.iteration} iterations trained.")
+
+
+def _buttons(snap: RunSnapshot) -> None:
+    status = snap.status
+    cols = st.columns(6)
+    cols[0].button("Start", key="btn_start", type="primary", on_click=_on_start, icon=":material/play_arrow:",
+                   width="stretch", help="Start a new run with the settings in the sidebar.")
+    cols[1].button("Pause", key="btn_pause", on_click=lambda: _runner().pause(), icon=":material/pause:",
+                   disabled=status != RunStatus.RUNNING, width="stretch",
+                   help="Pause the run; the thread waits without using the CPU.")
+    cols[2].button("Resume", key="btn_resume", on_click=lambda: _runner().resume(), icon=":material/resume:",
+                   disabled=status != RunStatus.PAUSED, width="stretch", help="Resume a paused run.")
+    cols[3].button("Stop", key="btn_stop", on_click=lambda: _runner().stop(), icon=":material/stop:",
+                   disabled=status not in RunStatus.ACTIVE, width="stretch",
+                   help="End the run now; the θ₀ learned so far is kept.")
+    cols[4].button("Reset", key="btn_reset", on_click=lambda: _runner().reset(), icon=":material/restart_alt:",
+                   disabled=snap.active or status == RunStatus.IDLE, width="stretch",
+                   help="Forget the run: θ₀, curves and errors.")
+    cols[5].button("Continue", key="btn_continue", on_click=_on_continue, icon=":material/fast_forward:",
+                   disabled=snap.active or snap.theta0 is None or status == RunStatus.DIVERGED,
+                   width="stretch",
+                   help="Train the current θ₀ (e.g. a loaded checkpoint) for 'Iterations' more, with its own settings.")
+
+
+# -- the live view --------------------------------------------------------------------------------------
+
+
+def _fmt_seconds(s: float | None) -> str:
+    if s is None or not math.isfinite(s):
+        return "—"
+    s = int(round(s))
+    return f"{s // 60}:{s % 60:02d}" if s >= 60 else f"{s} s"
+
+
+def _live_view() -> None:
+    try:
+        _live_view_body()
+    except Exception as exc:  # a fragment rerun is outside the page's try: never a traceback
+        st.error(f"The live view failed: {type(exc).__name__}: {exc}")
+        print(traceback.format_exc())
+
+
+def _live_view_body() -> None:
+    runner = _runner()
+    snap = runner.snapshot()
+    st.session_state[RUN_KEY] = snap
+    was_active = st.session_state.get("_leo_was_active", False)
+    st.session_state["_leo_was_active"] = snap.active
+
+    cfg = snap.config
+    headline = _STATUS_TEXT.get(snap.status, snap.status)
+    if cfg is not None:
+        headline += (f"  ·  {cfg.family} / {cfg.algorithm}, α={cfg.alpha:g}, β={cfg.beta:g} ({cfg.outer_optimizer}), "
+                     f"k={cfg.k}, {cfg.shots} shots, meta-batch {cfg.meta_batch}, outer loss on {cfg.outer_loss} set"
+                     + (", first-order" if cfg.first_order else ""))
+    st.markdown(f"**{headline}**")
+    st.progress(snap.progress, text=f"iteration {snap.iteration:,} of {snap.total:,}" if snap.total else None)
+    if snap.error:
+        st.error(snap.error, icon=":material/error:")
+
+    latest = snap.latest
+    m = st.columns(5)
+    m[0].metric("iterations / s", f"{snap.its_per_sec:,.0f}" if latest else "—")
+    m[1].metric("elapsed", _fmt_seconds(snap.elapsed) if latest else "—")
+    m[2].metric("ETA", _fmt_seconds(snap.eta) if snap.active else "—")
+    m[3].metric("query loss, θ₀ alone", f"{latest.pre_loss:.3f}" if latest else "—")
+    m[4].metric(f"after k={cfg.k if cfg else '?'} steps", f"{latest.post_loss:.3f}" if latest else "—")
+
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Meta-training: query loss before and after adaptation**")
+        st.plotly_chart(loss_curve_figure(snap.columns, k=cfg.k if cfg else None), key="loss_chart",
+                        width="stretch", config={"displaylogo": False})
+    with right:
+        st.markdown("**θ₀ and its adaptation on three fixed tasks**")
+        st.plotly_chart(_preview_figure(snap), key="preview_chart", width="stretch",
+                        config={"displaylogo": False})
+    if was_active and not snap.active:
+        st.rerun()  # the run ended: refresh the buttons and stop polling
+
+
+def _preview_figure(snap: RunSnapshot):
+    if snap.theta0 is None or snap.config is None:
+        return empty_figure("The learned initialization θ₀ and its fit after k steps appear here.")
+    if snap.family.is_classification:
+        return empty_figure("The live fit preview is drawn for regression families.")
+    tasks = preview_tasks(snap.family, snap.config.shots)
+    return adaptation_preview_figure(preview_curves(snap, tasks, snap.config.k))
+
+
+# -- checkpoints ----------------------------------------------------------------------------------------
+
+
+def _checkpoints(snap: RunSnapshot) -> None:
+    st.subheader("Checkpoints")
+    runner = _runner()
+    down, up = st.columns(2)
+    with down:
+        ready = snap.theta0 is not None and not snap.status == RunStatus.RUNNING
+        name = f"leo-{snap.config.family}-{snap.iteration}it" if snap.config else "leo"
+        st.download_button("Download checkpoint (.pt)", data=lambda: runner.checkpoint_bytes() or b"",
+                           file_name=f"{name}.pt", mime="application/octet-stream", disabled=not ready,
+                           key="dl_ckpt", icon=":material/download:", on_click="ignore",
+                           help="θ₀, optimizer and random state, config and metrics; load it here or with the CLI "
+                                "(python -m leo_core evaluate FILE). Pause or stop the run first.")
+        st.download_button("Download metrics (.csv)", data=runner.metrics_csv, file_name=f"{name}-metrics.csv",
+                           mime="text/csv", disabled=snap.latest is None, key="dl_csv", on_click="ignore",
+                           icon=":material/table:", help="One row per kept iteration (long runs are thinned).")
+    with up:
+        st.file_uploader("Load a checkpoint", type=["pt"], key="upload", on_change=_on_upload,
+                         max_upload_size=MAX_UPLOAD_MB,
+                         help=f"A .pt file written by this app or `python -m leo_core train` (≤ {MAX_UPLOAD_MB} MB). "
+                              "It is read safely (weights only); press Continue to train it further.")
+
+
+# -- page -----------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    st.title("Train")
+    st.markdown(
+        "Meta-train an initialization θ₀ so that **k gradient steps** on a few examples of a *new* task fit it well. "
+        "The left chart shows the query loss of θ₀ alone and after k steps; the right one shows θ₀ (dashed) and "
+        "its k-step adaptation (thick) on three fixed tasks, updated live."
+    )
+    _settings()
+    flash = st.session_state.pop(FLASH_KEY, None)
+    if flash:
+        (st.error if flash[0] == "error" else st.success)(flash[1])
+    snap = _runner().snapshot()
+    _buttons(snap)
+    st.session_state["_leo_was_active"] = snap.active
+    st.fragment(_live_view, run_every=POLL_S if snap.active else None)()
+    _checkpoints(snap)
+
+
+try:
+    main()
+except Exception as exc:  # never a traceback on screen
+    st.error(f"Something went wrong on this page: {type(exc).__name__}: {exc}")
+    print(traceback.format_exc())
