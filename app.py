@@ -28,9 +28,13 @@ def _release_runner(runner: TrainingRunner) -> None:
     runner.close()
 
 
-@st.cache_resource(scope="session", on_release=_release_runner, show_spinner=False)
+def _usable(runner: TrainingRunner) -> bool:
+    return not runner.closed
+
+
+@st.cache_resource(scope="session", on_release=_release_runner, validate=_usable, show_spinner=False)
 def session_runner() -> TrainingRunner:
-    """One training runner per browser session, closed when the session ends."""
+    """One training runner per browser session, closed when the session ends (a closed one is replaced)."""
     return TrainingRunner()
 
 

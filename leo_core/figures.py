@@ -119,7 +119,7 @@ def adaptation_preview_figure(curves: dict[str, Any], *, height: int = 420, y_ra
     gap = 0.04
     width = (1 - gap * (n - 1)) / n
     steps = curves["steps"]
-    after = f"after {steps} step{'s' if steps != 1 else ''}"
+    after = f"θ₀ + {steps} step{'s' if steps != 1 else ''}"
     if y_range is None:
         ys = [v for row in curves["y_true"] + curves["y_support"] for v in row]
         lo, hi = min(ys), max(ys)
@@ -134,10 +134,10 @@ def adaptation_preview_figure(curves: dict[str, Any], *, height: int = 420, y_ra
             dict(type="scatter", x=curves["x"][i], y=curves["y_true"][i], xaxis=xa, yaxis=ya, mode="lines", name="true function",
                        line=dict(color=COLORS["true"], width=3, dash="dot"), legendgroup="true", showlegend=first),
             dict(type="scatter", x=curves["x"][i], y=curves["before"][i], xaxis=xa, yaxis=ya, mode="lines",
-                       name="θ₀ (before adapting)", line=dict(color=COLORS["pre"], width=3, dash="dash"),
+                       name="θ₀", line=dict(color=COLORS["pre"], width=3, dash="dash"),
                        legendgroup="pre", showlegend=first),
             dict(type="scatter", x=curves["x"][i], y=curves["after"][i], xaxis=xa, yaxis=ya, mode="lines",
-                       name=f"{after} on the support set", line=dict(color=COLORS["post"], width=LINE_WIDTH + 1),
+                       name=after, line=dict(color=COLORS["post"], width=LINE_WIDTH + 1),
                        legendgroup="post", showlegend=first),
             dict(type="scatter", x=curves["x_support"][i], y=curves["y_support"][i], xaxis=xa, yaxis=ya, mode="markers",
                        name="support points", legendgroup="support", showlegend=first,

@@ -231,6 +231,10 @@ class TrainingRunner:
         return not thread.is_alive()
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 

@@ -1,0 +1,165 @@
+"""AppTest smoke tests for every page, and a short training run driven through the Train page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from helpers import tiny_config
+from leo_core.checkpoint import checkpoint_bytes, load_checkpoint
+from leo_core.history import MetricHistory
+from leo_core.runner import RunStatus
+from leo_core.train import Trainer
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    yield at
+    runner = at.session_state["leo_runner"] if "leo_runner" in at.session_state else None
+    if runner is not None:
+        runner.close()
+        assert runner.join(10)
+
+
+def _no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _set_small_run(at: AppTest, iterations: int = 30) -> None:
+    at.number_input(key="iterations").set_value(iterations)
+    at.slider(key="meta_batch").set_value(5)
+    at.select_slider(key="alpha").set_value(0.02)
+    at.slider(key="k").set_value(2)
+    at.toggle(key="first_order").set_value(True)
+    at.radio(key="outer_optimizer").set_value("sgd")
+    at.select_slider(key="beta").set_value(0.01)
+    at.run()
+
+
+def test_train_page_renders_with_all_settings(app):
+    _no_errors(app)
+    assert app.title[0].value == "Train"
+    for key in ("family", "algorithm", "device"):
+        assert app.selectbox(key=key).help
+    for key in ("alpha", "beta"):
+        assert app.select_slider(key=key).help
+    for key in ("k", "shots", "query", "meta_batch"):
+        assert app.slider(key=key).help
+    for key in ("iterations", "seed"):
+        assert app.number_input(key=key).help
+    assert app.radio(key="outer_loss").options == ["query set", "support set"]
+    assert app.toggle(key="first_order").help
+    assert [b.label for b in app.button] == ["Start", "Pause", "Resume", "Stop", "Reset", "Continue"]
+    assert app.session_state["leo_run"].status == RunStatus.IDLE
+
+
+def test_short_training_run_end_to_end(app):
+    _set_small_run(app)
+    app.button(key="btn_start").click().run()
+    _no_errors(app)
+    runner = app.session_state["leo_runner"]
+    assert runner.join(60)
+    app.run()
+    _no_errors(app)
+    run = app.session_state["leo_run"]
+    assert run.status == RunStatus.FINISHED and run.iteration == 30
+    cfg = run.config
+    assert (cfg.alpha, cfg.beta, cfg.k, cfg.meta_batch, cfg.first_order, cfg.outer_optimizer) == (
+        0.02, 0.01, 2, 5, True, "sgd")
+    assert set(run.theta0) == {"w0", "b0", "w1", "b1", "w2", "b2"}
+    assert all(torch.isfinite(v).all() for v in run.theta0.values())
+    assert any("Finished" in m.value for m in app.markdown)
+    # The result stays in session state for the other pages.
+    app.switch_page("pages/theory.py").run()
+    _no_errors(app)
+    assert app.session_state["leo_run"].theta0 is not None
+    assert any("30 meta-iterations" in c.value for c in app.caption)
+
+
+def test_widgets_during_a_run_do_not_touch_it(app):
+    app.number_input(key="iterations").set_value(100_000).run()
+    app.button(key="btn_start").click().run()
+    runner = app.session_state["leo_runner"]
+    try:
+        app.select_slider(key="alpha").set_value(0.5).run()
+        app.slider(key="k").set_value(4).run()
+        _no_errors(app)
+        assert runner.is_alive and runner.status == RunStatus.RUNNING
+        assert runner.snapshot().config.alpha == 0.01 and runner.snapshot().config.k == 1
+        app.button(key="btn_pause").click().run()
+        assert runner.status == RunStatus.PAUSED
+        app.button(key="btn_resume").click().run()
+        assert runner.status == RunStatus.RUNNING
+        app.button(key="btn_stop").click().run()
+        _no_errors(app)
+        assert not runner.is_alive and app.session_state["leo_run"].status == RunStatus.STOPPED
+        app.button(key="btn_reset").click().run()
+        assert app.session_state["leo_run"].status == RunStatus.IDLE
+    finally:
+        runner.close()
+
+
+def test_divergence_shows_a_clear_error(app):
+    app.select_slider(key="alpha").set_value(1.0)
+    app.slider(key="k").set_value(10)
+    app.number_input(key="iterations").set_value(2000)
+    app.run()
+    app.button(key="btn_start").click().run()
+    assert app.session_state["leo_runner"].join(60)
+    app.run()
+    assert not app.exception
+    run = app.session_state["leo_run"]
+    assert run.status == RunStatus.DIVERGED
+    assert any("diverged" in e.value for e in app.error)
+    assert all(torch.isfinite(v).all() for v in run.theta0.values())
+
+
+def test_bad_start_is_an_error_not_a_traceback(app):
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    app.selectbox(key="device").set_value("cuda").run()
+    app.button(key="btn_start").click().run()
+    assert not app.exception
+    assert any("Cannot start" in e.value and "cuda" in e.value for e in app.error)
+
+
+def test_theory_page(app):
+    app.switch_page("pages/theory.py").run()
+    _no_errors(app)
+    assert app.title[0].value == "Theory"
+    latex = " ".join(x.value for x in app.latex)
+    assert r"\alpha\,\nabla_\theta" in latex and r"\beta\,\nabla_{\theta_0}" in latex
+    text = " ".join(m.value for m in app.markdown) + " ".join(i.value for i in app.info)
+    for needle in ("MAML", "Finn", "Latent Embedding Optimization", "Rusu", "iMAML", "Rajeswaran", "query",
+                   "First-order"):
+        assert needle in text, needle
+
+
+def test_loaded_checkpoint_continues(app):
+    cfg = tiny_config(iterations=7)
+    trainer = Trainer(cfg)
+    history = MetricHistory()
+    history.extend(trainer)
+    data = checkpoint_bytes(trainer.state_dict(), history)
+    runner = app.session_state["leo_runner"]
+    # The uploader's path (the browser test drives the real widget): safe load, then runner.load.
+    ckpt = load_checkpoint(data)
+    runner.load(ckpt.config, ckpt.state, ckpt.metrics)
+    app.run()
+    _no_errors(app)
+    assert app.session_state["leo_run"].status == RunStatus.LOADED
+    app.number_input(key="iterations").set_value(5).run()
+    app.button(key="btn_continue").click().run()
+    assert runner.join(30)
+    app.run()
+    run = app.session_state["leo_run"]
+    assert run.status == RunStatus.FINISHED and run.iteration == 12 and run.config.hidden == (8, 8)

@@ -1,0 +1,77 @@
+"""Figure builders: valid plotly figures (re-validated here), thinning, smoothing."""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import pytest
+
+from helpers import tiny_config
+from leo_core.figures import MAX_POINTS, adaptation_preview_figure, empty_figure, loss_curve_figure, smooth, thin
+from leo_core.history import MetricHistory
+from leo_core.runner import RunSnapshot, preview_curves, preview_tasks
+from leo_core.train import Trainer
+
+
+def _validated(fig: go.Figure) -> go.Figure:
+    """The builders skip plotly's validation for speed; full validation must still pass."""
+    return go.Figure(fig.to_dict())
+
+
+def test_smooth_matches_a_hand_computed_ema():
+    assert smooth([1.0, 1.0, 1.0], 0.9) == pytest.approx([1.0, 1.0, 1.0])
+    w = 0.5
+    expected_2 = (w * (1 - w) * 2.0 + (1 - w) * 4.0) / (w * (1 - w) + (1 - w))
+    assert smooth([2.0, 4.0], w)[1] == pytest.approx(expected_2)
+    assert smooth([1.0, float("nan"), 3.0], 0.0) == [1.0, 1.0, 3.0]
+    assert math.isnan(smooth([float("inf")], 0.5)[0])
+    with pytest.raises(ValueError):
+        smooth([1.0], 1.0)
+
+
+def test_thin_keeps_ends_and_bounds_size():
+    assert thin(5, 10) == [0, 1, 2, 3, 4]
+    idx = thin(10_001, 600)
+    assert len(idx) <= 601 and idx[0] == 0 and idx[-1] == 10_000
+    assert idx == sorted(set(idx))
+
+
+def test_loss_curve_figure():
+    trainer = Trainer(tiny_config(iterations=30))
+    history = MetricHistory()
+    history.extend(trainer)
+    fig = _validated(loss_curve_figure(history.columns(), k=1))
+    named = [t.name for t in fig.data if t.showlegend is not False]
+    assert named == ["θ₀ alone (no adaptation)", "θ₀ after 1 step"]
+    assert list(fig.data[1].x) == list(range(1, 31))
+    assert fig.layout.yaxis.type == "log" and fig.layout.font.size >= 16
+
+
+def test_loss_curve_thins_long_histories():
+    n = 5000
+    cols = {"iteration": list(range(1, n + 1)), "pre_loss": [1.0] * n, "post_loss": [0.5] * n}
+    fig = loss_curve_figure(cols, k=3)
+    assert all(len(t.x) <= MAX_POINTS + 1 for t in fig.data)
+    assert fig.data[-1].x[-1] == n
+
+
+def test_empty_states():
+    fig = _validated(loss_curve_figure({"iteration": []}))
+    assert not fig.data and "Start" in fig.layout.annotations[0].text
+    assert _validated(empty_figure("nothing yet")).layout.annotations[0].text == "nothing yet"
+
+
+@pytest.mark.parametrize("family", ["sinusoid", "linear", "sine-line", "polynomial"])
+def test_adaptation_preview_figure(family):
+    cfg = tiny_config(family=family, iterations=3, k=2)
+    trainer = Trainer(cfg)
+    list(trainer)
+    snap = RunSnapshot(status="finished", config=cfg, theta0=trainer.initialization(), model=trainer.model,
+                       family=trainer.family, algorithm=trainer.algorithm)
+    curves = preview_curves(snap, preview_tasks(trainer.family, cfg.shots), cfg.k)
+    fig = _validated(adaptation_preview_figure(curves))
+    assert len(fig.data) == 12  # 3 tasks × (true, θ₀, adapted, support)
+    legend = [t.name for t in fig.data if t.showlegend]
+    assert legend == ["true function", "θ₀", "θ₀ + 2 steps", "support points"]
+    assert fig.layout.xaxis3.domain[1] == pytest.approx(1.0)
