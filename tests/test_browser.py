@@ -1,0 +1,282 @@
+"""The real app in Debian Chromium through Playwright: live training, settings mid-run, pages,
+checkpoints, isolation between browser sessions, and a closed tab stopping its thread.
+
+Screenshots and the measured refresh rate / throughput go to ``test-artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+VIEWPORT = {"width": 1600, "height": 1000}
+LONG_RUN = "100000"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "streamlit-server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
+         f"--server.port={port}", "--browser.gatherUsageStats=false"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"streamlit did not come up; see {ARTIFACTS / 'streamlit-server.log'}")
+        time.sleep(0.2)
+    yield url, proc
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+# -- helpers --------------------------------------------------------------------------------------------
+
+
+def _open(browser, url: str):
+    ctx = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    page = ctx.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="Start").wait_for()
+    return ctx, page
+
+
+def _settle(page) -> None:
+    time.sleep(0.4)
+    page.wait_for_selector(IDLE)
+
+
+def _set_number(page, label: str, value: str) -> None:
+    box = page.get_by_role("spinbutton", name=label)
+    box.fill(value)
+    box.press("Enter")
+    _settle(page)
+
+
+def _no_exception(page) -> None:
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
+def _last_iteration_on_chart(page) -> float:
+    """The last x of the smoothed post-adaptation loss line (-1 before any data)."""
+    return page.evaluate("""() => {
+        const g = document.querySelector('.js-plotly-plot');
+        return (g && g.data && g.data.length > 1 && g.data[1].x.length) ? g.data[1].x[g.data[1].x.length - 1] : -1;
+    }""")
+
+
+def _wait_for_curve(page, at_least: float = 1) -> None:
+    deadline = time.monotonic() + 30
+    while _last_iteration_on_chart(page) < at_least:
+        assert time.monotonic() < deadline, "the loss curve never appeared"
+        time.sleep(0.1)
+
+
+def _refreshes_per_second(page, seconds: float = 4.0) -> float:
+    """Distinct chart states seen while sampling every 20 ms: one per live-view refresh."""
+    n = page.evaluate("""(ms) => new Promise(done => {
+        const seen = new Set(); const t0 = performance.now();
+        const h = setInterval(() => {
+            const g = document.querySelector('.js-plotly-plot');
+            if (g && g.data && g.data.length > 1) seen.add(g.data[1].x[g.data[1].x.length - 1]);
+            if (performance.now() - t0 > ms) { clearInterval(h); done(seen.size); }
+        }, 20);
+    })""", int(seconds * 1000))
+    return (n - 1) / seconds
+
+
+def _metric(page, label: str) -> str:
+    return page.locator("[data-testid=stMetric]", has_text=label).locator("[data-testid=stMetricValue]").inner_text()
+
+
+def _headline(page) -> str:
+    return page.locator("[data-testid=stMarkdownContainer] strong", has_text="·").first.inner_text()
+
+
+def _shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- tests ----------------------------------------------------------------------------------------------
+
+
+def test_live_training_settings_pages_and_checkpoints(server, browser, tmp_path):
+    url, _ = server
+    ctx, page = _open(browser, url)
+    try:
+        _shot(page, "01-train-idle")
+        _no_exception(page)
+        _set_number(page, "Iterations", LONG_RUN)
+        page.get_by_role("button", name="Start").click()
+        _wait_for_curve(page)
+        first = _last_iteration_on_chart(page)
+        time.sleep(1.5)
+        second = _last_iteration_on_chart(page)
+        assert second > first, "the loss curve did not grow while training"
+
+        rate = _refreshes_per_second(page)
+        its = float(_metric(page, "iterations / s").replace(",", ""))
+        (ARTIFACTS / "browser-metrics.json").write_text(json.dumps(
+            {"chart_refreshes_per_s": rate, "in_app_its_per_s": its}, indent=2))
+        assert rate >= 1.5, f"only {rate:.2f} chart refreshes per second"
+        _shot(page, "02-train-running")
+
+        # Move a slider mid-run: the widget changes, the run keeps its own settings and goes on.
+        alpha = page.locator("[data-testid=stSlider]", has_text="Inner step size α")
+        thumb = alpha.locator("input[type=range]")
+        thumb.focus()
+        thumb.press("ArrowRight")
+        time.sleep(1.0)
+        assert "0.02" in alpha.inner_text()
+        before = _last_iteration_on_chart(page)
+        time.sleep(1.0)
+        assert _last_iteration_on_chart(page) > before, "the run stopped when a slider moved"
+        assert "Training" in _headline(page) and "α=0.01," in _headline(page)
+        _no_exception(page)
+
+        page.get_by_role("button", name="Stop").click()
+        page.get_by_text("Stopped.", exact=False).first.wait_for()
+        _settle(page)
+        stopped_at = _last_iteration_on_chart(page)
+        time.sleep(1.0)
+        assert _last_iteration_on_chart(page) == stopped_at
+        _shot(page, "03-train-stopped")
+
+        # Checkpoints: download, a bad upload is an error, the downloaded one loads back.
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Download checkpoint (.pt)").click()
+        ckpt = tmp_path / "run.pt"
+        dl.value.save_as(ckpt)
+        assert ckpt.stat().st_size > 1000
+        uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
+        uploader.set_input_files(files=[{"name": "bad.pt", "mimeType": "application/octet-stream",
+                                         "buffer": b"not a checkpoint"}])
+        page.locator("[data-testid=stAlert]", has_text="Cannot load bad.pt").wait_for()
+        _no_exception(page)
+        uploader.set_input_files(str(ckpt))
+        page.locator("[data-testid=stAlert]", has_text="Loaded run.pt").wait_for()
+        _settle(page)
+        assert "Checkpoint loaded" in _headline(page)
+        _shot(page, "04-train-loaded")
+
+        page.get_by_role("link", name="Theory").click()
+        page.get_by_role("heading", name="A note on the name “LEO”").wait_for()
+        _settle(page)
+        _no_exception(page)
+        assert "Latent Embedding Optimization" in page.inner_text("[data-testid=stMain]")
+        _shot(page, "05-theory")
+
+        page.get_by_role("link", name="Train").click()
+        page.get_by_role("button", name="Start").wait_for()
+        _settle(page)
+        _no_exception(page)
+        assert page.get_by_role("spinbutton", name="Iterations").input_value() == LONG_RUN  # kept across pages
+    finally:
+        ctx.close()
+
+
+def test_two_sessions_train_in_isolation(server, browser):
+    url, _ = server
+    ctx_a, a = _open(browser, url)
+    ctx_b, b = _open(browser, url)
+    try:
+        _set_number(a, "Iterations", LONG_RUN)
+        a.get_by_role("button", name="Start").click()
+        _wait_for_curve(a, 5)
+        # B sees nothing of A's run.
+        _settle(b)
+        assert b.get_by_text("Ready — press Start.").count() == 1
+        assert _last_iteration_on_chart(b) == -1
+        # B trains its own short run with other settings while A goes on.
+        _set_number(b, "Iterations", "40")
+        _set_number(b, "Seed", "7")
+        b.get_by_role("button", name="Start").click()
+        b.get_by_text("Finished.", exact=False).first.wait_for()
+        _settle(b)
+        assert _last_iteration_on_chart(b) == 40
+        assert "Training" in _headline(a)
+        assert _last_iteration_on_chart(a) > 40 or "Training" in _headline(a)
+        _shot(a, "06-session-a")
+        _shot(b, "07-session-b")
+        a.get_by_role("button", name="Stop").click()
+        a.get_by_text("Stopped.", exact=False).first.wait_for()
+        _no_exception(a)
+        _no_exception(b)
+    finally:
+        ctx_a.close()
+        ctx_b.close()
+
+
+def test_closing_the_tab_stops_its_training_thread(server, browser):
+    url, proc = server
+    ctx, page = _open(browser, url)
+    _set_number(page, "Iterations", LONG_RUN)
+    page.get_by_role("button", name="Start").click()
+    _wait_for_curve(page, 5)
+    busy0 = _cpu_seconds(proc.pid)
+    time.sleep(1.0)
+    busy = _cpu_seconds(proc.pid) - busy0
+    ctx.close()
+    time.sleep(2.0)  # the websocket closes, the session's resources are released
+    idle0 = _cpu_seconds(proc.pid)
+    time.sleep(2.0)
+    idle = (_cpu_seconds(proc.pid) - idle0) / 2.0
+    assert busy > 0.5, f"training did not seem to run ({busy:.2f} CPU-s in 1 s)"
+    assert idle < 0.2, f"the server still burns {idle:.2f} CPU-s per second after the tab closed"
