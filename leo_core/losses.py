@@ -22,13 +22,9 @@ __all__ = ["Loss", "LOSSES", "accuracy"]
 @dataclass(frozen=True)
 class Loss:
     name: str
-    per_task: Callable[[Tensor, Tensor], Tensor]
-    total: Callable[[Tensor, Tensor], Tensor]
-
-    def mean(self, pred: Tensor, target: Tensor) -> Tensor:
-        """Mean over tasks of the per-task loss (a scalar)."""
-        n_tasks = pred.shape[0] if pred.dim() == 3 else 1
-        return self.total(pred, target) / n_tasks
+    per_task: Callable[[Tensor, Tensor], Tensor]  # [T, N, ...] -> [T]
+    total: Callable[[Tensor, Tensor], Tensor]  # Σ over tasks of per_task, one fused op
+    mean: Callable[[Tensor, Tensor], Tensor]  # mean over tasks of per_task, one fused op
 
 
 def _mse_per_task(pred: Tensor, target: Tensor) -> Tensor:
@@ -49,12 +45,16 @@ def _ce_total(logits: Tensor, labels: Tensor) -> Tensor:
     return flat / labels.shape[-1]
 
 
+def _ce_mean(logits: Tensor, labels: Tensor) -> Tensor:
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+
+
 def accuracy(logits: Tensor, labels: Tensor) -> Tensor:
     """Fraction of correct argmax predictions: ``[..., N, C], [..., N] -> [...]``."""
     return (logits.argmax(dim=-1) == labels).to(logits.dtype).mean(dim=-1)
 
 
 LOSSES: dict[str, Loss] = {
-    "mse": Loss("mse", _mse_per_task, _mse_total),
-    "cross_entropy": Loss("cross_entropy", _ce_per_task, _ce_total),
+    "mse": Loss("mse", _mse_per_task, _mse_total, F.mse_loss),
+    "cross_entropy": Loss("cross_entropy", _ce_per_task, _ce_total, _ce_mean),
 }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The device check for a CUDA machine, run by hand (one short script; see README "GPU").
+# Runs the suite's device tests on the GPU, then the throughput benchmark at meta-batch 25/100/1000.
+set -uo pipefail
+PY=${PYTHON:-python3}
+OUT=${OUT:-/tmp/gpu-check}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
+"$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" | tee -a "$OUT/gpu.txt"
+"$PY" -m pytest -q -p no:cacheprovider tests/test_device.py tests/test_inner.py tests/test_train.py \
+    tests/test_linear_closed_form.py 2>&1 | tee "$OUT/tests.txt" | tail -5
+"$PY" bench/throughput.py --device cuda --meta-batch 25 100 1000 --k 1 5 --impls core loop --seconds 2 2>&1 \
+    | tee "$OUT/throughput_cuda.txt"
+"$PY" bench/throughput.py --device cpu --meta-batch 25 --k 1 --seconds 2 2>&1 | tee "$OUT/throughput_cpu.txt"
+"$PY" -m leo_core train --device cuda --iterations 3000 --out /tmp/gpu-run --quiet && \
+    "$PY" -m leo_core evaluate /tmp/gpu-run --device cuda --json | tee "$OUT/eval.json"
