@@ -179,11 +179,11 @@ class Trainer:
             raise ValueError("checkpoint parameters do not match this run's model and algorithm")
         with torch.no_grad():
             self._flat.copy_(torch.cat([saved[k].reshape(-1) for k in self._shapes]).to(self.device, self.dtype))
-        try:
+        # The outer optimizer's moments carry over only to the same kind of optimizer.
+        if state["config"].get("outer_optimizer") == self.cfg.outer_optimizer:
             self.optimizer.load_state_dict(state["optimizer"])
-        except (ValueError, KeyError) as exc:  # e.g. the optimizer kind changed: start it afresh
-            self.optimizer = self._make_optimizer()
-            del exc
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.cfg.beta  # β may be changed on resume
         if state.get("generator_device") == self.device.type:
             self.generator.set_state(state["generator"].to(torch.uint8))
         self.iteration = int(state["iteration"])
