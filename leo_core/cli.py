@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--outer-loss", choices=OUTER_LOSSES, default=_D.outer_loss,
                    help="J_i on the query set (standard) or the support set (the document's literal variant)")
     t.add_argument("--optimizer", choices=OUTER_OPTIMIZERS, default=_D.outer_optimizer, help="outer optimizer (default %(default)s)")
+    t.add_argument("--imaml-lambda", type=float, default=_D.imaml_lambda,
+                   help="iMAML: proximal regularisation λ of the inner problem (default %(default)s)")
+    t.add_argument("--cg-steps", type=int, default=_D.cg_steps,
+                   help="iMAML: conjugate-gradient iterations for the implicit gradient (default %(default)s)")
     t.add_argument("--hidden", type=_hidden, default=_D.hidden, help="MLP hidden widths, e.g. 40,40 (default 40,40)")
     t.add_argument("--dtype", choices=("float32", "float64"), default=_D.dtype, help="floating point precision")
     t.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="auto picks cuda, then mps, then cpu")
@@ -133,7 +137,8 @@ def _train(args: argparse.Namespace) -> int:
             family=args.family, algorithm=args.algorithm, alpha=args.alpha, beta=args.beta, k=args.k,
             shots=args.shots, query=args.query, meta_batch=args.meta_batch, iterations=args.iterations,
             seed=args.seed, first_order=args.first_order, outer_loss=args.outer_loss,
-            outer_optimizer=args.optimizer, hidden=args.hidden, device=args.device, dtype=args.dtype,
+            outer_optimizer=args.optimizer, imaml_lambda=args.imaml_lambda, cg_steps=args.cg_steps,
+            hidden=args.hidden, device=args.device, dtype=args.dtype,
         )
         history = MetricHistory()
     trainer = Trainer(cfg)

@@ -43,6 +43,8 @@ class TrainConfig:
     first_order: bool = False  # drop the second-order term (cheaper, usually close)
     outer_loss: str = "query"
     outer_optimizer: str = "adam"
+    imaml_lambda: float = 1.0  # iMAML's proximal strength λ: large → φ stays near θ₀ (≈ first order)
+    cg_steps: int = 5  # iMAML's conjugate-gradient iterations for (I + H/λ)⁻¹v; one Hessian-vector product each
     hidden: tuple[int, ...] = (40, 40)  # hidden widths of the MLP (ignored by the linear model)
     device: str = "auto"
     dtype: str = "float32"
@@ -56,6 +58,8 @@ class TrainConfig:
         _check_int("meta_batch", self.meta_batch, 1)
         _check_int("iterations", self.iterations, 0)
         _check_int("seed", self.seed, 0)
+        _check_positive("imaml_lambda", self.imaml_lambda)
+        _check_int("cg_steps", self.cg_steps, 1)
         if self.outer_loss not in OUTER_LOSSES:
             raise ValueError(f"outer_loss must be one of {OUTER_LOSSES}, got {self.outer_loss!r}")
         if self.outer_optimizer not in OUTER_OPTIMIZERS:

@@ -1,9 +1,14 @@
-"""Registry of meta-learning algorithms: key -> algorithm object."""
+"""Registry of meta-learning algorithms: key -> algorithm object (one module per algorithm)."""
 
 from __future__ import annotations
 
 from .base import MetaAlgorithm, MetaStep
+from .baselines import Pretrained, RandomInit
+from .imaml import IMAML
+from .latent import LatentLEO
 from .leo import LEO
+from .meta_sgd import MetaSGD
+from .reptile import Reptile
 
 __all__ = ["ALGORITHMS", "get_algorithm", "MetaAlgorithm", "MetaStep"]
 
@@ -12,7 +17,17 @@ ALGORITHMS: dict[str, MetaAlgorithm] = {
     "leo-fo": LEO(
         first_order=True, key="leo-fo", title="LEO, first-order approximation (FOMAML)",
         citation="Finn et al. 2017, §5.2; Nichol et al. 2018.",
+        summary="The same inner loop as LEO, but the inner gradients are treated as constants when "
+        "differentiating J, so the meta-gradient is simply mean_i grad L_query,i evaluated at theta_k^i. "
+        "No Hessian products: cheaper and with memory independent of how the steps were taken, and usually "
+        "close to the second-order result.",
     ),
+    "reptile": Reptile(),
+    "meta-sgd": MetaSGD(),
+    "imaml": IMAML(),
+    "leo-latent": LatentLEO(),
+    "pretrained": Pretrained(),
+    "random": RandomInit(),
 }
 
 

@@ -14,7 +14,7 @@ from ..losses import LOSSES, accuracy
 from ..models import Model, Params
 from ..tasks import TaskBatch, TaskFamily
 
-__all__ = ["MetaStep", "MetaAlgorithm", "query_metrics"]
+__all__ = ["MetaStep", "MetaAlgorithm", "query_metrics", "meta_gradient", "outer_data", "require_keys"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,31 @@ def query_metrics(
     return loss, acc
 
 
+def meta_gradient(objective: Tensor, meta_params: Params) -> Params:
+    """∇ of ``objective`` w.r.t. every meta-parameter; zeros for those it does not use (Meta-SGD's
+    step sizes with k = 0, say), so the trainer always receives a complete gradient."""
+    names = list(meta_params)
+    grads = torch.autograd.grad(objective, [meta_params[n] for n in names], allow_unused=True)
+    return {n: torch.zeros_like(meta_params[n]) if g is None else g for n, g in zip(names, grads)}
+
+
+def outer_data(batch: TaskBatch, cfg: TrainConfig) -> tuple[Tensor, Tensor]:
+    """The data J_i is measured on: the query set, or the support set (the document's variant)."""
+    if cfg.outer_loss == "query":
+        return batch.x_query, batch.y_query
+    return batch.x_support, batch.y_support
+
+
+def require_keys(meta_params: Params, keys: list[str], algorithm: str) -> None:
+    """A clear error when an algorithm is handed θ₀ alone instead of all its meta-parameters."""
+    missing = [k for k in keys if k not in meta_params]
+    if missing:
+        raise ValueError(
+            f"{algorithm} needs all its meta-parameters (missing {', '.join(missing[:3])}"
+            f"{', …' if len(missing) > 3 else ''}); pass the trainer's meta_params, not only the initialization"
+        )
+
+
 class MetaAlgorithm:
     """Base class: the meta-parameters are θ₀ itself and adaptation is plain SGD with α.
 
@@ -53,6 +78,7 @@ class MetaAlgorithm:
     key: str = ""
     title: str = ""
     citation: str = ""
+    summary: str = ""  # 2-4 plain-text sentences for the theory page
 
     def init_meta_params(self, theta0: Params, cfg: TrainConfig) -> Params:
         return dict(theta0)

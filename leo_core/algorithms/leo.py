@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from .. import inner
 from ..config import TrainConfig
 from ..losses import LOSSES
 from ..models import Model, Params
 from ..tasks import TaskBatch, TaskFamily
-from .base import MetaAlgorithm, MetaStep, query_metrics
+from .base import MetaAlgorithm, MetaStep, meta_gradient, outer_data, query_metrics
 
 __all__ = ["LEO"]
 
@@ -25,6 +23,12 @@ class LEO(MetaAlgorithm):
     key: str = "leo"
     title: str = "LEO (the document's algorithm = MAML, second order)"
     citation: str = "Finn, Abbeel, Levine. Model-Agnostic Meta-Learning for Fast Adaptation of Deep Networks. ICML 2017."
+    summary: str = (
+        "Learns one initialization theta0. Each task takes k gradient steps theta_{j+1} = theta_j - alpha * grad L_i "
+        "on its support set; the meta-objective is the mean query loss after those steps, J = mean_i L_i(theta_k). "
+        "theta0 moves down grad J, differentiating through the k steps, so J's gradient contains the Hessian "
+        "products prod_j (I - alpha * H_j): second order, memory growing with k."
+    )
 
     def meta_step(
         self, model: Model, family: TaskFamily, meta_params: Params, batch: TaskBatch, cfg: TrainConfig
@@ -38,16 +42,13 @@ class LEO(MetaAlgorithm):
             model, loss, theta, batch.x_support, batch.y_support,
             self.step_size(meta_params, cfg.alpha), cfg.k, create_graph=not first_order,
         )
-        x_out, y_out = (
-            (batch.x_query, batch.y_query) if cfg.outer_loss == "query" else (batch.x_support, batch.y_support)
-        )
+        x_out, y_out = outer_data(batch, cfg)
         out = model.forward(theta_k, x_out)
         meta_loss = loss.mean(out, y_out)
-        names = list(meta_params)
-        grads = torch.autograd.grad(meta_loss, [meta_params[n] for n in names])
+        grads = meta_gradient(meta_loss, meta_params)
         pre_loss, pre_acc = query_metrics(model, family, self.initialization(meta_params), batch)
         if cfg.outer_loss == "query" and not family.is_classification:
             post_loss, post_acc = meta_loss.detach(), None  # already computed on the query set
         else:
             post_loss, post_acc = query_metrics(model, family, inner.detached(theta_k), batch)
-        return MetaStep(dict(zip(names, grads)), meta_loss.detach(), pre_loss, post_loss, pre_acc, post_acc)
+        return MetaStep(grads, meta_loss.detach(), pre_loss, post_loss, pre_acc, post_acc)
