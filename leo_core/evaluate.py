@@ -44,6 +44,14 @@ def mean_ci95(values: torch.Tensor) -> tuple[float, float]:
     return values.mean().item(), _Z95 * std / math.sqrt(n)
 
 
+def _check_outputs(model: Model, algorithm: MetaAlgorithm, meta_params: Params, x: torch.Tensor, ways: int) -> None:
+    """A model with fewer outputs than the task's classes cannot be scored: say so, clearly."""
+    with torch.no_grad():
+        outputs = model.forward(algorithm.initialization(meta_params), x[0, :1]).shape[-1]
+    if outputs < ways:
+        raise ValueError(f"the model has {outputs} outputs, too few for {ways}-way tasks")
+
+
 def evaluate(
     model: Model, family: TaskFamily, algorithm: MetaAlgorithm, meta_params: Params, alpha: float,
     cfg: EvalConfig, device: torch.device | str = "cpu",
@@ -51,7 +59,9 @@ def evaluate(
     """Per-task query loss (and accuracy) after 0…``cfg.steps`` steps on ``cfg.tasks`` fresh tasks.
 
     Tasks come from their own generator seeded with ``cfg.seed``, so two checkpoints evaluated with
-    the same seed see the same tasks. Work is batched in chunks of ``cfg.chunk`` tasks.
+    the same seed see the same tasks; they are drawn from ``cfg.split`` (meta-test classes by
+    default). ``family`` must be configured as trained (``train.make_family``): its ``ways`` sets
+    the labels the model's outputs are scored against. Work is batched in chunks of ``cfg.chunk``.
     """
     device = torch.device(device)
     dtype = next(iter(meta_params.values())).dtype
@@ -62,7 +72,9 @@ def evaluate(
     accs: list[list[torch.Tensor]] = [[] for _ in range(cfg.steps + 1)]
     for start in range(0, cfg.tasks, cfg.chunk):
         n = min(cfg.chunk, cfg.tasks - start)
-        batch = family.sample(n, cfg.shots, cfg.query, gen, device, dtype)
+        batch = family.sample(n, cfg.shots, cfg.query, gen, device, dtype, split=cfg.split)
+        if start == 0 and family.is_classification:
+            _check_outputs(model, algorithm, meta_params, batch.x_support, family.ways)
         path = algorithm.adapt_path(model, family, meta_params, batch.x_support, batch.y_support, alpha, cfg.steps)
         for step, params in enumerate(path):
             with torch.no_grad():

@@ -15,9 +15,19 @@ from torch import Tensor
 
 from .models import LinearModel, MLP, Model
 
-__all__ = ["TaskBatch", "TaskFamily", "RegressionFamily", "TASK_FAMILIES", "get_family"]
+__all__ = ["TaskBatch", "TaskFamily", "RegressionFamily", "TASK_FAMILIES", "get_family", "SPLITS", "check_split"]
 
 TaskParams = dict[str, Tensor]
+
+# Which tasks ``sample`` draws: meta-training ("train") or meta-test ("test"). Families with a
+# finite set of classes (digits) draw the two from disjoint classes; regression families have a
+# continuum of tasks and draw both from the same distribution.
+SPLITS = ("train", "test")
+
+
+def check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
 
 
 @dataclass(frozen=True)
@@ -65,13 +75,18 @@ class TaskFamily:
     description: str
     loss: str  # key into losses.LOSSES
     is_classification: bool = False
+    eval_query: int = 100  # default query examples at meta-test (per class for classification)
 
     def default_model(self) -> Model:
         raise NotImplementedError
 
+    def configure(self, cfg: object) -> "TaskFamily":
+        """The family as a run configures it (classification: ``cfg.ways``); regression: itself."""
+        return self
+
     def sample(
         self, n_tasks: int, shots: int, query: int, generator: torch.Generator,
-        device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, split: str = "train",
     ) -> TaskBatch:
         raise NotImplementedError
 
@@ -134,8 +149,9 @@ class RegressionFamily(TaskFamily):
 
     def sample(
         self, n_tasks: int, shots: int, query: int, generator: torch.Generator,
-        device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, split: str = "train",
     ) -> TaskBatch:
+        check_split(split)  # both splits draw from the same continuum of tasks
         if n_tasks < 1 or shots < 1 or query < 1:
             raise ValueError(f"need at least one task, shot and query point (got {n_tasks}, {shots}, {query})")
         params = self.sample_params(n_tasks, generator, device, dtype)
@@ -213,3 +229,7 @@ def get_family(name: str) -> TaskFamily:
         return TASK_FAMILIES[name]
     except KeyError:
         raise ValueError(f"unknown task family {name!r}; choose one of {', '.join(TASK_FAMILIES)}") from None
+
+
+# The classification families build on the classes above and register themselves on import.
+from . import classification as _classification  # noqa: E402,F401

@@ -21,7 +21,7 @@ from .device import resolve_device
 from .models import MLP, Model, Params, build_model
 from .tasks import TaskFamily, get_family
 
-__all__ = ["MetricRecord", "Trainer", "TrainingDiverged", "make_model"]
+__all__ = ["MetricRecord", "Trainer", "TrainingDiverged", "make_model", "make_family"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -48,9 +48,15 @@ class MetricRecord:
         return asdict(self)
 
 
+def make_family(cfg: TrainConfig) -> TaskFamily:
+    """The registered family configured for ``cfg`` (classification: ``cfg.ways`` classes)."""
+    return get_family(cfg.family).configure(cfg)
+
+
 def make_model(family: TaskFamily, cfg: TrainConfig) -> Model:
-    """The family's model, with the configured hidden widths when it is an MLP."""
-    model = family.default_model()
+    """The family's model (output size ``cfg.ways`` for classification), with the configured
+    hidden widths when it is an MLP."""
+    model = family.configure(cfg).default_model()
     if isinstance(model, MLP):
         model = MLP(sizes=(model.sizes[0], *cfg.hidden, model.sizes[-1]), activation=model.activation)
     return model
@@ -61,7 +67,7 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, *, device: torch.device | None = None):
         self.cfg = cfg
-        self.family: TaskFamily = get_family(cfg.family)
+        self.family: TaskFamily = make_family(cfg)
         self.algorithm: MetaAlgorithm = get_algorithm(cfg.algorithm)
         self.device = device if device is not None else resolve_device(cfg.device)
         self.dtype = _DTYPES[cfg.dtype]

@@ -9,8 +9,11 @@ from leo_core.tasks import TASK_FAMILIES, get_family
 
 from helpers import gen
 
+# Classification families have their own tests (test_classification.py).
+REGRESSION = {n: f for n, f in TASK_FAMILIES.items() if not f.is_classification}
 
-@pytest.mark.parametrize("name", list(TASK_FAMILIES))
+
+@pytest.mark.parametrize("name", list(REGRESSION))
 def test_shapes_ranges_and_determinism(name):
     fam = get_family(name)
     a = fam.sample(7, 5, 9, gen(1))
@@ -24,7 +27,7 @@ def test_shapes_ranges_and_determinism(name):
         assert a.task_params[key].min() >= plo and a.task_params[key].max() <= phi
 
 
-@pytest.mark.parametrize("name", [n for n, f in TASK_FAMILIES.items() if f.noise_std == 0])
+@pytest.mark.parametrize("name", [n for n, f in REGRESSION.items() if f.noise_std == 0])
 def test_noiseless_targets_are_the_true_function(name):
     fam = get_family(name)
     batch = fam.sample(4, 6, 3, gen(0))
@@ -53,3 +56,14 @@ def test_select_keeps_task_axis():
     batch = get_family("sinusoid").sample(5, 3, 4, gen(0))
     one = batch.select(2)
     assert one.x_support.shape == (1, 3, 1) and torch.equal(one.x_query[0], batch.x_query[2])
+
+
+@pytest.mark.parametrize("name", list(REGRESSION))
+def test_regression_ignores_split_and_ways(name):
+    fam = get_family(name)
+    train = fam.sample(3, 4, 5, gen(7), split="train")
+    test = fam.sample(3, 4, 5, gen(7), split="test")
+    assert torch.equal(train.y_query, test.y_query)
+    assert fam.configure(type("Cfg", (), {"ways": 9})()) is fam
+    with pytest.raises(ValueError, match="split must be"):
+        fam.sample(3, 4, 5, gen(7), split="validation")
