@@ -55,8 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--alpha", type=float, default=_D.alpha, help="inner step size α (default %(default)s)")
     t.add_argument("--beta", type=float, default=_D.beta, help="outer step size β (default %(default)s)")
     t.add_argument("--k", type=int, default=_D.k, help="inner gradient steps per task (default %(default)s)")
-    t.add_argument("--shots", type=int, default=_D.shots, help="support examples per task (default %(default)s)")
-    t.add_argument("--query", type=int, default=_D.query, help="query examples per task for the outer loss (default %(default)s)")
+    t.add_argument("--shots", type=int, default=_D.shots,
+                   help="support examples per task; per class (K) for classification (default %(default)s)")
+    t.add_argument("--query", type=int, default=_D.query,
+                   help="query examples per task for the outer loss; per class for classification (default %(default)s)")
+    t.add_argument("--ways", type=int, default=_D.ways,
+                   help="classes per task (N) for classification families; ignored by regression (default %(default)s)")
     t.add_argument("--meta-batch", type=int, default=_D.meta_batch, help="tasks per meta-iteration (default %(default)s)")
     t.add_argument("--iterations", type=int, default=_D.iterations, help="meta-iterations in total (default %(default)s)")
     t.add_argument("--seed", type=int, default=_D.seed, help="random seed; same seed + device = same run (default %(default)s)")
@@ -81,8 +85,14 @@ def _parser() -> argparse.ArgumentParser:
                        description="Adapt from a checkpoint's θ₀ on fresh seeded tasks and report query loss per step.")
     e.add_argument("dir", help="run directory (or checkpoint file) written by train")
     e.add_argument("--tasks", type=int, default=600, help="fresh test tasks (default %(default)s)")
-    e.add_argument("--shots", type=int, default=None, help="support examples per task (default: as trained)")
-    e.add_argument("--query", type=int, default=100, help="query examples per task (default %(default)s)")
+    e.add_argument("--shots", type=int, default=None,
+                   help="support examples per task, per class for classification (default: as trained)")
+    e.add_argument("--query", type=int, default=None,
+                   help="query examples per task (default 100), per class for classification (default 15)")
+    e.add_argument("--ways", type=int, default=None,
+                   help="classes per task for classification, at most as trained (default: as trained)")
+    e.add_argument("--split", choices=("test", "train"), default=EvalConfig().split,
+                   help="tasks from the meta-test classes (default) or the meta-training ones")
     e.add_argument("--steps", type=int, default=10, help="inner steps; losses after 0..steps (default %(default)s)")
     e.add_argument("--alpha", type=float, default=None, help="inner step size (default: as trained)")
     e.add_argument("--seed", type=int, default=EvalConfig().seed, help="seed of the test tasks (default %(default)s)")
@@ -139,6 +149,7 @@ def _train(args: argparse.Namespace) -> int:
             seed=args.seed, first_order=args.first_order, outer_loss=args.outer_loss,
             outer_optimizer=args.optimizer, imaml_lambda=args.imaml_lambda, cg_steps=args.cg_steps,
             hidden=args.hidden, device=args.device, dtype=args.dtype,
+            ways=args.ways,
         )
         history = MetricHistory()
     trainer = Trainer(cfg)
@@ -178,19 +189,24 @@ def _evaluate(args: argparse.Namespace) -> int:
     configure_threads(args.threads)
     ckpt = load_checkpoint(args.dir, expected_family=args.family)
     cfg = ckpt.config
+    if args.ways is not None and args.ways > cfg.ways:
+        raise ValueError(f"--ways {args.ways} is more than the {cfg.ways} classes the model was trained to output")
+    family = get_family(cfg.family).configure(replace(cfg, ways=args.ways if args.ways is not None else cfg.ways))
     eval_cfg = EvalConfig(
-        tasks=args.tasks, shots=args.shots if args.shots is not None else cfg.shots, query=args.query,
-        steps=args.steps, alpha=args.alpha, seed=args.seed,
+        tasks=args.tasks, shots=args.shots if args.shots is not None else cfg.shots,
+        query=args.query if args.query is not None else family.eval_query,
+        steps=args.steps, alpha=args.alpha, seed=args.seed, split=args.split,
     )
     alpha = eval_cfg.alpha if eval_cfg.alpha is not None else cfg.alpha
     device = resolve_device(args.device)
-    family = get_family(cfg.family)
     result = evaluate(ckpt.model, family, get_algorithm(cfg.algorithm), ckpt.meta_params, alpha, eval_cfg, device)
     if args.json:
-        payload = {"family": cfg.family, "algorithm": cfg.algorithm, **result.to_dict()}
+        payload = {"family": cfg.family, "algorithm": cfg.algorithm, "query": eval_cfg.query, "split": eval_cfg.split,
+                   **({"ways": family.ways} if family.is_classification else {}), **result.to_dict()}
         print(json.dumps(payload))
     else:
-        print(f"{cfg.family} / {cfg.algorithm}: {eval_cfg.tasks} tasks, {eval_cfg.shots} shots, α={alpha:g}")
+        shots = f"{family.ways}-way {eval_cfg.shots}-shot" if family.is_classification else f"{eval_cfg.shots} shots"
+        print(f"{cfg.family} / {cfg.algorithm}: {eval_cfg.tasks} {eval_cfg.split} tasks, {shots}, α={alpha:g}")
         print("step  query loss  ±95%" + ("     accuracy" if result.accuracy_by_step else ""))
         for i, (m, c) in enumerate(zip(result.loss_by_step, result.ci95_by_step)):
             acc = f"  {result.accuracy_by_step[i]:.3f}" if result.accuracy_by_step else ""

@@ -48,6 +48,7 @@ class TrainConfig:
     hidden: tuple[int, ...] = (40, 40)  # hidden widths of the MLP (ignored by the linear model)
     device: str = "auto"
     dtype: str = "float32"
+    ways: int = 5  # classes per task (N) for classification families; regression ignores it
 
     def __post_init__(self) -> None:
         _check_positive("alpha", self.alpha)
@@ -60,6 +61,7 @@ class TrainConfig:
         _check_int("seed", self.seed, 0)
         _check_positive("imaml_lambda", self.imaml_lambda)
         _check_int("cg_steps", self.cg_steps, 1)
+        _check_int("ways", self.ways, 2)
         if self.outer_loss not in OUTER_LOSSES:
             raise ValueError(f"outer_loss must be one of {OUTER_LOSSES}, got {self.outer_loss!r}")
         if self.outer_optimizer not in OUTER_OPTIMIZERS:
@@ -72,7 +74,7 @@ class TrainConfig:
         from .algorithms import get_algorithm
         from .tasks import get_family
 
-        get_family(self.family)
+        get_family(self.family).configure(self)  # also checks ways against the family's classes
         get_algorithm(self.algorithm)
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,11 +98,12 @@ class TrainConfig:
 class EvalConfig:
     tasks: int = 600  # fresh test tasks
     shots: int = 10
-    query: int = 100  # query points per regression task
+    query: int = 100  # query points per regression task (per class for classification)
     steps: int = 10  # evaluate after 0, 1, …, steps inner steps
     alpha: float | None = None  # None: the α the checkpoint was trained with
     seed: int = 12345  # kept apart from training seeds so test tasks are fresh
     chunk: int = 200  # tasks per batched computation (bounds memory)
+    split: str = "test"  # meta-test tasks; "train" measures on meta-training classes (the gap)
 
     def __post_init__(self) -> None:
         _check_int("tasks", self.tasks, 1)
@@ -109,5 +112,7 @@ class EvalConfig:
         _check_int("steps", self.steps, 0)
         _check_int("seed", self.seed, 0)
         _check_int("chunk", self.chunk, 1)
+        if self.split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', got {self.split!r}")
         if self.alpha is not None:
             _check_positive("alpha", self.alpha)
