@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 __all__ = ["MAX_POINTS", "thin", "smooth", "loss_curve_figure", "adaptation_preview_figure", "empty_figure", "FONT_SIZE", "COLORS"]
 
-MAX_POINTS = 600  # per line on the loss chart: enough for a smooth curve, cheap to send
+MAX_POINTS = 300  # per line on the loss chart: enough for a smooth curve on a projector, cheap to send
 FONT_SIZE = 18  # readable from the back of a lecture hall
 LINE_WIDTH = 4
 COLORS = {

@@ -355,7 +355,7 @@ class PreviewTasks:
     y_true: torch.Tensor  # [T, G, 1]
 
 
-def preview_tasks(family: TaskFamily, shots: int, n_tasks: int = 3, points: int = 200,
+def preview_tasks(family: TaskFamily, shots: int, n_tasks: int = 3, points: int = 120,
                   seed: int = PREVIEW_SEED, dtype: torch.dtype = torch.float32) -> PreviewTasks:
     """``n_tasks`` tasks drawn with a fixed seed, so the panel shows the same tasks all run long."""
     if family.is_classification:

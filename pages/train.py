@@ -3,7 +3,8 @@
 Training runs in this session's ``TrainingRunner`` thread (``st.session_state["leo_runner"]``,
 set up by ``app.py``). Widgets only build the config of the *next* Start: a run keeps its own
 frozen config, so moving a slider mid-run never restarts or stops it. A fragment polls the runner
-every ``POLL_S`` seconds while a run is active and redraws the live view.
+every ``POLL_S`` seconds while a run is active and redraws the live view (the fit preview every
+``PREVIEW_POLL_S``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from leo_core.tasks import TASK_FAMILIES
 RUNNER_KEY = "leo_runner"
 RUN_KEY = "leo_run"
 FLASH_KEY = "_leo_train_flash"  # (kind, message) to show once after a button callback
-POLL_S = 0.4  # live-view refresh period while training (≥ 2 refreshes per second)
+POLL_S = 0.4  # numbers and loss curve refresh period while training (≥ 2 refreshes per second)
+# The fit preview changes slowly and costs more to draw; refreshing it less often leaves the
+# training thread more of the GIL.
+PREVIEW_POLL_S = 1.5
+PREVIEW_STEPS = ["k", "1", "5", "10"]
 MAX_UPLOAD_MB = 20
 ALPHAS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
 BETAS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1]
@@ -174,60 +179,80 @@ def _fmt_seconds(s: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}" if s >= 60 else f"{s} s"
 
 
-def _live_view() -> None:
-    try:
-        _live_view_body()
-    except Exception as exc:  # a fragment rerun is outside the page's try: never a traceback
-        st.error(f"The live view failed: {type(exc).__name__}: {exc}")
-        print(traceback.format_exc())
+def _guarded(body):
+    """A fragment body that shows an error instead of a traceback (fragment reruns skip the page's try)."""
+
+    def run() -> None:
+        try:
+            body()
+        except Exception as exc:
+            st.error(f"The live view failed: {type(exc).__name__}: {exc}")
+            print(traceback.format_exc())
+
+    run.__name__ = run.__qualname__ = body.__name__  # a stable, distinct fragment identity
+    return run
 
 
-def _live_view_body() -> None:
-    runner = _runner()
-    snap = runner.snapshot()
+def _status_and_loss_view() -> None:
+    """Status, numbers and the loss curve; asks for a full rerun when the run ends."""
+    snap = _runner().snapshot()
     st.session_state[RUN_KEY] = snap
     was_active = st.session_state.get("_leo_was_active", False)
     st.session_state["_leo_was_active"] = snap.active
 
     cfg = snap.config
-    headline = _STATUS_TEXT.get(snap.status, snap.status)
+    st.markdown(f"**{_STATUS_TEXT.get(snap.status, snap.status)}**")
     if cfg is not None:
-        headline += (f"  ·  {cfg.family} / {cfg.algorithm}, α={cfg.alpha:g}, β={cfg.beta:g} ({cfg.outer_optimizer}), "
-                     f"k={cfg.k}, {cfg.shots} shots, meta-batch {cfg.meta_batch}, outer loss on {cfg.outer_loss} set"
-                     + (", first-order" if cfg.first_order else ""))
-    st.markdown(f"**{headline}**")
+        st.caption(f"{cfg.family} / {cfg.algorithm} · α = {cfg.alpha:g} · β = {cfg.beta:g} ({cfg.outer_optimizer}) · "
+                   f"k = {cfg.k} · {cfg.shots} shots · meta-batch {cfg.meta_batch} · outer loss on {cfg.outer_loss} "
+                   f"set{' · first-order' if cfg.first_order else ''} · seed {cfg.seed}")
     st.progress(snap.progress, text=f"iteration {snap.iteration:,} of {snap.total:,}" if snap.total else None)
     if snap.error:
         st.error(snap.error, icon=":material/error:")
 
     latest = snap.latest
     m = st.columns(5)
-    m[0].metric("iterations / s", f"{snap.its_per_sec:,.0f}" if latest else "—")
-    m[1].metric("elapsed", _fmt_seconds(snap.elapsed) if latest else "—")
+    m[0].metric("it / s", f"{snap.its_per_sec:,.0f}" if latest else "—", help="meta-iterations per second, recent")
+    m[1].metric("elapsed", _fmt_seconds(snap.elapsed) if latest else "—", help="training time, pauses excluded")
     m[2].metric("ETA", _fmt_seconds(snap.eta) if snap.active else "—")
-    m[3].metric("query loss, θ₀ alone", f"{latest.pre_loss:.3f}" if latest else "—")
-    m[4].metric(f"after k={cfg.k if cfg else '?'} steps", f"{latest.post_loss:.3f}" if latest else "—")
-
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Meta-training: query loss before and after adaptation**")
-        st.plotly_chart(loss_curve_figure(snap.columns, k=cfg.k if cfg else None), key="loss_chart",
-                        width="stretch", config={"displaylogo": False})
-    with right:
-        st.markdown("**θ₀ and its adaptation on three fixed tasks**")
-        st.plotly_chart(_preview_figure(snap), key="preview_chart", width="stretch",
-                        config={"displaylogo": False})
+    m[3].metric("loss θ₀", f"{latest.pre_loss:.3f}" if latest else "—", help="query loss of θ₀ alone, no adaptation")
+    m[4].metric(f"after {cfg.k if cfg else 'k'} st.", f"{latest.post_loss:.3f}" if latest else "—",
+                help="query loss after the k inner steps")
+    st.plotly_chart(loss_curve_figure(snap.columns, k=cfg.k if cfg else None), key="loss_chart",
+                    width="stretch", config={"displaylogo": False})
     if was_active and not snap.active:
         st.rerun()  # the run ended: refresh the buttons and stop polling
 
 
-def _preview_figure(snap: RunSnapshot):
+def _preview_view() -> None:
+    snap = _runner().snapshot()
+    st.markdown("**θ₀ and its adaptation on three fixed tasks**")
+    shown = st.segmented_control(
+        "Adaptation steps shown", PREVIEW_STEPS, default=PREVIEW_STEPS[0], key="preview_steps",
+        required=True, format_func=lambda v: "k (as trained)" if v == "k" else f"{v} step{'s' if v != '1' else ''}",
+        label_visibility="collapsed", help="Inner steps taken from θ₀ on each task's support points in this panel: "
+        "k as trained, or more (meta-test often uses more steps than training did).")
+    st.plotly_chart(_preview_figure(snap, shown), key="preview_chart", width="stretch",
+                    config={"displaylogo": False})
+
+
+def _preview_figure(snap: RunSnapshot, shown: str | None):
     if snap.theta0 is None or snap.config is None:
         return empty_figure("The learned initialization θ₀ and its fit after k steps appear here.")
     if snap.family.is_classification:
         return empty_figure("The live fit preview is drawn for regression families.")
+    steps = snap.config.k if shown in (None, PREVIEW_STEPS[0]) else int(shown)
     tasks = preview_tasks(snap.family, snap.config.shots)
-    return adaptation_preview_figure(preview_curves(snap, tasks, snap.config.k))
+    return adaptation_preview_figure(preview_curves(snap, tasks, steps))
+
+
+def _live_view(active: bool) -> None:
+    """Two fragments: status, numbers and loss curve every POLL_S; the fit preview every PREVIEW_POLL_S."""
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.fragment(_guarded(_status_and_loss_view), run_every=POLL_S if active else None)()
+    with right:
+        st.fragment(_guarded(_preview_view), run_every=PREVIEW_POLL_S if active else None)()
 
 
 # -- checkpoints ----------------------------------------------------------------------------------------
@@ -272,7 +297,7 @@ def main() -> None:
     snap = _runner().snapshot()
     _buttons(snap)
     st.session_state["_leo_was_active"] = snap.active
-    st.fragment(_live_view, run_every=POLL_S if snap.active else None)()
+    _live_view(snap.active)
     _checkpoints(snap)
 
 
