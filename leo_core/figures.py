@@ -19,6 +19,8 @@ __all__ = ["MAX_POINTS", "thin", "smooth", "loss_curve_figure", "adaptation_prev
 MAX_POINTS = 300  # per line on the loss chart: enough for a smooth curve on a projector, cheap to send
 FONT_SIZE = 18  # readable from the back of a lecture hall
 LINE_WIDTH = 4
+_TICK_FONT = {"size": FONT_SIZE - 2}
+_TITLE_FONT = {"size": FONT_SIZE}
 COLORS = {
     "pre": "#d62728",  # before adaptation (θ₀ alone)
     "post": "#1f77b4",  # after k inner steps
@@ -101,8 +103,9 @@ def loss_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: in
                            line=dict(color=color, width=LINE_WIDTH)))
     return _figure(traces, _base_layout(
         height=height,
-        xaxis=dict(title=dict(text="meta-iteration"), rangemode="tozero"),
-        yaxis=dict(title=dict(text="query loss (MSE)"), type="log" if log_y else "linear"),
+        xaxis=dict(title=dict(text="meta-iteration", font=_TITLE_FONT), rangemode="tozero", tickfont=_TICK_FONT),
+        yaxis=dict(title=dict(text="query loss (MSE)", font=_TITLE_FONT), type="log" if log_y else "linear",
+                   tickfont=_TICK_FONT),
     ))
 
 
@@ -144,7 +147,8 @@ def adaptation_preview_figure(curves: dict[str, Any], *, height: int = 420, y_ra
                        marker=dict(color=COLORS["support"], size=13, line=dict(color="white", width=1.5))),
         ]
         start = i * (width + gap)
-        layout[f"xaxis{ax}"] = dict(domain=[start, start + width], anchor=ya, title=dict(text=f"x  (task {i + 1})"))
-        layout[f"yaxis{ax}"] = dict(anchor=xa, range=list(y_range), showticklabels=first,
-                                    title=dict(text="y") if first else None)
+        layout[f"xaxis{ax}"] = dict(domain=[start, start + width], anchor=ya, tickfont=_TICK_FONT,
+                                    title=dict(text=f"x  (task {i + 1})", font=_TITLE_FONT))
+        layout[f"yaxis{ax}"] = dict(anchor=xa, range=list(y_range), showticklabels=first, tickfont=_TICK_FONT,
+                                    title=dict(text="y" if first else "", font=_TITLE_FONT))
     return _figure(traces, layout)

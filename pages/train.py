@@ -216,7 +216,7 @@ def _status_and_loss_view() -> None:
     m[1].metric("elapsed", _fmt_seconds(snap.elapsed) if latest else "—", help="training time, pauses excluded")
     m[2].metric("ETA", _fmt_seconds(snap.eta) if snap.active else "—")
     m[3].metric("loss θ₀", f"{latest.pre_loss:.3f}" if latest else "—", help="query loss of θ₀ alone, no adaptation")
-    m[4].metric(f"after {cfg.k if cfg else 'k'} st.", f"{latest.post_loss:.3f}" if latest else "—",
+    m[4].metric(f"after {cfg.k} step{'s' if cfg.k != 1 else ''}" if cfg else "after k steps", f"{latest.post_loss:.3f}" if latest else "—",
                 help="query loss after the k inner steps")
     st.plotly_chart(loss_curve_figure(snap.columns, k=cfg.k if cfg else None), key="loss_chart",
                     width="stretch", config={"displaylogo": False})
