@@ -78,13 +78,14 @@ def empty_figure(message: str, height: int = 420) -> go.Figure:
 
 
 def loss_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: int | None = None,
-                      log_y: bool = True, height: int = 420) -> go.Figure:
+                      log_y: bool = True, height: int = 420, loss_name: str = "MSE") -> go.Figure:
     """Meta-training curves: query loss before and after adaptation (raw, faint) with EMA lines.
 
     Args:
         columns: ``MetricHistory.columns()`` (needs ``iteration``, ``pre_loss``, ``post_loss``).
         smoothing: EMA weight of the thick lines (0 = no smoothing).
         k: inner steps, for the legend ("after k steps").
+        loss_name: the loss, for the y-axis title.
     """
     it = list(columns.get("iteration") or [])
     if not it:
@@ -104,7 +105,7 @@ def loss_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: in
     return _figure(traces, _base_layout(
         height=height,
         xaxis=dict(title=dict(text="meta-iteration", font=_TITLE_FONT), rangemode="tozero", tickfont=_TICK_FONT),
-        yaxis=dict(title=dict(text="query loss (MSE)", font=_TITLE_FONT), type="log" if log_y else "linear",
+        yaxis=dict(title=dict(text=f"query loss ({loss_name})", font=_TITLE_FONT), type="log" if log_y else "linear",
                    tickfont=_TICK_FONT),
     ))
 

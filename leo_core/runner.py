@@ -70,7 +70,8 @@ class RunSnapshot:
     total: int = 0
     latest: MetricRecord | None = None
     columns: dict[str, list] = field(default_factory=dict)  # MetricHistory.columns()
-    theta0: Params | None = None  # the newest finite θ₀ (detached, on the CPU)
+    theta0: Params | None = None  # the newest finite θ₀ (detached, on the CPU): where a new task starts
+    meta_params: Params | None = None  # all meta-parameters behind θ₀ (Meta-SGD's step sizes, LEO's codes…)
     theta_version: int = 0  # increases whenever ``theta0`` changes
     model: Model | None = None
     family: TaskFamily | None = None
@@ -120,6 +121,7 @@ class TrainingRunner:
         self._status = RunStatus.IDLE
         self._error: str | None = None
         self._theta0: Params | None = None
+        self._meta_params: Params | None = None
         self._theta_version = 0
         self._run_id = 0
         self._closed = False
@@ -214,6 +216,7 @@ class TrainingRunner:
             self._status = RunStatus.IDLE
             self._error = None
             self._theta0 = None
+            self._meta_params = None
             self._theta_version += 1
             self._run_id += 1
 
@@ -293,8 +296,9 @@ class TrainingRunner:
             return
         with self._step_lock:
             theta = {k: v.detach().to("cpu", copy=True) for k, v in self._trainer.initialization().items()}
-        if all(bool(torch.isfinite(v).all()) for v in theta.values()):
-            self._theta0 = theta
+            meta = {k: v.detach().to("cpu", copy=True) for k, v in self._trainer.meta_params.items()}
+        if all(bool(torch.isfinite(v).all()) for v in (*theta.values(), *meta.values())):
+            self._theta0, self._meta_params = theta, meta
             self._theta_version += 1
 
     # -- reading ---------------------------------------------------------------------------------
@@ -311,6 +315,7 @@ class TrainingRunner:
                 latest=self._history.latest,
                 columns=self._history.columns(),
                 theta0=self._theta0,
+                meta_params=self._meta_params,
                 theta_version=self._theta_version,
                 model=t.model if t else None,
                 family=t.family if t else None,
@@ -374,10 +379,10 @@ def preview_curves(snapshot: RunSnapshot, tasks: PreviewTasks, steps: int) -> di
     Returns ``{"x", "y_true", "x_support", "y_support", "before", "after", "steps"}``, each a list
     per task (for ``figures.adaptation_preview_figure``).
     """
-    if snapshot.theta0 is None or snapshot.model is None or snapshot.config is None:
+    if snapshot.meta_params is None or snapshot.model is None or snapshot.config is None:
         raise ValueError("no θ₀ to preview yet")
     model, cfg = snapshot.model, snapshot.config
-    theta = {k: v.to(tasks.x_support.dtype) for k, v in snapshot.theta0.items()}
+    theta = {k: v.to(tasks.x_support.dtype) for k, v in snapshot.meta_params.items()}
     path = list(snapshot.algorithm.adapt_path(model, snapshot.family, theta, tasks.x_support, tasks.y_support,
                                               cfg.alpha, steps))
     with torch.no_grad():

@@ -34,6 +34,7 @@ MAX_UPLOAD_MB = 20
 ALPHAS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
 BETAS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1]
 _D = TrainConfig()
+_LOSS_NAMES = {"mse": "MSE", "ce": "cross-entropy", "cross_entropy": "cross-entropy"}
 _STATUS_TEXT = {
     RunStatus.IDLE: "Ready — press Start.",
     RunStatus.LOADED: "Checkpoint loaded — inspect it, or continue training.",
@@ -70,6 +71,9 @@ def _settings() -> None:
                  format_func=lambda k: f"{k} — {ALGORITHMS[k].title}",
                  help="leo: the source document's algorithm (MAML), differentiating through the inner steps. "
                       "leo-fo: its first-order approximation.")
+    if TASK_FAMILIES[st.session_state.get("family", _D.family)].is_classification:
+        sb.slider("Ways (classes per task)", 2, 10, _D.ways, key="ways", **keep,
+                  help="N in N-way K-shot classification: classes per task; shots are per class.")
     sb.select_slider("Inner step size α", ALPHAS, value=_D.alpha, key="alpha", **keep, format_func=lambda v: f"{v:g}",
                      help="Step size of the k adaptation steps θ ← θ − α∇L. Too large and adaptation overshoots "
                           "or diverges. Log scale.")
@@ -106,6 +110,7 @@ def _config_from_widgets() -> TrainConfig:
         shots=int(s["shots"]), query=int(s["query"]), meta_batch=int(s["meta_batch"]),
         iterations=int(s["iterations"]), seed=int(s["seed"]), first_order=bool(s["first_order"]),
         outer_loss=s["outer_loss"], outer_optimizer=s["outer_optimizer"], device=s["device"],
+        ways=int(s.get("ways", _D.ways)),
     )
 
 
@@ -218,7 +223,8 @@ def _status_and_loss_view() -> None:
     m[3].metric("loss θ₀", f"{latest.pre_loss:.3f}" if latest else "—", help="query loss of θ₀ alone, no adaptation")
     m[4].metric(f"after {cfg.k} step{'s' if cfg.k != 1 else ''}" if cfg else "after k steps", f"{latest.post_loss:.3f}" if latest else "—",
                 help="query loss after the k inner steps")
-    st.plotly_chart(loss_curve_figure(snap.columns, k=cfg.k if cfg else None), key="loss_chart",
+    loss_name = _LOSS_NAMES.get(snap.family.loss, snap.family.loss) if snap.family else "MSE"
+    st.plotly_chart(loss_curve_figure(snap.columns, k=cfg.k if cfg else None, loss_name=loss_name), key="loss_chart",
                     width="stretch", config={"displaylogo": False})
     if was_active and not snap.active:
         st.rerun()  # the run ended: refresh the buttons and stop polling

@@ -163,3 +163,36 @@ def test_loaded_checkpoint_continues(app):
     app.run()
     run = app.session_state["leo_run"]
     assert run.status == RunStatus.FINISHED and run.iteration == 12 and run.config.hidden == (8, 8)
+
+
+@pytest.mark.parametrize("algorithm", ["meta-sgd", "reptile", "leo-latent"])
+def test_other_algorithms_train_and_preview(app, algorithm):
+    app.selectbox(key="algorithm").set_value(algorithm)
+    app.number_input(key="iterations").set_value(5)
+    app.slider(key="meta_batch").set_value(5)
+    app.run()
+    app.button(key="btn_start").click().run()
+    assert app.session_state["leo_runner"].join(60)
+    app.run()
+    _no_errors(app)
+    run = app.session_state["leo_run"]
+    assert run.status == RunStatus.FINISHED and run.config.algorithm == algorithm
+
+
+def test_classification_family(app):
+    app.selectbox(key="family").set_value("points2d").run()
+    assert app.slider(key="ways").value == 5
+    app.slider(key="ways").set_value(3)
+    _set_small_run(app, iterations=5)
+    app.button(key="btn_start").click().run()
+    assert app.session_state["leo_runner"].join(60)
+    app.run()
+    _no_errors(app)
+    run = app.session_state["leo_run"]
+    assert run.status == RunStatus.FINISHED and run.config.ways == 3
+    assert run.latest.post_accuracy is not None
+    # An algorithm that cannot handle this family says so, without a traceback.
+    app.selectbox(key="algorithm").set_value("leo-latent").run()
+    app.button(key="btn_start").click().run()
+    assert not app.exception
+    assert any("Cannot start" in e.value and "regression" in e.value for e in app.error)

@@ -67,7 +67,8 @@ def test_adaptation_preview_figure(family):
     cfg = tiny_config(family=family, iterations=3, k=2)
     trainer = Trainer(cfg)
     list(trainer)
-    snap = RunSnapshot(status="finished", config=cfg, theta0=trainer.initialization(), model=trainer.model,
+    snap = RunSnapshot(status="finished", config=cfg, theta0=trainer.initialization(),
+                       meta_params={k: v.detach() for k, v in trainer.meta_params.items()}, model=trainer.model,
                        family=trainer.family, algorithm=trainer.algorithm)
     curves = preview_curves(snap, preview_tasks(trainer.family, cfg.shots), cfg.k)
     fig = _validated(adaptation_preview_figure(curves))
