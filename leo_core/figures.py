@@ -106,7 +106,7 @@ def loss_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: in
         height=height,
         xaxis=dict(title=dict(text="meta-iteration", font=_TITLE_FONT), rangemode="tozero", tickfont=_TICK_FONT),
         yaxis=dict(title=dict(text=f"query loss ({loss_name})", font=_TITLE_FONT), type="log" if log_y else "linear",
-                   tickfont=_TICK_FONT),
+                   tickfont=_TICK_FONT, **({"dtick": "D2"} if log_y else {})),  # D2: 1, 2, 5 per decade
     ))
 
 
