@@ -46,6 +46,8 @@ def main() -> None:
     st.session_state[RUN_KEY] = runner.snapshot()
     pages = [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
+        st.Page("pages/adaptation.py", title="Adaptation", icon=":material/timeline:"),
+        st.Page("pages/landscape.py", title="Landscape", icon=":material/landscape:"),
         st.Page("pages/theory.py", title="Theory", icon=":material/functions:"),
     ]
     nav = st.navigation(pages)

@@ -1,0 +1,148 @@
+"""Figures of one task's adaptation: the animated fit, loss per step, the path in parameter space.
+
+Data in (plain lists from ``leo_core.adaptation``), plotly figure out. The fit animation carries
+one plotly frame per inner step and its own slider and play button, so stepping through it runs
+in the browser without a rerun of the page.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import plotly.graph_objects as go
+
+from .figures import COLORS, FONT_SIZE, LINE_WIDTH, _base_layout
+
+__all__ = ["START_COLORS", "fit_animation_figure", "step_loss_figure", "parameter_path_figure"]
+
+START_COLORS = {"meta": "#1f77b4", "pretrained": "#2ca02c", "random": "#9467bd"}
+_TICK = {"size": FONT_SIZE - 2}
+_TITLE = {"size": FONT_SIZE}
+_FRAME_MS = 600
+
+
+def _panels(n: int, gap: float = 0.05) -> list[tuple[float, float]]:
+    width = (1 - gap * (n - 1)) / n
+    return [(round(i * (width + gap), 6), min(1.0, round(i * (width + gap) + width, 6))) for i in range(n)]
+
+
+def _clean(values: Sequence[float]) -> list[float | None]:
+    return [v if v is not None and math.isfinite(v) else None for v in values]
+
+
+def fit_animation_figure(task: dict[str, Any], fits: list[dict[str, Any]], *, height: int = 520) -> go.Figure:
+    """One panel per start; the fit after step j in frame j (0 … steps), a slider and a play button.
+
+    Args:
+        task: ``x`` (grid), ``y_true`` (or None), ``x_support``, ``y_support``, ``x_query``, ``y_query``.
+        fits: per start ``key``, ``label``, ``predictions`` (``[steps + 1][len(x)]``), ``support_loss``.
+    """
+    if not fits:
+        raise ValueError("nothing to animate: no starting point")
+    steps = len(fits[0]["predictions"]) - 1
+    ys = list(task["y_support"]) + list(task.get("y_query") or []) + list(task.get("y_true") or [])
+    lo, hi = min(ys), max(ys)
+    pad = 0.3 * max(hi - lo, 1.0)
+    y_range = [lo - pad, hi + pad]
+    layout = _base_layout(height=height, margin=dict(l=70, r=20, t=110, b=150), uirevision=None)
+    traces: list[dict[str, Any]] = []
+    fit_index = []
+    for i, ((x0, x1), fit) in enumerate(zip(_panels(len(fits)), fits)):
+        ax = "" if i == 0 else str(i + 1)
+        xa, ya, first = f"x{ax}", f"y{ax}", i == 0
+        if task.get("y_true") is not None:
+            traces.append(dict(type="scatter", x=task["x"], y=task["y_true"], xaxis=xa, yaxis=ya, mode="lines",
+                               name="true function", legendgroup="true", showlegend=first,
+                               line=dict(color=COLORS["true"], width=3, dash="dot")))
+        if task.get("x_query"):
+            traces.append(dict(type="scatter", x=task["x_query"], y=task["y_query"], xaxis=xa, yaxis=ya,
+                               mode="markers", name="query points", legendgroup="query", showlegend=first,
+                               marker=dict(color="#7f7f7f", size=7, symbol="circle-open")))
+        traces.append(dict(type="scatter", x=task["x_support"], y=task["y_support"], xaxis=xa, yaxis=ya,
+                           mode="markers", name="support points", legendgroup="support", showlegend=first,
+                           marker=dict(color=COLORS["support"], size=13, line=dict(color="white", width=1.5))))
+        traces.append(dict(type="scatter", x=task["x"], y=fit["predictions"][0], xaxis=xa, yaxis=ya, mode="lines",
+                           name="start (step 0)", legendgroup="start", showlegend=first,
+                           line=dict(color=COLORS["pre"], width=2, dash="dash")))
+        fit_index.append(len(traces))
+        traces.append(dict(type="scatter", x=task["x"], y=fit["predictions"][0], xaxis=xa, yaxis=ya, mode="lines",
+                           name="fit after the shown step", legendgroup="fit", showlegend=first,
+                           line=dict(color=START_COLORS.get(fit["key"], COLORS["post"]), width=LINE_WIDTH + 1)))
+        layout[f"xaxis{ax}"] = dict(domain=[x0, x1], anchor=ya, tickfont=_TICK,
+                                    title=dict(text=f"x — from {fit['label']}", font=_TITLE))
+        layout[f"yaxis{ax}"] = dict(anchor=xa, range=y_range, tickfont=_TICK, showticklabels=first,
+                                    title=dict(text="y" if first else "", font=_TITLE))
+
+    def frame(j: int) -> dict[str, Any]:
+        return dict(name=str(j), traces=fit_index,
+                    data=[dict(type="scatter", x=task["x"], y=f["predictions"][j]) for f in fits])
+
+    frames = [frame(j) for j in range(steps + 1)]
+    play = dict(frame=dict(duration=_FRAME_MS, redraw=False), transition=dict(duration=0), fromcurrent=True,
+                mode="immediate")
+    layout["updatemenus"] = [dict(
+        type="buttons", direction="left", x=0, y=-0.2, xanchor="left", yanchor="top", showactive=False,
+        font=dict(size=FONT_SIZE - 2), pad=dict(t=10, r=10),
+        buttons=[dict(label="▶ play", method="animate", args=[None, play]),
+                 dict(label="❚❚ pause", method="animate",
+                      args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])],
+    )]
+    layout["sliders"] = [dict(
+        active=0, x=0.2, len=0.8, y=-0.2, yanchor="top", pad=dict(t=10),
+        currentvalue=dict(prefix="inner step ", font=dict(size=FONT_SIZE)), font=dict(size=FONT_SIZE - 4),
+        steps=[dict(label=str(j), method="animate",
+                    args=[[str(j)], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
+               for j in range(steps + 1)],
+    )]
+    return go.Figure(data=traces, layout=layout, frames=frames, _validate=False)
+
+
+def step_loss_figure(fits: list[dict[str, Any]], *, loss_name: str = "MSE", height: int = 420) -> go.Figure:
+    """Support loss (dashed) and query loss (solid) after 0 … steps inner steps, one colour per start."""
+    traces = []
+    for fit in fits:
+        color = START_COLORS.get(fit["key"], COLORS["post"])
+        steps = list(range(len(fit["support_loss"])))
+        query = _clean(fit.get("query_loss") or [])
+        if any(v is not None for v in query):
+            traces.append(dict(type="scatter", x=steps, y=query, mode="lines+markers", name=f"{fit['label']}: query",
+                               line=dict(color=color, width=LINE_WIDTH), marker=dict(size=8)))
+        traces.append(dict(type="scatter", x=steps, y=_clean(fit["support_loss"]), mode="lines+markers",
+                           name=f"{fit['label']}: support", line=dict(color=color, width=2, dash="dash"),
+                           marker=dict(size=6, symbol="square")))
+    return go.Figure(data=traces, layout=_base_layout(
+        height=height, margin=dict(l=80, r=20, t=40 + 35 * math.ceil(len(traces) / 2), b=60),
+        xaxis=dict(title=dict(text="inner step", font=_TITLE), tickfont=_TICK, dtick=1 if len(traces) and
+                   len(fits[0]["support_loss"]) <= 12 else None),
+        yaxis=dict(title=dict(text=f"loss ({loss_name}, log scale)", font=_TITLE), type="log", tickfont=_TICK),
+    ), _validate=False)
+
+
+def parameter_path_figure(paths: list[dict[str, Any]], *, axis_titles: tuple[str, str], title: str,
+                          markers: list[dict[str, Any]] | None = None, height: int = 460) -> go.Figure:
+    """Paths in a 2-D parameter plane: each ``{"key", "label", "coords": [[a, b], …]}``, start marked.
+
+    ``markers``: extra points ``{"label", "a", "b", "symbol", "color"}`` (e.g. the task's optimum).
+    """
+    traces = []
+    for p in paths:
+        color = START_COLORS.get(p["key"], COLORS["post"])
+        a = [c[0] for c in p["coords"]]
+        b = [c[1] for c in p["coords"]]
+        traces.append(dict(type="scatter", x=a, y=b, mode="lines+markers", name=p["label"],
+                           text=[f"step {j}" for j in range(len(a))], hovertemplate="%{text}<extra></extra>",
+                           line=dict(color=color, width=LINE_WIDTH), marker=dict(size=8, color=color)))
+        traces.append(dict(type="scatter", x=a[:1], y=b[:1], mode="markers", showlegend=False, hoverinfo="skip",
+                           marker=dict(size=16, color=color, symbol="circle-open", line=dict(width=3))))
+    for m in markers or []:
+        traces.append(dict(type="scatter", x=[m["a"]], y=[m["b"]], mode="markers", name=m["label"],
+                           marker=dict(size=18, symbol=m.get("symbol", "x"), color=m.get("color", "#000"),
+                                       line=dict(width=2, color="white"))))
+    return go.Figure(data=traces, layout=_base_layout(
+        height=height, margin=dict(l=80, r=20, t=110, b=70),
+        title=dict(text=title, font=dict(size=FONT_SIZE), y=0.99, yanchor="top"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
+        xaxis=dict(title=dict(text=axis_titles[0], font=_TITLE), tickfont=_TICK, zeroline=True),
+        yaxis=dict(title=dict(text=axis_titles[1], font=_TITLE), tickfont=_TICK, zeroline=True),
+    ), _validate=False)

@@ -1,0 +1,190 @@
+"""Adaptation page: one task adapted step by step from the meta-learned θ₀ and from the baselines.
+
+Widgets → task and settings → ``leo_core.adaptation`` (cached) → ``leo_core.adaptation_figures``.
+The fit animation carries one plotly frame per step, so its slider and play button run in the
+browser. The pretrained baseline can be trained here briefly; it is kept in session state per
+settings (``PRETRAINED_KEY``) and the Landscape page can use it too.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+import streamlit as st
+import torch
+
+from leo_core import adaptation as ad
+from leo_core.adaptation_figures import fit_animation_figure, parameter_path_figure, step_loss_figure
+from leo_core.config import TrainConfig
+from leo_core.tasks import TASK_FAMILIES
+from leo_core.train import make_family, make_model
+
+RUN_KEY = "leo_run"
+PRETRAINED_KEY = "_leo_pretrained"  # {settings tuple: θ₀ of the pretrained baseline}
+ALPHAS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+SOURCES = {"sample": "sample one (seed)", "params": "set its parameters", "points": "type support points"}
+DEFAULT_POINTS = "-2, -1.5\n-1, -0.2\n0, 0.4\n1, 1.9\n2, 3.1"
+MAX_STEPS = 50
+PRETRAIN_ITERATIONS = 300
+_LOSS_NAMES = {"mse": "MSE", "cross_entropy": "cross-entropy"}
+
+
+def pretrained_key(cfg: TrainConfig, iterations: int) -> tuple:
+    return (cfg.family, cfg.hidden, cfg.ways, cfg.shots, cfg.query, cfg.meta_batch, cfg.seed, cfg.dtype, iterations)
+
+
+def context() -> tuple[TrainConfig, list[ad.Start], str | None]:
+    """The session's run (config and meta-learned start), or a fresh config for a chosen family."""
+    snap = st.session_state.get(RUN_KEY)
+    if snap is not None and snap.meta_params is not None and snap.config is not None:
+        cfg = snap.config
+        label = {"pretrained": "pretrained θ₀ (this run)", "random": "random θ₀ (this run)"}.get(
+            cfg.algorithm, f"meta-learned θ₀ ({cfg.algorithm})")
+        return cfg, [ad.Start("meta", label, snap.algorithm, snap.meta_params)], None
+    family = st.selectbox("Task family (no trained run yet)", list(TASK_FAMILIES), key="adapt_family",
+                          index=list(TASK_FAMILIES).index(st.session_state.get("family", "sinusoid")),
+                          format_func=lambda k: TASK_FAMILIES[k].title)
+    note = ("No trained run in this session yet: train one on the **Train** page to see a meta-learned θ₀. "
+            "Until then this page adapts from a random initialization, and from the pretrained baseline if you "
+            "train it below.")
+    return TrainConfig(family=family, device="cpu"), [], note
+
+
+def baseline_starts(cfg: TrainConfig, model, have: list[ad.Start]) -> list[ad.Start]:
+    """The pretrained baseline (if trained for these settings) and a random init, unless the run is one."""
+    starts = []
+    iterations = int(st.session_state.get("pretrain_iterations", PRETRAIN_ITERATIONS))
+    cached = st.session_state.get(PRETRAINED_KEY, {}).get(pretrained_key(cfg, iterations))
+    if cached is not None and cfg.algorithm != "pretrained":
+        from leo_core.algorithms import get_algorithm
+
+        starts.append(ad.Start("pretrained", f"pretrained ({iterations} it)", get_algorithm("pretrained"), cached))
+    if not have or cfg.algorithm != "random":
+        starts.append(ad.random_start(model, cfg.seed))
+    return starts
+
+
+def _train_pretrained(cfg: TrainConfig, iterations: int) -> None:
+    with st.spinner(f"Pretraining jointly on all tasks for {iterations} iterations…"):
+        params = ad.train_pretrained(ad.pretrained_config(cfg, iterations))
+    st.session_state.setdefault(PRETRAINED_KEY, {})[pretrained_key(cfg, iterations)] = params
+
+
+def _task_widgets(family, cfg: TrainConfig, shots: int, query: int) -> ad.RegressionTask:
+    source = st.radio("Task", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="adapt_source",
+                      help="Draw a task at random, set its parameters with sliders, or type its support points.")
+    seed = st.number_input("Task seed", 0, 2**31 - 1, 0, key="adapt_task_seed",
+                           help="Seeds the task (when sampled) and where its support and query points fall.")
+    if source == "points":
+        text = st.text_area("Support points, one 'x, y' pair per line", DEFAULT_POINTS, key="adapt_points",
+                            help="No true function and no query set: the page shows the fit and the support loss.")
+        return ad.typed_task(family, text)
+    task, values = ad.sample_task(family, shots, query, int(seed))
+    if source == "sample":
+        return task
+    cols = st.columns(len(family.param_ranges))
+    chosen = dict(values)
+    for col, (name, (lo, hi)) in zip(cols, family.param_ranges.items()):
+        chosen[name] = col.slider(name, float(lo), float(hi), float(round(values[name], 2)), step=0.01,
+                                  key=f"adapt_param_{family.name}_{name}")
+    return ad.task_from_params(family, chosen, shots, query, int(seed) + 1)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _fits(_model, _family, _starts: list[ad.Start], _task: ad.RegressionTask, key: tuple, alpha: float,
+          steps: int) -> list[dict]:
+    """Plain-list fits per start (cached on the settings and the parameters' fingerprints in ``key``)."""
+    out = []
+    for s in _starts:
+        fp = ad.fit_path(_model, _family, s, _task, alpha, steps)
+        coords, explained = ad.pca_path_2d(fp.flat) if fp.flat.shape[1] != 2 else (fp.flat.tolist(), None)
+        out.append(dict(key=fp.key, label=fp.label, predictions=fp.predictions, support_loss=fp.support_loss,
+                        query_loss=fp.query_loss, coords=coords, explained=explained))
+    return out
+
+
+def _task_dict(task: ad.RegressionTask) -> dict:
+    def col(t: torch.Tensor) -> list[float]:
+        return [round(v, 4) for v in t.reshape(-1).tolist()]
+
+    return dict(x=col(task.x_grid), y_true=None if task.y_true is None else col(task.y_true),
+                x_support=col(task.x_support), y_support=col(task.y_support),
+                x_query=col(task.x_query), y_query=col(task.y_query))
+
+
+def _path_figure(fits: list[dict], task: ad.RegressionTask, linear: bool):
+    if linear:
+        opt = ad.least_squares_line(task.x_support, task.y_support)
+        markers = [dict(label="task optimum (least squares)", a=opt[0], b=opt[1], symbol="x", color="#d62728")]
+        return parameter_path_figure([dict(key=f["key"], label=f["label"], coords=f["coords"]) for f in fits],
+                                     axis_titles=("θ₀ (intercept)", "θ₁ (slope)"),
+                                     title="Path in parameter space (exact)", markers=markers)
+    paths = [dict(key=f["key"], coords=f["coords"],
+                  label=f"{f['label']} (PC 1 {100 * f['explained'][0]:.0f}%, PC 2 {100 * f['explained'][1]:.0f}%)")
+             for f in fits]
+    return parameter_path_figure(paths, axis_titles=("principal direction 1", "principal direction 2"),
+                                 title="Each path in its own top-2 PCA plane (origin = its start)")
+
+
+def main() -> None:
+    st.title("Adaptation")
+    st.markdown("How **one task** adapts: the fit after each inner step θ ← θ − α∇L(θ) on its support points, "
+                "from the learned initialization θ₀ and, side by side, from the baselines. Press ▶ or drag the "
+                "step slider under the chart.")
+    cfg, starts, note = context()
+    if note:
+        st.info(note, icon=":material/info:")
+    family = make_family(cfg)
+    if family.is_classification:
+        st.info(f"**{family.title}** is a classification family. The fit animation, loss per step and parameter "
+                "path are drawn for regression families; classification views (decision boundaries, accuracy "
+                "per step) come in a later change.", icon=":material/info:")
+        return
+    model = make_model(family, cfg)
+
+    left, mid, right = st.columns(3)
+    shots = left.slider("Shots (support points)", 1, 50, min(cfg.shots, 50), key="adapt_shots",
+                        help="Support points the task adapts on.")
+    steps = mid.slider("Adaptation steps", 0, MAX_STEPS, 10, key="adapt_steps",
+                       help="Inner gradient steps to show (training used k = %d)." % cfg.k)
+    alpha = right.select_slider("Inner step size α", ALPHAS, value=cfg.alpha if cfg.alpha in ALPHAS else 0.01,
+                                key="adapt_alpha", format_func=lambda v: f"{v:g}",
+                                help="Step size of each adaptation step (training used α = %g)." % cfg.alpha)
+    task = _task_widgets(family, cfg, shots, family.eval_query)
+
+    with st.expander("Pretrained baseline (joint training on all tasks)", expanded=not any(
+            k[:-1] == pretrained_key(cfg, 0)[:-1] for k in st.session_state.get(PRETRAINED_KEY, {}))):
+        c1, c2 = st.columns([1, 2])
+        iterations = c1.number_input("Iterations", 50, 5000, PRETRAIN_ITERATIONS, step=50, key="pretrain_iterations")
+        c2.caption("Trains one θ₀ to minimise the plain average loss over tasks (no adaptation during training), "
+                   "with this run's family, model and data sizes, on the CPU. Kept for this session.")
+        if c2.button("Train the pretrained baseline", key="btn_pretrain", icon=":material/model_training:"):
+            _train_pretrained(cfg, int(iterations))
+
+    starts = starts + baseline_starts(cfg, model, starts)
+    key = (cfg.family, repr(model.spec()), task.description, shots, int(st.session_state.get("adapt_task_seed", 0)),
+           ad.fingerprint({"x": task.x_support, "y": task.y_support, "xq": task.x_query}),
+           tuple((s.key, s.algorithm.key, ad.fingerprint(s.meta_params)) for s in starts))
+    fits = _fits(model, family, starts, task, key, float(alpha), int(steps))
+    st.caption(f"Task: {task.description} · {shots} support points"
+               + (f" · {task.x_query.shape[0]} query points" if task.has_query else " · no query set"))
+    st.plotly_chart(fit_animation_figure(_task_dict(task), fits), key="fit_anim", width="stretch",
+                    config={"displaylogo": False})
+    a, b = st.columns(2, gap="large")
+    loss_name = _LOSS_NAMES.get(family.loss, family.loss)
+    a.plotly_chart(step_loss_figure(fits, loss_name=loss_name), key="step_loss", width="stretch",
+                   config={"displaylogo": False})
+    b.plotly_chart(_path_figure(fits, task, model.kind == "linear"), key="param_path", width="stretch",
+                   config={"displaylogo": False})
+    if model.kind != "linear":
+        b.caption("A network has hundreds of parameters; each path is drawn in the two directions along which it "
+                  "moves most (PCA of θ_j − θ₀). The percentages say how much of its movement the picture shows.")
+
+
+try:
+    main()
+except ValueError as exc:  # bad typed points, a family this view cannot draw, …
+    st.error(str(exc))
+except Exception as exc:  # never a traceback on screen
+    st.error(f"Something went wrong on this page: {type(exc).__name__}: {exc}")
+    print(traceback.format_exc())

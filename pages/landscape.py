@@ -1,0 +1,193 @@
+"""Landscape page: the loss surface around θ₀ and the adaptation paths drawn on it.
+
+Linear family: the exact (θ₀, θ₁) plane — one task's support and query loss, the meta-objective J
+after k steps and the plain average loss, with θ₀, the pretrained optimum, task optima and paths.
+Networks: a 2-D slice through θ₀ along filter-normalised random or PCA directions, as contours and
+a 3-D surface, and how far the projected path is from the true one.
+
+Grids are one batched computation on the run's device, cached per settings (an LRU in ``st.cache_resource`` keyed
+on plain values and a fingerprint of θ₀), with a progress bar while a grid is computed.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections import OrderedDict
+
+import streamlit as st
+import torch
+
+from leo_core import adaptation as ad
+from leo_core import landscape_views as lv
+from leo_core.config import TrainConfig
+from leo_core.device import resolve_device
+from leo_core.landscape_figures import (linear_landscape_figure, projection_check_figure, slice_contour_figure,
+                                        slice_surface_figure)
+from leo_core.tasks import TASK_FAMILIES
+from leo_core.train import make_family, make_model
+
+RUN_KEY = "leo_run"
+ALPHAS = [1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
+QUERY_POINTS = 50
+CACHE_ENTRIES = 32  # grids kept (each a few hundred kB of floats at most)
+_LOSS_NAMES = {"mse": "MSE", "cross_entropy": "cross-entropy"}
+_CHART = dict(width="stretch", config={"displaylogo": False})
+
+
+def _context() -> tuple[TrainConfig, ad.Start, str | None]:
+    """The session's run, or a random initialization of a chosen family (said in a note)."""
+    snap = st.session_state.get(RUN_KEY)
+    if snap is not None and snap.meta_params is not None and snap.config is not None:
+        return snap.config, ad.Start("meta", f"θ₀ ({snap.config.algorithm})", snap.algorithm, snap.meta_params), None
+    family = st.selectbox("Task family (no trained run yet)", list(TASK_FAMILIES), key="land_family",
+                          index=list(TASK_FAMILIES).index(st.session_state.get("family", "sinusoid")),
+                          format_func=lambda k: TASK_FAMILIES[k].title)
+    cfg = TrainConfig(family=family, device="cpu")
+    model = make_model(make_family(cfg), cfg)
+    note = ("No trained run in this session yet: the surfaces are drawn around a **random initialization** "
+            "(for the linear family, the origin). Train a run on the **Train** page to see the learned θ₀.")
+    return cfg, ad.random_start(model, cfg.seed), note
+
+
+def _device(cfg: TrainConfig) -> torch.device:
+    try:
+        return resolve_device(cfg.device)
+    except ValueError:
+        return torch.device("cpu")
+
+
+class _LRU:
+    """A small thread-safe least-recently-used cache of computed grids (shared by all sessions)."""
+
+    def __init__(self, size: int):
+        self._size, self._items, self._lock = size, OrderedDict(), threading.Lock()
+
+    def get_or_compute(self, key: tuple, compute):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+@st.cache_resource(show_spinner=False)
+def _grids() -> _LRU:
+    # Not st.cache_data: a live progress bar drawn from inside a cached function is an element on a
+    # block created outside it, which st.cache_data refuses to replay (CacheReplayClosureError).
+    # The key holds only plain values and a fingerprint of θ₀, as a cache_data key would.
+    return _LRU(CACHE_ENTRIES)
+
+
+def _cached(key: tuple, compute):
+    """The grid for ``key`` from the cache, or computed now under a progress bar."""
+    bar = st.empty()
+
+    def update(fraction: float) -> None:
+        bar.progress(min(1.0, fraction), text=f"evaluating the grid… {100 * fraction:.0f}%")
+
+    try:
+        return _grids().get_or_compute(key, lambda: compute(update))
+    finally:
+        bar.empty()
+
+
+def _linear_view(cfg, model, family, start, batch, key, device) -> None:
+    c1, c2, c3 = st.columns(3)
+    k = c1.slider("Inner steps k in J", 0, 20, cfg.k, key="land_k",
+                  help="J(θ) = mean over tasks of the query loss after k steps from θ. k = 0 is the plain average "
+                       "loss; watch J's minimum move away from the pretrained optimum as k grows.")
+    alpha = c2.select_slider("Inner step size α", ALPHAS, value=min(ALPHAS, key=lambda a: abs(a - cfg.alpha)),
+                             key="land_alpha", format_func=lambda v: f"{v:g}",
+                             help="Step size of the k steps in J and in the drawn paths.")
+    resolution = c3.slider("Grid resolution", 11, 101, 61, step=2, key="land_res_linear",
+                           help="Points per axis; the exact plane is cheap (a few ms per 1,000 points).")
+    shown = st.slider("Task shown in the top panels", 1, batch.n_tasks, 1, key="land_shown") - 1
+    data = _cached(("linear", *key, float(alpha), int(k), int(resolution), int(shown), str(device)), lambda progress:
+                   lv.linear_landscape(model, family, start.algorithm, start.meta_params, batch, float(alpha), int(k),
+                                       int(resolution), int(shown), device, progress))
+    st.plotly_chart(linear_landscape_figure(data, shown=shown, loss_name=_LOSS_NAMES.get(family.loss, "loss")),
+                    key="linear_landscape", **_CHART)
+    best = min(((v, i, j) for j, row in enumerate(data.meta) for i, v in enumerate(row)))
+    st.caption(f"Star: θ₀ = ({data.theta0[0]:.2f}, {data.theta0[1]:.2f}). Diamond: pretrained optimum "
+               f"({data.pretrained[0]:.2f}, {data.pretrained[1]:.2f}), the minimiser of the average loss. "
+               f"J's lowest grid point for k = {k}: ({data.a[best[1]]:.2f}, {data.b[best[2]]:.2f}). "
+               "Crosses: each task's least-squares optimum; orange: its k-step path from θ₀. "
+               "J uses plain gradient steps with α (the paths use the run's own adaptation rule).")
+
+
+def _network_view(cfg, model, family, start, batch, key, device) -> None:
+    c1, c2, c3 = st.columns(3)
+    directions = c1.radio("Directions", list(lv.DIRECTIONS), format_func=lv.DIRECTIONS.get, key="land_dirs",
+                          help="Random directions, each filter rescaled to its weights' norm (Li et al. 2018), or "
+                               "the two directions in which the tasks' adaptation paths move most.")
+    surface = c2.selectbox("Surface", list(lv.SURFACES), format_func=lv.SURFACES.get, key="land_surface")
+    resolution = c3.slider("Grid resolution", 11, 61, 31, step=2, key="land_res_net",
+                           help="Points per axis. 41 × 41 on the default MLP takes about a second on one CPU core.")
+    d1, d2, d3, d4 = st.columns(4)
+    steps = d1.slider("Adaptation steps on the path", 1, 30, 10, key="land_steps")
+    k = d2.slider("k in J", 0, 10, cfg.k, key="land_k_net", disabled=surface != "meta")
+    alpha = d3.select_slider("Inner step size α", ALPHAS, value=min(ALPHAS, key=lambda a: abs(a - cfg.alpha)),
+                             key="land_alpha_net", format_func=lambda v: f"{v:g}")
+    span = d4.slider("Half-width (random directions)", 0.1, 3.0, 1.0, step=0.1, key="land_span",
+                     disabled=directions != "random",
+                     help="In units of the filter-normalised directions; the grid grows to include the path.")
+    settings = (float(alpha), int(steps), int(k), int(resolution), directions, surface, float(span))
+    data = _cached(("slice", *key, *settings, str(device)), lambda progress: lv.network_slice(
+        model, family, start.algorithm, start.meta_params, batch, *settings, seed=0, device=device, progress=progress))
+    loss_name = _LOSS_NAMES.get(family.loss, "loss")
+    label = lv.SURFACES[surface] + (f" (k = {k}, α = {alpha:g})" if surface == "meta" else "")
+    left, right = st.columns(2, gap="large")
+    left.plotly_chart(slice_contour_figure(data, loss_name=loss_name, surface_label=label), key="slice_contour",
+                      **_CHART)
+    right.plotly_chart(slice_surface_figure(data, loss_name=loss_name), key="slice_surface", **_CHART)
+    st.subheader("How much does the projection lie?")
+    worst = max(range(len(data.path_loss)), key=lambda j: abs(data.path_loss[j] - data.projected_loss[j]))
+    st.markdown(
+        f"The path lives in {sum(v.numel() for v in start.meta_params.values()):,} dimensions; the picture shows "
+        f"two. After {steps} steps the adapted parameters are **{data.residual[-1]:.3g}** away from the plane "
+        f"(they moved {data.step_norm[-1]:.3g} from θ₀). Worst step: j = {worst}, true support loss "
+        f"**{data.path_loss[worst]:.3g}** vs **{data.projected_loss[worst]:.3g}** at its projection.")
+    st.plotly_chart(projection_check_figure(data, loss_name=loss_name), key="projection_check", **_CHART)
+
+
+def main() -> None:
+    st.title("Landscape")
+    st.markdown("The loss surface around the initialization θ₀, and the paths tasks take on it. For the two-parameter "
+                "linear model the plane *is* the whole parameter space; for networks it is a 2-D slice.")
+    cfg, start, note = _context()
+    if note:
+        st.info(note, icon=":material/info:")
+    family = make_family(cfg)
+    if family.is_classification:
+        st.info(f"**{family.title}** is a classification family; its landscape views come in a later change. "
+                "Pick a regression family on the Train page.", icon=":material/info:")
+        return
+    model = make_model(family, cfg)
+    c1, c2 = st.columns(2)
+    n_tasks = c1.slider("Tasks (for J and the paths)", 1, 10, 5, key="land_tasks",
+                        help="Tasks drawn for the meta-objective, the average loss and the drawn paths.")
+    seed = c2.number_input("Task seed", 0, 2**31 - 1, 0, key="land_seed")
+    batch = family.sample(int(n_tasks), cfg.shots, QUERY_POINTS, torch.Generator().manual_seed(int(seed)))
+    device = _device(cfg)
+    key = (cfg.family, repr(model.spec()), start.algorithm.key, ad.fingerprint(start.meta_params), cfg.shots,
+           int(n_tasks), int(seed))
+    st.caption(f"{family.title} · {cfg.shots} support and {QUERY_POINTS} query points per task · grid on {device}")
+    if model.kind == "linear":
+        _linear_view(cfg, model, family, start, batch, key, device)
+    else:
+        _network_view(cfg, model, family, start, batch, key, device)
+
+
+try:
+    main()
+except ValueError as exc:
+    st.error(str(exc))
+except Exception as exc:  # never a traceback on screen
+    st.error(f"Something went wrong on this page: {type(exc).__name__}: {exc}")
+    print(traceback.format_exc())
