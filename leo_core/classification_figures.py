@@ -1,0 +1,298 @@
+"""Plotly figure builders for few-shot classification: data in, figure out (no torch, no Streamlit).
+
+- ``accuracy_curve_figure``: query accuracy of θ₀ and after k steps during meta-training.
+- ``decision_regions_figure``: 2-D decision regions (stages × tasks) with the support points.
+- ``digit_predictions_figure``: a digits task's support images and its query predictions per stage.
+
+Each class label has one colour everywhere (``class_color``): region fill, support marker, row
+label. The inputs are the dicts of ``leo_core.classification_preview``; like ``figures``, traces
+are plain dicts built without plotly's validation, so a live view can redraw them cheaply.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import plotly.graph_objects as go
+
+from .figures import COLORS, FONT_SIZE, LINE_WIDTH, _base_layout, empty_figure, smooth, thin
+
+__all__ = [
+    "CLASS_COLORS", "OUTCOME_COLORS", "class_color", "class_colorscale", "accuracy_curve_figure",
+    "decision_regions_figure", "digit_predictions_figure", "classification_preview_figure",
+]
+
+# Ten well-separated colours (Tableau 10 / D3): enough for the Train page's 2…10 ways.
+CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+OUTCOME_COLORS = {"correct": "#1a9641", "wrong": "#d7191c"}
+REGION_OPACITY = 0.4  # region tint: the support points (full colour) must stand out on it
+_TICK_FONT = {"size": FONT_SIZE - 2}
+_TITLE_FONT = {"size": FONT_SIZE}
+_PANEL_TITLE_FONT = {"size": FONT_SIZE - 1}
+
+
+def class_color(label: int) -> str:
+    """The colour of class label ``label`` (cycles past ten classes)."""
+    return CLASS_COLORS[label % len(CLASS_COLORS)]
+
+
+def class_colorscale(ways: int) -> list[list[Any]]:
+    """A stepped colourscale for a heatmap of labels 0…ways−1 with ``zmin=-0.5, zmax=ways-0.5``."""
+    scale = []
+    for c in range(ways):
+        scale += [[c / ways, class_color(c)], [(c + 1) / ways, class_color(c)]]
+    return scale
+
+
+def _figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
+    return go.Figure(data=traces, layout=layout, _validate=False)
+
+
+def _span(a: float, b: float) -> list[float]:
+    """An axis domain, clamped to [0, 1] (float rounding must not step outside it)."""
+    return [round(max(0.0, a), 6), round(min(1.0, b), 6)]
+
+
+def _inner_ticks(lo: float, hi: float) -> list[float]:
+    """Round tick values strictly inside (lo, hi): side-by-side panels then never print "5−5"."""
+    step = 4.0 if hi - lo <= 12 else 10.0  # three labels per narrow panel
+    first = math.floor(lo / step) * step + step
+    ticks = []
+    while first < hi - 1e-9:
+        ticks.append(round(first, 6))
+        first += step
+    return ticks
+
+
+def _panel_title(text: str, x: float, y: float = 1.0) -> dict[str, Any]:
+    return dict(text=text, x=x, y=y, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
+                showarrow=False, font=_PANEL_TITLE_FONT)
+
+
+# -- meta-training curve -------------------------------------------------------------------------------
+
+
+def accuracy_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: int | None = None,
+                          ways: int | None = None, height: int = 420) -> go.Figure:
+    """Query accuracy (%) of θ₀ alone and after k steps (raw, faint; EMA, thick); chance dashed.
+
+    Args:
+        columns: ``MetricHistory.columns()`` (needs ``iteration``, ``pre_accuracy``, ``post_accuracy``).
+        ways: classes per task, for the chance line at 100/ways %.
+    """
+    it = list(columns.get("iteration") or [])
+    if not it or not any(v is not None for v in columns.get("post_accuracy") or []):
+        return empty_figure("Press Start to meta-train; the accuracy curves appear here.", height)
+    after = f"after {k} step{'s' if k != 1 else ''}" if k is not None else "after adaptation"
+    idx = thin(len(it))
+    xs = [it[i] for i in idx]
+    traces = []
+    for key, label in (("pre", "θ₀ alone (no adaptation)"), ("post", f"θ₀ {after}")):
+        ys = [None if v is None else 100.0 * v for v in columns[f"{key}_accuracy"]]
+        smoothed = smooth(ys, smoothing) if smoothing else ys
+        color = COLORS[key]
+        traces.append(dict(type="scatter", x=xs, y=[ys[i] for i in idx], mode="lines", opacity=0.3,
+                           line=dict(color=color, width=1), showlegend=False, hoverinfo="skip"))
+        traces.append(dict(type="scatter", x=xs, y=[round(smoothed[i], 2) for i in idx], mode="lines", name=label,
+                           line=dict(color=color, width=LINE_WIDTH)))
+    layout = _base_layout(
+        height=height,
+        xaxis=dict(title=dict(text="meta-iteration", font=_TITLE_FONT), rangemode="tozero", tickfont=_TICK_FONT),
+        yaxis=dict(title=dict(text="query accuracy (%)", font=_TITLE_FONT), range=[0, 101], tickfont=_TICK_FONT,
+                   dtick=20),
+    )
+    if ways:
+        chance = 100.0 / ways
+        layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=chance, y1=chance,
+                                 line=dict(color="#555", width=2, dash="dash"))]
+        layout["annotations"] = [dict(text=f"chance (1/{ways})", xref="paper", x=1, xanchor="right", yref="y",
+                                      y=chance, yanchor="bottom", showarrow=False,
+                                      font=dict(size=FONT_SIZE - 2, color="#555"))]
+    return _figure(traces, layout)
+
+
+# -- 2-D decision regions -----------------------------------------------------------------------------
+
+
+def decision_regions_figure(data: dict[str, Any], *, height: int | None = None) -> go.Figure:
+    """Decision regions, one panel per (stage, task): rows are stages, columns tasks.
+
+    With one task the stages are laid out side by side instead (an adaptation, step by step).
+    Support points are drawn in their class's colour with a dark edge, over the region tint.
+
+    Args:
+        data: ``classification_preview.regions_preview(...)``.
+    """
+    regions, names, ways = data["regions"], data["stage_names"], data["ways"]
+    n_stages, n_tasks = len(regions), len(regions[0])
+    accuracy = data.get("accuracy")
+    one_task = n_tasks == 1
+    n_rows, n_cols = (1, n_stages) if one_task else (n_stages, n_tasks)
+    gap_x, gap_y = 0.03, 0.12
+    width = (1 - gap_x * (n_cols - 1)) / n_cols
+    tall = (1 - gap_y * (n_rows - 1)) / n_rows
+    scale = class_colorscale(ways)
+    x_axis, y_axis = data["x"], data["y"]
+    lo, hi = x_axis[0], x_axis[-1]
+    ticks = _inner_ticks(lo, hi)
+    if height is None:
+        height = 90 + 210 * n_rows
+    traces: list[dict[str, Any]] = []
+    layout = _base_layout(height=height, margin=dict(l=90 if not one_task else 50, r=10, t=40, b=35),
+                          showlegend=False)
+    annotations = []
+    for s in range(n_stages):
+        for t in range(n_tasks):
+            row, col = (0, s) if one_task else (s, t)
+            i = row * n_cols + col
+            ax = "" if i == 0 else str(i + 1)
+            xa, ya = f"x{ax}", f"y{ax}"
+            traces.append(dict(type="heatmap", x=x_axis, y=y_axis, z=regions[s][t], xaxis=xa, yaxis=ya,
+                               colorscale=scale, zmin=-0.5, zmax=ways - 0.5, showscale=False,
+                               opacity=REGION_OPACITY, hoverinfo="skip", zsmooth=False))
+            pts, labels = data["x_support"][t], data["y_support"][t]
+            traces.append(dict(type="scatter", x=[p[0] for p in pts], y=[p[1] for p in pts], xaxis=xa, yaxis=ya,
+                               mode="markers", name="support", hovertemplate="label %{text}<extra></extra>",
+                               text=[str(c) for c in labels],
+                               marker=dict(color=[class_color(c) for c in labels], size=13,
+                                           line=dict(color="#111", width=2))))
+            x0 = col * (width + gap_x)
+            y1 = 1 - row * (tall + gap_y)
+            layout[f"xaxis{ax}"] = dict(domain=_span(x0, x0 + width), anchor=ya, range=[lo, hi], tickfont=_TICK_FONT,
+                                        tickvals=ticks, showticklabels=row == n_rows - 1, showgrid=False, zeroline=False)
+            # Stages side by side are named above each panel; stacked stages name their row on the left.
+            row_name = dict(text=names[s], font=_TITLE_FONT) if not one_task and col == 0 else None
+            layout[f"yaxis{ax}"] = dict(domain=_span(y1 - tall, y1), anchor=xa, range=[lo, hi], tickfont=_TICK_FONT,
+                                        tickvals=ticks, showticklabels=col == 0, showgrid=False, zeroline=False, title=row_name)
+            parts = [names[s]] if one_task else [f"task {t + 1}"] if row == 0 else []
+            if accuracy is not None:
+                parts.append(f"{100 * accuracy[s][t]:.0f}%")
+            title = " · ".join(parts)
+            annotations.append(_panel_title(title, x0 + width / 2, y1))
+    layout["annotations"] = annotations
+    return _figure(traces, layout)
+
+
+# -- digits: support images and query predictions -----------------------------------------------------
+
+
+_TILE_GAP = 3  # pixels between 8×8 tiles in a mosaic
+
+
+def _mosaic(images: list[list[float]], per_row: int, side: int) -> list[list[float | None]]:
+    """Images (flattened ``side²``) as a grid of tiles, ``per_row`` per row, ``None`` in the gaps."""
+    rows = (len(images) + per_row - 1) // per_row
+    step = side + _TILE_GAP
+    z: list[list[float | None]] = [[None] * (per_row * step - _TILE_GAP) for _ in range(rows * step - _TILE_GAP)]
+    for n, img in enumerate(images):
+        r0, c0 = (n // per_row) * step, (n % per_row) * step
+        for i in range(side):
+            z[r0 + i][c0:c0 + side] = img[i * side:(i + 1) * side]
+    return z
+
+
+def _frames(tiles: list[int], per_row: int, side: int) -> tuple[list[float | None], list[float | None]]:
+    """One line trace's x, y drawing a box just outside each tile of ``tiles`` (None-separated)."""
+    step, pad = side + _TILE_GAP, 0.5 + 0.7
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for n in tiles:
+        x0, y0 = (n % per_row) * step - pad, (n // per_row) * step - pad
+        x1, y1 = x0 + side - 1 + 2 * pad, y0 + side - 1 + 2 * pad
+        xs += [x0, x1, x1, x0, x0, None]
+        ys += [y0, y0, y1, y1, y0, None]
+    return xs, ys
+
+
+def _centres(count: int, per_row: int, side: int) -> tuple[list[float], list[float]]:
+    step = side + _TILE_GAP
+    return ([(n % per_row) * step + (side - 1) / 2 for n in range(count)],
+            [(n // per_row) * step + (side - 1) / 2 for n in range(count)])
+
+
+def digit_predictions_figure(data: dict[str, Any], *, max_shots: int = 3, height: int | None = None) -> go.Figure:
+    """Support images (one row per label, framed in the label's colour) and, per stage, the query
+    images framed green when predicted correctly and red when not.
+
+    Args:
+        data: ``classification_preview.images_preview(...)``.
+        max_shots: support images drawn per class (all are used for adaptation).
+    """
+    ways, side = data["ways"], data["side"]
+    shots = data["shots"]
+    shown = min(shots, max_shots)
+    support = [img for n, img in enumerate(data["support"]) if n % shots < shown]
+    y_support = [c for n, c in enumerate(data["y_support"]) if n % shots < shown]
+    query, y_query = data["query"], data["y_query"]
+    per_class = len(query) // ways
+    step = side + _TILE_GAP
+    n_panels = 1 + len(data["predictions"])
+    cols = [shown] + [per_class] * (n_panels - 1)
+    gap = 0.04
+    unit = (1 - 0.06 - gap * (n_panels - 1)) / sum(cols)  # paper width per tile column; 6% for row labels
+    if height is None:
+        height = 100 + 50 * ways
+    traces: list[dict[str, Any]] = []
+    layout = _base_layout(height=height, margin=dict(l=10, r=10, t=75, b=10), plot_bgcolor="white",
+                          legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="right", x=1,
+                                      font=dict(size=FONT_SIZE - 2)))
+    annotations = []
+    y_range = [ways * step - _TILE_GAP + 0.5, -1.5]  # reversed: label 0 on top
+    x0 = 0.06
+    for p in range(n_panels):
+        ax = "" if p == 0 else str(p + 1)
+        xa, ya = f"x{ax}", f"y{ax}"
+        per_row = cols[p]
+        images = support if p == 0 else query
+        traces.append(dict(type="heatmap", z=_mosaic(images, per_row, side), xaxis=xa, yaxis=ya,
+                           colorscale="Greys", reversescale=True, zmin=0, zmax=1, showscale=False,
+                           hoverinfo="skip"))  # reversed: ink (1) dark on white
+        if p == 0:
+            for c in range(ways):
+                fx, fy = _frames([n for n, lab in enumerate(y_support) if lab == c], per_row, side)
+                traces.append(dict(type="scatter", x=fx, y=fy, xaxis=xa, yaxis=ya, mode="lines", hoverinfo="skip",
+                                   line=dict(color=class_color(c), width=3), showlegend=False))
+            title = f"support<br>{shown} of {shots} shown" if shown < shots else f"support<br>{shots} per class"
+            for c in range(ways):  # row labels in the class colour, left of the support images
+                annotations.append(dict(text=f"<b>{c}</b>", x=x0 - 0.005, xref="paper", xanchor="right",
+                                        y=c * step + (side - 1) / 2, yref=ya, showarrow=False,
+                                        font=dict(size=FONT_SIZE, color=class_color(c)),
+                                        hovertext=data["classes"][c] if "classes" in data else None))
+        else:
+            preds = data["predictions"][p - 1]
+            right = [n for n, (a, b) in enumerate(zip(preds, y_query)) if a == b]
+            wrong = [n for n, (a, b) in enumerate(zip(preds, y_query)) if a != b]
+            for outcome, tiles, mark in (("correct", right, "✓"), ("wrong", wrong, "✗")):
+                fx, fy = _frames(tiles, per_row, side)
+                traces.append(dict(type="scatter", x=fx or [None], y=fy or [None], xaxis=xa, yaxis=ya, mode="lines",
+                                   name=f"{mark} {outcome}", legendgroup=outcome, showlegend=p == 1,
+                                   hoverinfo="skip", line=dict(color=OUTCOME_COLORS[outcome], width=4)))
+            cx, cy = _centres(len(query), per_row, side)
+            traces.append(dict(type="scatter", x=cx, y=cy, xaxis=xa, yaxis=ya, mode="markers", name="predictions",
+                               showlegend=False, marker=dict(size=20, opacity=0),
+                               hovertemplate="%{text}<extra></extra>",
+                               text=[f"label {b}, predicted {a}" for a, b in zip(preds, y_query)]))
+            acc = data["accuracy"][p - 1] if "accuracy" in data else len(right) / len(preds)
+            title = f"{data['stage_names'][p - 1]}<br>{len(right)}/{len(preds)} right ({100 * acc:.0f}%)"
+        width = unit * cols[p]
+        layout[f"xaxis{ax}"] = dict(domain=_span(x0, x0 + width), anchor=ya, visible=False,
+                                    range=[-1.5, per_row * step - _TILE_GAP + 0.5])
+        # Square pixels; every panel's x-range is proportional to its width, so rows stay aligned.
+        layout[f"yaxis{ax}"] = dict(domain=[0, 1], anchor=xa, visible=False, range=y_range, scaleanchor=xa)
+        annotations.append(_panel_title(title, x0 + width / 2))
+        x0 += width + gap
+    layout["annotations"] = annotations
+    return _figure(traces, layout)
+
+
+_BUILDERS: dict[str, Callable[..., go.Figure]] = {
+    "regions": decision_regions_figure,
+    "images": digit_predictions_figure,
+}
+
+
+def classification_preview_figure(data: dict[str, Any], **kwargs: Any) -> go.Figure:
+    """The figure for ``classification_preview.classification_preview(...)`` by its ``"kind"``."""
+    return _BUILDERS[data["kind"]](data, **kwargs)
