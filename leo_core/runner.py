@@ -364,7 +364,8 @@ def preview_tasks(family: TaskFamily, shots: int, n_tasks: int = 3, points: int 
                   seed: int = PREVIEW_SEED, dtype: torch.dtype = torch.float32) -> PreviewTasks:
     """``n_tasks`` tasks drawn with a fixed seed, so the panel shows the same tasks all run long."""
     if family.is_classification:
-        raise ValueError(f"the live preview draws regression tasks; {family.name!r} is a classification family")
+        raise ValueError(f"preview_tasks draws regression tasks; {family.name!r} is a classification family "
+                         "(use leo_core.classification_preview.classification_preview)")
     g = torch.Generator().manual_seed(seed)
     batch = family.sample(n_tasks, shots, 1, g, "cpu", dtype)
     lo, hi = family.x_range

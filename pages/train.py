@@ -16,6 +16,8 @@ import streamlit as st
 
 from leo_core.algorithms import ALGORITHMS
 from leo_core.checkpoint import CheckpointError, load_checkpoint
+from leo_core.classification_figures import accuracy_curve_figure, classification_preview_figure
+from leo_core.classification_preview import classification_preview, preview_kind
 from leo_core.config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
 from leo_core.device import DEVICE_CHOICES
 from leo_core.figures import adaptation_preview_figure, empty_figure, loss_curve_figure
@@ -30,6 +32,7 @@ POLL_S = 0.4  # numbers and loss curve refresh period while training (≥ 2 refr
 # training thread more of the GIL.
 PREVIEW_POLL_S = 1.5
 PREVIEW_STEPS = ["k", "1", "5", "10"]
+CURVES = ["accuracy", "loss"]  # what the left chart shows for a classification family
 MAX_UPLOAD_MB = 20
 ALPHAS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
 BETAS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1]
@@ -66,7 +69,8 @@ def _settings() -> None:
     keep = dict(persist_state="session")
     sb.selectbox("Task family", list(TASK_FAMILIES), index=0, key="family", **keep,
                  format_func=lambda k: TASK_FAMILIES[k].title,
-                 help="The distribution of tasks to meta-learn over. Each task is a small regression problem.")
+                 help="The distribution of tasks to meta-learn over. Each task is a small regression problem, or an "
+                      "N-way K-shot classification problem (2-D points, handwritten digits).")
     sb.selectbox("Algorithm", list(ALGORITHMS), index=0, key="algorithm", **keep,
                  format_func=lambda k: f"{k} — {ALGORITHMS[k].title}",
                  help="leo: the source document's algorithm (MAML), differentiating through the inner steps. "
@@ -216,23 +220,54 @@ def _status_and_loss_view() -> None:
         st.error(snap.error, icon=":material/error:")
 
     latest = snap.latest
+    classify = snap.family is not None and snap.family.is_classification
+    after = f"after {cfg.k} step{'s' if cfg.k != 1 else ''}" if cfg else "after k steps"
     m = st.columns(5)
     m[0].metric("it / s", f"{snap.its_per_sec:,.0f}" if latest else "—", help="meta-iterations per second, recent")
     m[1].metric("elapsed", _fmt_seconds(snap.elapsed) if latest else "—", help="training time, pauses excluded")
     m[2].metric("ETA", _fmt_seconds(snap.eta) if snap.active else "—")
-    m[3].metric("loss θ₀", f"{latest.pre_loss:.3f}" if latest else "—", help="query loss of θ₀ alone, no adaptation")
-    m[4].metric(f"after {cfg.k} step{'s' if cfg.k != 1 else ''}" if cfg else "after k steps", f"{latest.post_loss:.3f}" if latest else "—",
-                help="query loss after the k inner steps")
-    loss_name = _LOSS_NAMES.get(snap.family.loss, snap.family.loss) if snap.family else "MSE"
-    st.plotly_chart(loss_curve_figure(snap.columns, k=cfg.k if cfg else None, loss_name=loss_name), key="loss_chart",
-                    width="stretch", config={"displaylogo": False})
+    if classify:
+        m[3].metric("accuracy θ₀", _percent(latest.pre_accuracy) if latest else "—",
+                    help="query accuracy of θ₀ alone, no adaptation (this meta-batch)")
+        m[4].metric(after, _percent(latest.post_accuracy) if latest else "—",
+                    help="query accuracy after the k inner steps (this meta-batch)")
+    else:
+        m[3].metric("loss θ₀", f"{latest.pre_loss:.3f}" if latest else "—", help="query loss of θ₀ alone, no adaptation")
+        m[4].metric(after, f"{latest.post_loss:.3f}" if latest else "—", help="query loss after the k inner steps")
+    st.plotly_chart(_curve_figure(snap, classify), key="loss_chart", width="stretch", config={"displaylogo": False})
     if was_active and not snap.active:
         st.rerun()  # the run ended: refresh the buttons and stop polling
 
 
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def _curve_figure(snap: RunSnapshot, classify: bool):
+    """The loss curve; for a classification family the accuracy curve unless the loss is chosen."""
+    cfg = snap.config
+    k = cfg.k if cfg else None
+    if classify:
+        shown = st.segmented_control("Curve", CURVES, default=CURVES[0], key="curve_metric", required=True,
+                                     label_visibility="collapsed",
+                                     help="Query accuracy (chance is 1/N) or the cross-entropy loss being minimised.")
+        if shown != "loss":
+            return accuracy_curve_figure(snap.columns, k=k, ways=cfg.ways)
+    loss_name = _LOSS_NAMES.get(snap.family.loss, snap.family.loss) if snap.family else "MSE"
+    return loss_curve_figure(snap.columns, k=k, loss_name=loss_name)
+
+
+_PREVIEW_TITLES = {
+    "regions": "**Decision regions of θ₀ (top) and after adaptation (bottom) on three fixed tasks**",
+    "images": "**One fixed task of held-out digits: its support images, and the query images judged before and "
+              "after adaptation**",
+}
+
+
 def _preview_view() -> None:
     snap = _runner().snapshot()
-    st.markdown("**θ₀ and its adaptation on three fixed tasks**")
+    kind = preview_kind(snap.family) if snap.family is not None and snap.family.is_classification else None
+    st.markdown(_PREVIEW_TITLES.get(kind, "**θ₀ and its adaptation on three fixed tasks**"))
     shown = st.segmented_control(
         "Adaptation steps shown", PREVIEW_STEPS, default=PREVIEW_STEPS[0], key="preview_steps",
         required=True, format_func=lambda v: "k (as trained)" if v == "k" else f"{v} step{'s' if v != '1' else ''}",
@@ -245,9 +280,11 @@ def _preview_view() -> None:
 def _preview_figure(snap: RunSnapshot, shown: str | None):
     if snap.theta0 is None or snap.config is None:
         return empty_figure("The learned initialization θ₀ and its fit after k steps appear here.")
-    if snap.family.is_classification:
-        return empty_figure("The live fit preview is drawn for regression families.")
     steps = snap.config.k if shown in (None, PREVIEW_STEPS[0]) else int(shown)
+    if snap.family.is_classification:
+        data = classification_preview(snap.model, snap.family, snap.algorithm, snap.meta_params, snap.config.shots,
+                                      snap.config.alpha, steps)
+        return classification_preview_figure(data)
     tasks = preview_tasks(snap.family, snap.config.shots)
     return adaptation_preview_figure(preview_curves(snap, tasks, steps))
 
@@ -294,7 +331,9 @@ def main() -> None:
     st.markdown(
         "Meta-train an initialization θ₀ so that **k gradient steps** on a few examples of a *new* task fit it well. "
         "The left chart shows the query loss of θ₀ alone and after k steps; the right one shows θ₀ (dashed) and "
-        "its k-step adaptation (thick) on three fixed tasks, updated live."
+        "its k-step adaptation (thick) on three fixed tasks, updated live. For classification families the left "
+        "chart shows query accuracy, and the right one the decision regions (2-D points) or the query images "
+        "judged right or wrong (digits) before and after adaptation."
     )
     _settings()
     flash = st.session_state.pop(FLASH_KEY, None)
