@@ -98,29 +98,36 @@ def fit_animation_figure(task: dict[str, Any], fits: list[dict[str, Any]], *, he
     return go.Figure(data=traces, layout=layout, frames=frames, _validate=False)
 
 
-def step_loss_figure(fits: list[dict[str, Any]], *, loss_name: str = "MSE", height: int = 420) -> go.Figure:
-    """Support loss (dashed) and query loss (solid) after 0 … steps inner steps, one colour per start."""
+def step_loss_figure(fits: list[dict[str, Any]], *, loss_name: str = "MSE", height: int = 460) -> go.Figure:
+    """Query loss (solid) and support loss (dashed) after 0 … steps inner steps, one colour per start."""
     traces = []
     for fit in fits:
         color = START_COLORS.get(fit["key"], COLORS["post"])
         steps = list(range(len(fit["support_loss"])))
         query = _clean(fit.get("query_loss") or [])
-        if any(v is not None for v in query):
-            traces.append(dict(type="scatter", x=steps, y=query, mode="lines+markers", name=f"{fit['label']}: query",
-                               line=dict(color=color, width=LINE_WIDTH), marker=dict(size=8)))
+        has_query = any(v is not None for v in query)
+        if has_query:
+            traces.append(dict(type="scatter", x=steps, y=query, mode="lines+markers", name=fit["label"],
+                               legendgroup=fit["key"], line=dict(color=color, width=LINE_WIDTH), marker=dict(size=8),
+                               hovertemplate="query loss %{y:.3g}<extra>" + fit["label"] + "</extra>"))
         traces.append(dict(type="scatter", x=steps, y=_clean(fit["support_loss"]), mode="lines+markers",
-                           name=f"{fit['label']}: support", line=dict(color=color, width=2, dash="dash"),
-                           marker=dict(size=6, symbol="square")))
+                           name=fit["label"], legendgroup=fit["key"], showlegend=not has_query,
+                           line=dict(color=color, width=2, dash="dash"), marker=dict(size=6, symbol="square"),
+                           hovertemplate="support loss %{y:.3g}<extra>" + fit["label"] + "</extra>"))
+    for name, dash in (("solid: query loss", "solid"), ("dashed: support loss", "dash")):
+        traces.append(dict(type="scatter", x=[None], y=[None], mode="lines", name=name,
+                           line=dict(color="#555555", width=3, dash=dash)))
+    n_steps = len(fits[0]["support_loss"]) if fits else 0
     return go.Figure(data=traces, layout=_base_layout(
-        height=height, margin=dict(l=80, r=20, t=40 + 35 * math.ceil(len(traces) / 2), b=60),
-        xaxis=dict(title=dict(text="inner step", font=_TITLE), tickfont=_TICK, dtick=1 if len(traces) and
-                   len(fits[0]["support_loss"]) <= 12 else None),
+        height=height, margin=dict(l=80, r=20, t=110, b=60), uirevision=None,
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
+        xaxis=dict(title=dict(text="inner step", font=_TITLE), tickfont=_TICK, dtick=1 if n_steps <= 12 else None),
         yaxis=dict(title=dict(text=f"loss ({loss_name}, log scale)", font=_TITLE), type="log", tickfont=_TICK),
     ), _validate=False)
 
 
 def parameter_path_figure(paths: list[dict[str, Any]], *, axis_titles: tuple[str, str], title: str,
-                          markers: list[dict[str, Any]] | None = None, height: int = 460) -> go.Figure:
+                          markers: list[dict[str, Any]] | None = None, height: int = 520) -> go.Figure:
     """Paths in a 2-D parameter plane: each ``{"key", "label", "coords": [[a, b], …]}``, start marked.
 
     ``markers``: extra points ``{"label", "a", "b", "symbol", "color"}`` (e.g. the task's optimum).
@@ -140,9 +147,9 @@ def parameter_path_figure(paths: list[dict[str, Any]], *, axis_titles: tuple[str
                            marker=dict(size=18, symbol=m.get("symbol", "x"), color=m.get("color", "#000"),
                                        line=dict(width=2, color="white"))))
     return go.Figure(data=traces, layout=_base_layout(
-        height=height, margin=dict(l=80, r=20, t=110, b=70),
-        title=dict(text=title, font=dict(size=FONT_SIZE), y=0.99, yanchor="top"),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
+        height=height, margin=dict(l=80, r=20, t=50, b=150), uirevision=None,
+        title=dict(text=title, font=dict(size=FONT_SIZE), x=0.5, xanchor="center", y=0.98, yanchor="top"),
+        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
         xaxis=dict(title=dict(text=axis_titles[0], font=_TITLE), tickfont=_TICK, zeroline=True),
         yaxis=dict(title=dict(text=axis_titles[1], font=_TITLE), tickfont=_TICK, zeroline=True),
     ), _validate=False)

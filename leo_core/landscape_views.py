@@ -74,7 +74,7 @@ def _rows(t: Tensor) -> list[list[float]]:
 
 
 def _pair(p: Params) -> tuple[float, float]:
-    return float(p["theta0"].reshape(-1)[0]), float(p["theta1"].reshape(-1)[0])
+    return float(p["theta0"].detach().reshape(-1)[0]), float(p["theta1"].detach().reshape(-1)[0])
 
 
 def linear_landscape(

@@ -1,0 +1,94 @@
+"""AppTest for the Adaptation and Landscape pages: no run, a short run (linear, sinusoid), baselines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from helpers import tiny_config
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["pages/adaptation.py", "pages/landscape.py"]
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    yield at
+    runner = at.session_state["leo_runner"]
+    runner.close()
+    assert runner.join(10)
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _train(at: AppTest, family: str, iterations: int = 30) -> None:
+    runner = at.session_state["leo_runner"]
+    runner.start(tiny_config(family=family, iterations=iterations, alpha=0.05))
+    assert runner.join(60)
+    at.run()
+    assert at.session_state["leo_run"].theta0 is not None
+
+
+def _charts(at: AppTest) -> int:
+    return len(at.get("plotly_chart"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_without_a_run(app, page):
+    app.switch_page(page).run()
+    _ok(app)
+    assert any("No trained run" in i.value for i in app.info)
+    assert _charts(app) >= 1
+
+
+@pytest.mark.parametrize("family", ["linear", "sinusoid"])
+def test_pages_after_a_short_run(app, family):
+    _train(app, family)
+    app.switch_page("pages/adaptation.py").run()
+    _ok(app)
+    assert not app.info and _charts(app) == 3
+    app.slider(key="adapt_steps").set_value(3).run()
+    app.radio(key="adapt_source").set_value("params").run()
+    _ok(app)
+    app.radio(key="adapt_source").set_value("points").run()
+    _ok(app)
+    app.text_area(key="adapt_points").set_value("0, 1\nnot a point").run()
+    assert not app.exception and any("point 2" in e.value for e in app.error)
+    app.switch_page("pages/landscape.py").run()
+    _ok(app)
+    assert _charts(app) == (1 if family == "linear" else 3)
+    if family == "linear":
+        app.slider(key="land_k").set_value(5).run()
+        app.slider(key="land_res_linear").set_value(11).run()
+    else:
+        app.slider(key="land_res_net").set_value(11).run()
+        app.radio(key="land_dirs").set_value("pca").run()
+        app.selectbox(key="land_surface").set_value("meta").run()
+        assert any("away from the plane" in m.value for m in app.markdown)
+    _ok(app)
+
+
+def test_pretrained_baseline_button(app):
+    _train(app, "linear", iterations=5)
+    app.switch_page("pages/adaptation.py").run()
+    app.number_input(key="pretrain_iterations").set_value(50).run()
+    app.button(key="btn_pretrain").click().run()
+    _ok(app)
+    cached = app.session_state["_leo_pretrained"]
+    assert len(cached) == 1 and set(next(iter(cached.values()))) == {"theta0", "theta1"}
+    assert any("pretrained (50 it)" in str(c.proto) for c in app.get("plotly_chart"))
+
+
+def test_classification_family_shows_a_note(app):
+    app.selectbox(key="family").set_value("points2d").run()
+    for page in PAGES:
+        app.switch_page(page).run()
+        _ok(app)
+        assert any("classification" in i.value for i in app.info)
