@@ -136,7 +136,7 @@ def slice_contour_figure(data: Any, *, height: int = 560, loss_name: str = "MSE"
         height=height, margin=dict(l=80, r=20, t=100, b=70), uirevision=None,
         title=dict(text=surface_label, font=dict(size=FONT_SIZE), y=0.99, yanchor="top"),
         xaxis=dict(title=dict(text=axes[0], font=_TITLE), tickfont=_TICK),
-        yaxis=dict(title=dict(text=axes[1], font=_TITLE), tickfont=_TICK, scaleanchor="x"),
+        yaxis=dict(title=dict(text=axes[1], font=_TITLE), tickfont=_TICK),
     ), _validate=False)
 
 
@@ -180,15 +180,15 @@ def projection_check_figure(data: Any, *, height: int = 460, loss_name: str = "M
              line=dict(color=COLORS["post"], width=LINE_WIDTH), marker=dict(size=8)),
         dict(type="scatter", x=steps, y=data.projected_loss, mode="lines+markers", name="loss at the projected point",
              line=dict(color=COLORS["pre"], width=3, dash="dash"), marker=dict(size=8, symbol="square")),
-        dict(type="scatter", x=steps, y=data.residual, mode="lines", yaxis="y2", name="distance from the plane",
-             line=dict(color="#7f7f7f", width=3, dash="dot")),
         dict(type="scatter", x=steps, y=data.step_norm, mode="lines", yaxis="y2", name="‖θ_j − θ₀‖",
              line=dict(color="#bcbd22", width=3)),
+        dict(type="scatter", x=steps, y=data.residual, mode="lines", yaxis="y2", name="distance from the plane",
+             line=dict(color="#7f7f7f", width=5, dash="dot")),
     ]
     return go.Figure(data=traces, layout=_base_layout(
         height=height, margin=dict(l=80, r=90, t=110, b=60), uirevision=None,
         xaxis=dict(title=dict(text="inner step j", font=_TITLE), tickfont=_TICK),
         yaxis=dict(title=dict(text=f"support loss ({loss_name})", font=_TITLE), type="log", tickfont=_TICK),
         yaxis2=dict(title=dict(text="parameter distance", font=_TITLE), overlaying="y", side="right",
-                    tickfont=_TICK, rangemode="tozero", showgrid=False),
+                    tickfont=_TICK, rangemode="tozero", showgrid=False, nticks=6, tickformat=".2g"),
     ), _validate=False)
