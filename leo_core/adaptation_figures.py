@@ -122,7 +122,7 @@ def step_loss_figure(fits: list[dict[str, Any]], *, loss_name: str = "MSE", heig
         height=height, margin=dict(l=80, r=20, t=110, b=60), uirevision=None,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
         xaxis=dict(title=dict(text="inner step", font=_TITLE), tickfont=_TICK, dtick=1 if n_steps <= 12 else None),
-        yaxis=dict(title=dict(text=f"loss ({loss_name}, log scale)", font=_TITLE), type="log", tickfont=_TICK),
+        yaxis=dict(title=dict(text=f"loss ({loss_name}, log scale)", font=_TITLE), type="log", tickfont=_TICK, dtick="D2"),
     ), _validate=False)
 
 

@@ -66,7 +66,7 @@ def _range(*grids: list[list[float]]) -> tuple[float, float]:
     return lo, hi if hi > lo else lo + 1.0
 
 
-def linear_landscape_figure(data: Any, *, shown: int = 0, height: int = 900, loss_name: str = "MSE") -> go.Figure:
+def linear_landscape_figure(data: Any, *, shown: int = 0, height: int = 1000, loss_name: str = "MSE") -> go.Figure:
     """Four exact (θ₀, θ₁) contour panels (2 × 2): the shown task's support and query loss, J after k
     steps, and the plain average loss, with θ₀, the pretrained optimum, task optima and k-step paths.
 
@@ -83,7 +83,7 @@ def linear_landscape_figure(data: Any, *, shown: int = 0, height: int = 900, los
     zmin, zmax = _range(*logs)
     layout = _base_layout(height=height, margin=dict(l=80, r=20, t=110, b=70), uirevision=None)
     layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.04, xanchor="left", x=0, font=dict(size=FONT_SIZE))
-    gap_x, gap_y = 0.1, 0.2
+    gap_x, gap_y = 0.1, 0.3  # room between rows for the lower panels' titles and the upper x-axis titles
     w, h = (0.9 - gap_x) / 2, (1 - gap_y) / 2  # leave room on the right for the colour bar
     traces, annotations = [], []
     for i, ((_, title), logz) in enumerate(zip(panels, logs)):
@@ -188,7 +188,7 @@ def projection_check_figure(data: Any, *, height: int = 460, loss_name: str = "M
     return go.Figure(data=traces, layout=_base_layout(
         height=height, margin=dict(l=80, r=90, t=110, b=60), uirevision=None,
         xaxis=dict(title=dict(text="inner step j", font=_TITLE), tickfont=_TICK),
-        yaxis=dict(title=dict(text=f"support loss ({loss_name})", font=_TITLE), type="log", tickfont=_TICK),
+        yaxis=dict(title=dict(text=f"support loss ({loss_name})", font=_TITLE), type="log", tickfont=_TICK, dtick="D2"),
         yaxis2=dict(title=dict(text="parameter distance", font=_TITLE), overlaying="y", side="right",
                     tickfont=_TICK, rangemode="tozero", showgrid=False, nticks=6, tickformat=".2g"),
     ), _validate=False)
