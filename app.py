@@ -49,6 +49,7 @@ def main() -> None:
         st.Page("pages/adaptation.py", title="Adaptation", icon=":material/timeline:"),
         st.Page("pages/landscape.py", title="Landscape", icon=":material/landscape:"),
         st.Page("pages/theory.py", title="Theory", icon=":material/functions:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     ]
     nav = st.navigation(pages)
     st.sidebar.caption("LEO Explorer — gradient-based meta-learning (the source document's “LEO” = MAML).")

@@ -200,6 +200,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     alpha = eval_cfg.alpha if eval_cfg.alpha is not None else cfg.alpha
     device = resolve_device(args.device)
     result = evaluate(ckpt.model, family, get_algorithm(cfg.algorithm), ckpt.meta_params, alpha, eval_cfg, device)
+    if not result.finite:
+        print(f"warning: the query loss is not finite from step {result.first_nonfinite_step} on: adapting with "
+              f"α={alpha:g} for {eval_cfg.steps} steps overshoots (try fewer --steps or a smaller --alpha)",
+              file=sys.stderr)
     if args.json:
         payload = {"family": cfg.family, "algorithm": cfg.algorithm, "query": eval_cfg.query, "split": eval_cfg.split,
                    **({"ways": family.ways} if family.is_classification else {}), **result.to_dict()}

@@ -30,6 +30,13 @@ class EvalResult:
     steps: int = 0
     alpha: float = 0.0
     seed: int = 0
+    # The first step whose mean query loss is NaN/inf (the adaptation overshot and blew up);
+    # None when every step is finite. Later steps are not finite either, or meaningless.
+    first_nonfinite_step: int | None = None
+
+    @property
+    def finite(self) -> bool:
+        return self.first_nonfinite_step is None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -83,6 +90,7 @@ def evaluate(
                 if family.is_classification:
                     accs[step].append(accuracy(out, batch.y_query).cpu())
     loss_stats = [mean_ci95(torch.cat(v)) for v in losses]
+    bad = [step for step, (m, _) in enumerate(loss_stats) if not math.isfinite(m)]
     acc_stats = [mean_ci95(torch.cat(v)) for v in accs] if family.is_classification else None
     return EvalResult(
         loss_by_step=[m for m, _ in loss_stats],
@@ -90,4 +98,5 @@ def evaluate(
         accuracy_by_step=[m for m, _ in acc_stats] if acc_stats else None,
         accuracy_ci95_by_step=[c for _, c in acc_stats] if acc_stats else None,
         tasks=cfg.tasks, shots=cfg.shots, steps=cfg.steps, alpha=alpha, seed=cfg.seed,
+        first_nonfinite_step=bad[0] if bad else None,
     )

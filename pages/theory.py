@@ -87,9 +87,25 @@ def _naming() -> None:
         "LEO for the document's algorithm — so `leo` here means MAML — and says so wherever it matters.",
         icon=":material/info:",
     )
-    st.markdown("Algorithms available in this app:")
+    st.markdown("The algorithms and baselines in this app are described one by one below.")
+
+
+def _plain(text: str) -> str:
+    """Plain-text formulas (``theta_{j+1}``, ``a * b``) shown literally, not as Markdown emphasis."""
+    for ch in ("\\", "_", "*", "[", "]", "<", ">"):
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def _algorithms() -> None:
+    st.header("The algorithms, one by one")
+    st.markdown("Every algorithm learns an initialization (and, for some, more); at meta-test each adapts to "
+                "a new task from its support set and is scored on its query set, so the Compare page can put "
+                "them side by side on the same tasks.")
     for key, algo in ALGORITHMS.items():
-        st.markdown(f"- `{key}` — {algo.title}. *{algo.citation}*")
+        st.subheader(algo.title)
+        st.markdown(f"`{key}` — " + _plain(algo.summary))
+        st.caption(f"Reference: {algo.citation}")
 
 
 def _references() -> None:
@@ -124,6 +140,7 @@ def main() -> None:
     _worked_example()
     _choices()
     _naming()
+    _algorithms()
     _references()
 
 

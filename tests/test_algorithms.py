@@ -103,12 +103,40 @@ def test_meta_sgd_learned_step_is_used_at_test_time_and_survives_checkpoint(tmp_
             t = {m: v.detach().requires_grad_() for m, v in theta.items()}
             g = torch.autograd.grad(MSE.total(trainer.model.forward(t, batch.x_support[i]), batch.y_support[i]),
                                     [t[n]])[0]
-            per_task.append(theta[n].detach() - ckpt.meta_params[ALPHA_PREFIX + n] * g)
+            step = ckpt.meta_params[ALPHA_PREFIX + n].clamp(-0.01, 0.01)  # clipped to |α| ≤ cfg.alpha
+            per_task.append(theta[n].detach() - step * g)
         assert torch.allclose(step1[n], torch.stack(per_task), atol=1e-6), n
     del grads
     with pytest.raises(ValueError, match="meta_params"):
         list(algo.adapt_path(trainer.model, fam, algo.initialization(ckpt.meta_params), batch.x_support,
                              batch.y_support, 0.01, 1))
+
+
+def test_meta_sgd_clips_learned_steps_to_the_configured_alpha():
+    from leo_core.algorithms.meta_sgd import MetaSGD
+
+    meta = {"w": torch.zeros(3), ALPHA_PREFIX + "w": torch.tensor([-0.5, 0.004, 0.5])}
+    assert torch.equal(get_algorithm("meta-sgd").step_size(meta, 0.01)["w"], torch.tensor([-0.01, 0.004, 0.01]))
+    assert torch.equal(MetaSGD(max_step_factor=3.0).step_size(meta, 0.01)["w"], torch.tensor([-0.03, 0.004, 0.03]))
+    assert torch.equal(MetaSGD(max_step_factor=None).step_size(meta, 0.01)["w"], meta[ALPHA_PREFIX + "w"])
+
+
+def test_evaluate_reports_the_first_non_finite_step():
+    from leo_core.algorithms.meta_sgd import MetaSGD
+    from leo_core.config import EvalConfig
+    from leo_core.evaluate import evaluate
+
+    trainer = Trainer(tiny_config(algorithm="meta-sgd", iterations=0))
+    meta = {n: (torch.full_like(v, 5.0) if n.startswith(ALPHA_PREFIX) else v.detach())
+            for n, v in trainer.meta_params.items()}
+    ev = EvalConfig(tasks=4, query=5, steps=40, seed=1)
+    blown = evaluate(trainer.model, trainer.family, MetaSGD(max_step_factor=None), meta, 0.01, ev)
+    j = blown.first_nonfinite_step
+    assert not blown.finite and j >= 1 and all(torch.isfinite(torch.tensor(blown.loss_by_step[:j])))
+    assert not torch.isfinite(torch.tensor(blown.loss_by_step[j]))
+    assert blown.to_dict()["first_nonfinite_step"] == j
+    clipped = evaluate(trainer.model, trainer.family, trainer.algorithm, meta, 0.01, ev)  # |α| ≤ 0.01
+    assert clipped.finite and "first_nonfinite_step" not in clipped.to_dict()
 
 
 @pytest.mark.parametrize("algorithm", ["meta-sgd", "leo-latent", "imaml"])

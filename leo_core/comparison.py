@@ -1,0 +1,140 @@
+"""Runs side by side: trained initializations and baselines on the same seeded test tasks.
+
+A ``ComparedRun`` is everything needed to meta-test one run (config, model, meta-parameters on the
+CPU, training time). It comes from the app's current run, from a checkpoint, or from a quick
+baseline training with another run's settings. ``steps_curve`` and ``shots_curve`` evaluate it with
+``evaluate.evaluate`` and one ``EvalConfig`` seed, so every run sees the same tasks.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+from .algorithms import MetaAlgorithm, get_algorithm
+from .checkpoint import Checkpoint
+from .config import EvalConfig, TrainConfig
+from .evaluate import EvalResult, evaluate
+from .models import Model, Params
+from .tasks import TaskFamily
+from .train import Trainer, make_family
+
+__all__ = ["ComparedRun", "BASELINES", "from_snapshot", "from_checkpoint", "train_run", "steps_curve", "shots_curve",
+           "final_table", "check_comparable", "add_bounded", "MAX_RUNS"]
+
+BASELINES = ("pretrained", "random")
+MAX_RUNS = 6  # runs kept for comparison in one session (each holds a copy of its meta-parameters)
+
+
+@dataclass(frozen=True)
+class ComparedRun:
+    key: str  # unique within a session (a cache key for its evaluations)
+    label: str  # shown in legends and the table
+    config: TrainConfig
+    model: Model
+    meta_params: Params  # detached CPU tensors
+    iterations: int
+    train_seconds: float
+
+    @property
+    def algorithm(self) -> MetaAlgorithm:
+        return get_algorithm(self.config.algorithm)
+
+    @property
+    def family(self) -> TaskFamily:
+        return make_family(self.config)
+
+
+def _label(cfg: TrainConfig, iterations: int, source: str) -> str:
+    return f"{cfg.algorithm} · α={cfg.alpha:g} k={cfg.k} · {iterations:,} it ({source})"
+
+
+def _cpu(params: Params) -> Params:
+    return {n: v.detach().to("cpu", copy=True) for n, v in params.items()}
+
+
+def from_snapshot(snapshot: Any, key: str) -> ComparedRun:
+    """A run from the app's ``RunSnapshot`` (needs a config and finite meta-parameters)."""
+    if snapshot is None or snapshot.config is None or snapshot.meta_params is None or snapshot.model is None:
+        raise ValueError("there is no trained run yet: train one on the Train page first")
+    cfg = snapshot.config
+    return ComparedRun(key, _label(cfg, snapshot.iteration, "this session"), cfg, snapshot.model,
+                       _cpu(snapshot.meta_params), snapshot.iteration, float(snapshot.elapsed))
+
+
+def from_checkpoint(ckpt: Checkpoint, key: str, name: str = "checkpoint") -> ComparedRun:
+    """A run from a loaded (already validated) checkpoint."""
+    cfg = ckpt.config
+    return ComparedRun(key, _label(cfg, ckpt.iteration, name), cfg, ckpt.model, _cpu(ckpt.meta_params),
+                       ckpt.iteration, float(ckpt.state.get("elapsed", 0.0)))
+
+
+def train_run(cfg: TrainConfig, key: str, source: str = "baseline") -> ComparedRun:
+    """Train ``cfg`` to the end in this thread (a short baseline) and wrap the result.
+
+    ``random`` needs no iterations (its meta-gradient is zero), so it is built with none.
+    """
+    if cfg.algorithm == "random":
+        cfg = replace(cfg, iterations=0)
+    trainer = Trainer(cfg)
+    t0 = time.perf_counter()
+    for _ in trainer:
+        pass
+    seconds = time.perf_counter() - t0
+    return ComparedRun(key, _label(cfg, trainer.iteration, source), cfg, trainer.model,
+                       _cpu(trainer.meta_params), trainer.iteration, seconds)
+
+
+def check_comparable(runs: Sequence[ComparedRun]) -> None:
+    """Runs compared on the same tasks must share the family (and, for classification, the ways)."""
+    if not runs:
+        raise ValueError("choose at least one run")
+    first = runs[0].config
+    for r in runs[1:]:
+        if r.config.family != first.family or (r.family.is_classification and r.config.ways != first.ways):
+            raise ValueError(
+                f"runs from different task families cannot share test tasks: {first.family!r} and "
+                f"{r.config.family!r}; choose runs of one family"
+            )
+
+
+def steps_curve(run: ComparedRun, eval_cfg: EvalConfig) -> EvalResult:
+    """Query loss (accuracy) after 0…``eval_cfg.steps`` steps, with the run's own α unless the config sets one."""
+    alpha = eval_cfg.alpha if eval_cfg.alpha is not None else run.config.alpha
+    return evaluate(run.model, run.family, run.algorithm, run.meta_params, alpha, eval_cfg, "cpu")
+
+
+def shots_curve(run: ComparedRun, shots: Sequence[int], eval_cfg: EvalConfig) -> list[EvalResult]:
+    """One evaluation per shot count, each after ``eval_cfg.steps`` steps, on tasks with the same seed."""
+    return [steps_curve(run, replace(eval_cfg, shots=s)) for s in shots]
+
+
+def _fmt(mean: float, ci: float) -> str:
+    return f"{mean:.3f} ± {ci:.3f}" if math.isfinite(mean) else "diverged (not finite)"
+
+
+def final_table(runs: Sequence[ComparedRun], results: Sequence[EvalResult]) -> list[dict[str, Any]]:
+    """One row per run: final loss (and accuracy) after the last step, before adaptation, training time."""
+    rows = []
+    for run, r in zip(runs, results):
+        row = {
+            "run": run.label,
+            "algorithm": run.config.algorithm,
+            f"loss after {r.steps} steps (±95%)": _fmt(r.loss_by_step[-1], r.ci95_by_step[-1]),
+            "loss before adaptation": _fmt(r.loss_by_step[0], r.ci95_by_step[0]),
+        }
+        if r.accuracy_by_step:
+            row[f"accuracy after {r.steps} steps (±95%)"] = _fmt(r.accuracy_by_step[-1], r.accuracy_ci95_by_step[-1])
+        row["meta-iterations"] = run.iterations
+        row["training time (s)"] = round(run.train_seconds, 1)
+        rows.append(row)
+    return rows
+
+
+def add_bounded(runs: Sequence[ComparedRun], run: ComparedRun, limit: int = MAX_RUNS) -> list[ComparedRun]:
+    """``runs`` plus ``run`` (replacing one with the same key), keeping only the newest ``limit``."""
+    kept = [r for r in runs if r.key != run.key] + [run]
+    return kept[-limit:]
+

@@ -1,0 +1,78 @@
+"""The Compare page in the real app (Debian Chromium): train briefly, add the run, train a baseline,
+see the comparison charts and a small α × k sweep, and no exception anywhere.
+
+Screenshots go to ``test-artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from test_browser import (  # noqa: F401  (server and browser are fixtures)
+    CHROMIUM, _no_exception, _open, _set_number, _settle, _shot, _status, browser, server,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
+]
+
+# Per chart on the page: its trace names and kinds, and whether any y-value is drawn.
+_CHARTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
+    names: (g.data || []).filter(t => t.showlegend !== false && t.type !== 'heatmap').map(t => t.name),
+    heatmap: (g.data || []).some(t => t.type === 'heatmap'),
+    points: (g.data || []).filter(t => t.mode === 'lines+markers').map(t => (t.y || []).filter(v => v !== null).length),
+}))"""
+
+
+def _wait_charts(page, ok, what: str, seconds: float = 90) -> list[dict]:
+    deadline = time.monotonic() + seconds
+    while True:
+        charts = page.evaluate(_CHARTS)
+        if ok(charts):
+            return charts
+        assert time.monotonic() < deadline, f"{what} never appeared: {charts}"
+        time.sleep(0.3)
+
+
+def _type(page, label: str, value: str) -> None:
+    box = page.get_by_role("textbox", name=label)
+    box.fill(value)
+    box.press("Enter")
+    _settle(page)
+
+
+def test_compare_a_trained_run_with_a_baseline_and_sweep(server, browser):
+    url, _ = server
+    ctx, page = _open(browser, url)
+    try:
+        _set_number(page, "Iterations", "150")
+        page.get_by_role("button", name="Start").click()
+        deadline = time.monotonic() + 90
+        while not _status(page).startswith("Finished"):
+            assert time.monotonic() < deadline, f"training did not finish: {_status(page)}"
+            time.sleep(0.3)
+        page.get_by_role("link", name="Compare").click()
+        page.get_by_role("button", name="Add current run to comparison").click()
+        _settle(page)
+        page.get_by_role("button", name="Train pretrained baseline").click()
+        charts = _wait_charts(page, lambda c: len(c) >= 2 and len(c[0]["points"]) == 2,
+                              "the comparison of two runs")
+        assert all(n == 11 for n in charts[0]["points"])  # loss after 0…10 steps, all finite, both runs
+        assert any("pretrained" in n for n in charts[0]["names"]) and any("leo" in n for n in charts[0]["names"])
+        assert page.locator("[data-testid=stDataFrame]").count() == 1
+        _no_exception(page)
+        _shot(page, "20-compare-runs")
+        _type(page, "α values", "0.01, 0.03")
+        _type(page, "k values", "1")
+        _set_number(page, "Meta-iterations per cell", "20")
+        page.get_by_role("button", name="Run sweep").click()
+        _wait_charts(page, lambda c: any(x["heatmap"] for x in c), "the sweep heatmap")
+        _settle(page)
+        _no_exception(page)
+        page.locator("[data-testid=stPlotlyChart]").last.scroll_into_view_if_needed()
+        _shot(page, "21-compare-sweep")
+    finally:
+        ctx.close()
