@@ -34,7 +34,7 @@ __all__ = [
 
 PREVIEW_SEED = 2026  # the same fixed tasks all run long (and in every session)
 PREVIEW_QUERY = 3  # query examples per class on the preview tasks: few enough for large tiles
-GRID_RESOLUTION = 60  # cells per side of the decision-region grid: smooth boundaries, ~3.6k points
+GRID_RESOLUTION = 40  # cells per side of the decision-region grid: 1.6k points, cheap to redraw live
 
 
 def preview_kind(family: TaskFamily) -> str:
