@@ -103,7 +103,7 @@ def test_meta_sgd_learned_step_is_used_at_test_time_and_survives_checkpoint(tmp_
             t = {m: v.detach().requires_grad_() for m, v in theta.items()}
             g = torch.autograd.grad(MSE.total(trainer.model.forward(t, batch.x_support[i]), batch.y_support[i]),
                                     [t[n]])[0]
-            step = ckpt.meta_params[ALPHA_PREFIX + n].clamp(-0.01, 0.01)  # clipped to |α| ≤ cfg.alpha
+            step = ckpt.meta_params[ALPHA_PREFIX + n].clamp(0.0, 0.01)  # clipped to [0, cfg.alpha]
             per_task.append(theta[n].detach() - step * g)
         assert torch.allclose(step1[n], torch.stack(per_task), atol=1e-6), n
     del grads
@@ -116,8 +116,8 @@ def test_meta_sgd_clips_learned_steps_to_the_configured_alpha():
     from leo_core.algorithms.meta_sgd import MetaSGD
 
     meta = {"w": torch.zeros(3), ALPHA_PREFIX + "w": torch.tensor([-0.5, 0.004, 0.5])}
-    assert torch.equal(get_algorithm("meta-sgd").step_size(meta, 0.01)["w"], torch.tensor([-0.01, 0.004, 0.01]))
-    assert torch.equal(MetaSGD(max_step_factor=3.0).step_size(meta, 0.01)["w"], torch.tensor([-0.03, 0.004, 0.03]))
+    assert torch.equal(get_algorithm("meta-sgd").step_size(meta, 0.01)["w"], torch.tensor([0.0, 0.004, 0.01]))
+    assert torch.equal(MetaSGD(max_step_factor=3.0).step_size(meta, 0.01)["w"], torch.tensor([0.0, 0.004, 0.03]))
     assert torch.equal(MetaSGD(max_step_factor=None).step_size(meta, 0.01)["w"], meta[ALPHA_PREFIX + "w"])
 
 

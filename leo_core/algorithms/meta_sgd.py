@@ -5,15 +5,14 @@ initialised to cfg.alpha. θ₀ and α are meta-learned together through the k s
 as in ``leo``). Meta-parameters are one flat dict: the model's names ("w0", …) plus "alpha.w0", ….
 At test time ``adapt_path`` uses the learned α.
 
-Safeguard: each learned step is clipped to [−c·α, c·α] with c = ``max_step_factor`` (default 1)
-and α the configured step (``cfg.alpha`` in training, the checkpoint's α at meta-test), in training
-and at test alike, so both use one rule: Meta-SGD learns per parameter how far, and in which
-direction, to move, up to the configured step. Measured on sinusoids (α = 0.01, β = 0.001 Adam):
-unclipped and trained with k = 1 (Li et al.'s setting), single steps grew to |α| ≈ 1; the 1-step MSE
-is good (0.39) but the same steps repeated 10 times at meta-test blow up to NaN; trained with k = 5
-the inner loop diverges during training (iteration 125). Clipped at c = 10, 5, 3, 2 training with
-k = 5 still diverged (iterations 125, 834, 1834, 2984 of 3000), so c = 1 keeps it as stable as
-``leo`` with the same α. Values outside the box get zero gradient (``clamp``).
+Safeguard: each learned step is clipped to [0, c·α] with c = ``max_step_factor`` (default 1) and
+α the configured step (``cfg.alpha`` in training, the checkpoint's α at meta-test), in training and
+at test alike. Li et al. let steps be any real number; measured on sinusoids (α = 0.01, β = 0.001
+Adam, 3,000 iterations), unclipped steps grew to |α| ≈ 1 and 10 steps at meta-test blew up to NaN;
+clipped to [−α, α], a negative step is gradient *ascent* on that coordinate, and 10 steps still
+diverged; clipped to [0, α], 10-step MSE on 600 tasks was 0.308 ± 0.034 (trained with k = 1) and
+0.348 ± 0.034 (k = 5). So Meta-SGD here learns per parameter how far (up to α) to move, not the
+direction. Values outside the box get zero gradient (``clamp``).
 """
 
 from __future__ import annotations
@@ -45,8 +44,8 @@ class MetaSGD(LEO):
         "Like MAML, but the inner step uses a learned step size for every single parameter: "
         "theta_{j+1} = theta_j - alpha (elementwise) grad L_i(theta_j). Both theta0 and the vector alpha are "
         "meta-learned through the k steps, so the algorithm learns where to start and also in which direction "
-        "and how far to move; alpha may even turn negative for some parameters. Here each learned step is "
-        "clipped to at most the configured alpha in size, so repeating it for more steps at test time stays stable."
+        "and how far to move. In the paper alpha may even turn negative; here each learned step is clipped to "
+        "[0, configured alpha], so repeating it for more steps at test time stays stable (unclipped, 10 steps diverge)."
     )
 
     def init_meta_params(self, theta0: Params, cfg: TrainConfig) -> Params:
@@ -63,7 +62,7 @@ class MetaSGD(LEO):
         if self.max_step_factor is None:
             return steps
         bound = self.max_step_factor * alpha
-        return {n: a.clamp(-bound, bound) for n, a in steps.items()}
+        return {n: a.clamp(0.0, bound) for n, a in steps.items()}
 
     def adapt_path(
         self, model: Model, family: TaskFamily, meta_params: Params, x: Tensor, y: Tensor, alpha: float,
