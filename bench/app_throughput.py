@@ -1,0 +1,113 @@
+"""In-app training throughput vs the CLI's, and chart refreshes per second (run by hand).
+
+Runs, back to back on this machine: the CLI (``python -m leo_core train``), then the same
+settings in the real app (Streamlit server + Debian Chromium via Playwright) with the Train page
+open and its live view polling, then the CLI again. In-app it/s is the average over the whole run
+(from the downloaded metrics CSV: last iteration / training seconds).
+
+    python bench/app_throughput.py --iterations 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+# Distinct states of the loss chart's last x, sampled every 20 ms: one per live-view refresh.
+REFRESHES_JS = """(ms) => new Promise(done => {
+    const seen = new Set(); const t0 = performance.now();
+    const h = setInterval(() => {
+        const g = document.querySelector('.js-plotly-plot');
+        if (g && g.data && g.data.length > 1) seen.add(g.data[1].x[g.data[1].x.length - 1]);
+        if (performance.now() - t0 > ms) { clearInterval(h); done(seen.size); }
+    }, 20);
+})"""
+
+
+def cli_rate(iterations: int, out: Path) -> float:
+    proc = subprocess.run([PY, "-m", "leo_core", "train", "--iterations", str(iterations), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, check=True)
+    m = re.search(r"trained (\d+) iterations in ([\d.]+)s", proc.stderr)
+    return int(m[1]) / float(m[2])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_run(iterations: int, chromium: str) -> dict:
+    port = free_port()
+    server = subprocess.Popen(
+        [PY, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
+         f"--server.port={port}", "--browser.gatherUsageStats=false"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector(IDLE)
+            box = page.get_by_role("spinbutton", name="Iterations")
+            box.fill(str(iterations))
+            box.press("Enter")
+            time.sleep(0.5)
+            page.wait_for_selector(IDLE)
+            page.get_by_role("button", name="Start").click()
+            refreshes = []
+            while page.get_by_text("Finished.").count() == 0:
+                n = page.evaluate(REFRESHES_JS, 2000)
+                refreshes.append(max(n - 1, 0) / 2.0)
+            page.wait_for_selector(IDLE)
+            with page.expect_download() as dl:
+                page.get_by_role("button", name="Download metrics (.csv)").click()
+            rows = list(csv.DictReader(open(dl.value.path())))
+            browser.close()
+        return {"app_its_per_s": int(rows[-1]["iteration"]) / float(rows[-1]["elapsed"]),
+                "refreshes_per_s": refreshes}
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--iterations", type=int, default=3000)
+    p.add_argument("--chromium", default="/usr/bin/chromium")
+    args = p.parse_args()
+    out = Path("/tmp/leo-app-throughput")
+    before = cli_rate(args.iterations, out)
+    app = app_run(args.iterations, args.chromium)
+    after = cli_rate(args.iterations, out)
+    cli = (before + after) / 2
+    r = app["refreshes_per_s"]
+    busy = r[:-1] if len(r) > 1 else r  # the last window may straddle the end of the run
+    print(json.dumps({"cli_its_per_s": [round(before), round(after)], "app_its_per_s": round(app["app_its_per_s"]),
+                      "app_fraction_of_cli": round(app["app_its_per_s"] / cli, 3),
+                      "refreshes_per_s_min": min(busy), "refreshes_per_s_mean": round(sum(busy) / len(busy), 2)}))
+
+
+if __name__ == "__main__":
+    main()
