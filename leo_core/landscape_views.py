@@ -23,7 +23,7 @@ from .adaptation import least_squares_line
 from .algorithms import MetaAlgorithm
 from .losses import LOSSES
 from .models import Model, Params
-from .tasks import RegressionFamily, TaskBatch
+from .tasks import RegressionFamily, TaskBatch, TaskFamily
 
 __all__ = ["LinearLandscape", "NetworkSlice", "linear_landscape", "network_slice", "SURFACES", "DIRECTIONS"]
 
@@ -125,7 +125,7 @@ def _losses_at(model: Model, loss, params: Params, x: Tensor, y: Tensor) -> Tens
 
 
 def network_slice(
-    model: Model, family: RegressionFamily, algorithm: MetaAlgorithm, meta_params: Params, batch: TaskBatch,
+    model: Model, family: TaskFamily, algorithm: MetaAlgorithm, meta_params: Params, batch: TaskBatch,
     alpha: float, steps: int, k: int, resolution: int, directions: str = "random", surface: str = "support",
     span: float = 1.0, seed: int = 0, device: torch.device | str = "cpu", progress: Progress | None = None,
 ) -> NetworkSlice:
@@ -133,7 +133,8 @@ def network_slice(
 
     ``span``: half-width of the grid in units of the directions (random) — PCA grids are sized to
     the paths. The comparison of true and projected path losses uses task 0's support loss, the
-    loss the inner steps descend.
+    loss the inner steps descend. Any family's loss works: MSE for regression, cross-entropy (int
+    labels) for classification.
     """
     if directions not in DIRECTIONS:
         raise ValueError(f"directions must be one of {', '.join(DIRECTIONS)}, got {directions!r}")

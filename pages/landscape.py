@@ -3,7 +3,8 @@
 Linear family: the exact (θ₀, θ₁) plane — one task's support and query loss, the meta-objective J
 after k steps and the plain average loss, with θ₀, the pretrained optimum, task optima and paths.
 Networks: a 2-D slice through θ₀ along filter-normalised random or PCA directions, as contours and
-a 3-D surface, and how far the projected path is from the true one.
+a 3-D surface, and how far the projected path is from the true one. Classification families use the
+same views with the cross-entropy loss, on tasks from the meta-test split.
 
 Grids are one batched computation on the run's device, cached per settings (an LRU in ``st.cache_resource`` keyed
 on plain values and a fingerprint of θ₀), with a progress bar while a grid is computed.
@@ -11,6 +12,7 @@ on plain values and a fingerprint of θ₀), with a progress bar while a grid is
 
 from __future__ import annotations
 
+import math
 import threading
 import traceback
 from collections import OrderedDict
@@ -164,20 +166,27 @@ def main() -> None:
     if note:
         st.info(note, icon=":material/info:")
     family = make_family(cfg)
-    if family.is_classification:
-        st.info(f"**{family.title}** is a classification family; its landscape views come in a later change. "
-                "Pick a regression family on the Train page.", icon=":material/info:")
-        return
     model = make_model(family, cfg)
     c1, c2 = st.columns(2)
     n_tasks = c1.slider("Tasks (for J and the paths)", 1, 10, 5, key="land_tasks",
                         help="Tasks drawn for the meta-objective, the average loss and the drawn paths.")
     seed = c2.number_input("Task seed", 0, 2**31 - 1, 0, key="land_seed")
-    batch = family.sample(int(n_tasks), cfg.shots, QUERY_POINTS, torch.Generator().manual_seed(int(seed)))
     device = _device(cfg)
-    key = (cfg.family, repr(model.spec()), start.algorithm.key, ad.fingerprint(start.meta_params), cfg.shots,
-           int(n_tasks), int(seed))
-    st.caption(f"{family.title} · {cfg.shots} support and {QUERY_POINTS} query points per task · grid on {device}")
+    if family.is_classification:  # N-way tasks from the meta-test split; shots and query are per class
+        query = family.eval_query
+        batch = family.sample(int(n_tasks), cfg.shots, query, torch.Generator().manual_seed(int(seed)), split="test")
+        st.info(f"A classification family: the loss is the **cross-entropy** of {family.ways}-way tasks from the "
+                f"meta-test split. Labels are permuted per task, so any θ₀ alone is near chance on average "
+                f"(cross-entropy ln {family.ways} ≈ {math.log(family.ways):.2f}); the meta-objective J after k steps "
+                "is where a meta-learned θ₀ shows its worth.", icon=":material/info:")
+        sizes = f"{family.ways} classes × ({cfg.shots} support + {query} query) examples per task"
+    else:
+        query = QUERY_POINTS
+        batch = family.sample(int(n_tasks), cfg.shots, query, torch.Generator().manual_seed(int(seed)))
+        sizes = f"{cfg.shots} support and {query} query points per task"
+    key = (cfg.family, getattr(family, "ways", None), repr(model.spec()), start.algorithm.key,
+           ad.fingerprint(start.meta_params), cfg.shots, int(n_tasks), int(seed))
+    st.caption(f"{family.title} · {sizes} · grid on {device}")
     if model.kind == "linear":
         _linear_view(cfg, model, family, start, batch, key, device)
     else:
