@@ -11,12 +11,15 @@ Session state shared by all pages of one browser session:
 - ``st.session_state["leo_run"]``: the newest ``leo_core.runner.RunSnapshot`` — status, config,
   metrics, the trained θ₀ (CPU tensors), model, family and algorithm — refreshed on every full
   rerun and by the Train page's live view while training runs. Read it; never mutate it.
+
+Every page's settings live in the URL's query string (``app_state``, over ``leo_core.url_state``).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+import app_state
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads
 from leo_core.runner import TrainingRunner
 
@@ -53,7 +56,10 @@ def main() -> None:
     ]
     nav = st.navigation(pages)
     st.sidebar.caption("LEO Explorer — gradient-based meta-learning (the source document's “LEO” = MAML).")
+    page = app_state.page_name(nav.title)
+    app_state.before_page(page)  # settings from the URL on first load, presentation mode
     nav.run()
+    app_state.after_page(page, nav.url_path)  # settings back into the URL, the share link
 
 
 main()

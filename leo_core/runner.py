@@ -13,7 +13,12 @@ the newest snapshot in ``st.session_state["leo_run"]`` for other pages.
 Threading: torch runs one intra-op thread (``device.configure_threads``): the tensors are tiny,
 and the server, the browser and other sessions share the cores. The training loop calls
 ``time.sleep(0)`` after every step, which hands the GIL to a waiting UI thread at once instead of
-after Python's 5 ms switch interval.
+after Python's 5 ms switch interval; while other jobs run too it sleeps ``CROWDED_SLEEP_S``, so
+the server's event loop and the other sessions' polls get their turn.
+
+Many users: a run takes a slot from ``leo_core.jobs`` (``LEO_MAX_JOBS`` per server, default 4)
+before its first step and shows status ``queued`` while it waits; pausing, stopping, finishing,
+failing and closing give the slot back. ``close()`` waits at most ``CLOSE_JOIN_S`` for the thread.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from .algorithms import MetaAlgorithm
 from .config import TrainConfig
 from .device import DEFAULT_CPU_THREADS, configure_threads
 from .history import MetricHistory
+from .jobs import JobSlots, default_slots
 from .models import Model, Params
 from .tasks import TaskFamily
 from .train import MetricRecord, Trainer, TrainingDiverged
@@ -42,6 +48,9 @@ __all__ = [
 PREVIEW_SEED = 2026  # the fixed tasks shown in the live adaptation panel
 _PUBLISH_EVERY_S = 0.1  # how often the thread publishes a fresh θ₀ snapshot while running
 _JOIN_TIMEOUT_S = 10.0
+CLOSE_JOIN_S = 1.5  # a closed session's thread must be gone within 2 s; a step takes milliseconds
+_QUEUE_POLL_S = 0.1  # how often a queued run checks for stop/pause while waiting for a slot
+CROWDED_SLEEP_S = 0.001  # per-step sleep while more than one job runs: the UI threads get the GIL
 
 
 class RunStatus:
@@ -49,6 +58,7 @@ class RunStatus:
 
     IDLE = "idle"  # nothing trained yet
     LOADED = "loaded"  # a checkpoint is loaded, not training
+    QUEUED = "queued"  # waiting for a free training slot (the server's LEO_MAX_JOBS limit)
     RUNNING = "running"
     PAUSED = "paused"
     STOPPED = "stopped"  # stopped by the user before the last iteration
@@ -56,7 +66,7 @@ class RunStatus:
     DIVERGED = "diverged"  # non-finite loss/gradient; the last finite θ₀ is kept
     ERROR = "error"  # anything unexpected; ``error`` says what
 
-    ACTIVE = (RUNNING, PAUSED)
+    ACTIVE = (QUEUED, RUNNING, PAUSED)
 
 
 @dataclass(frozen=True)
@@ -107,7 +117,7 @@ class TrainingRunner:
     """Runs one training at a time in a background thread; safe to call from any thread."""
 
     def __init__(self, *, history_capacity: int = 2000, threads: int = DEFAULT_CPU_THREADS,
-                 yield_every_step: bool = True):
+                 yield_every_step: bool = True, slots: JobSlots | None = None):
         self._lock = threading.Lock()  # guards everything below that the thread also writes
         self._step_lock = threading.Lock()  # held while the trainer changes (a step, a load)
         self._pause = threading.Event()
@@ -116,6 +126,7 @@ class TrainingRunner:
         self._history_capacity = history_capacity
         self._threads = threads
         self._yield = yield_every_step
+        self._slots = slots if slots is not None else default_slots()
         self._trainer: Trainer | None = None
         self._history = MetricHistory(history_capacity)
         self._status = RunStatus.IDLE
@@ -189,7 +200,7 @@ class TrainingRunner:
 
     def pause(self) -> None:
         with self._lock:
-            if self._status == RunStatus.RUNNING:
+            if self._status in (RunStatus.RUNNING, RunStatus.QUEUED):
                 self._pause.set()
                 self._status = RunStatus.PAUSED
 
@@ -221,9 +232,9 @@ class TrainingRunner:
             self._run_id += 1
 
     def close(self) -> None:
-        """Stop for good (the session ended). Idempotent; safe from any thread."""
+        """Stop for good (the session ended). Idempotent; safe from any thread; waits ≤ ``CLOSE_JOIN_S``."""
         self._closed = True
-        self.stop()
+        self.stop(CLOSE_JOIN_S)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the training thread to end; True when it has."""
@@ -256,6 +267,7 @@ class TrainingRunner:
         last_publish = time.monotonic()
         final = RunStatus.FINISHED
         error = None
+        holding = False  # a job slot
         try:
             while not trainer.done:
                 if self._stop.is_set():
@@ -263,8 +275,14 @@ class TrainingRunner:
                     break
                 if self._pause.is_set():
                     self._publish_locked()
+                    if holding:  # a paused run waits without holding back other sessions
+                        self._slots.release()
+                        holding = False
                     while self._pause.is_set() and not self._stop.is_set():
                         time.sleep(0.02)
+                    continue
+                if not holding:
+                    holding = self._wait_for_slot()
                     continue
                 with self._step_lock:
                     record = trainer.step()
@@ -274,17 +292,35 @@ class TrainingRunner:
                     if now - last_publish >= _PUBLISH_EVERY_S:
                         self._publish_theta()
                         last_publish = now
-                if self._yield:
-                    time.sleep(0)  # hand the GIL to a waiting UI thread now
+                if self._yield:  # hand the GIL to a waiting UI thread now (longer when jobs share the server)
+                    time.sleep(CROWDED_SLEEP_S if self._slots.busy > 1 else 0)
         except TrainingDiverged as exc:
             final, error = RunStatus.DIVERGED, str(exc)
         except Exception as exc:  # the UI shows one line; the thread must never die silently
             final, error = RunStatus.ERROR, f"training failed: {type(exc).__name__}: {exc}"
+        finally:
+            if holding:
+                self._slots.release()
         with self._lock:
             if self._trainer is trainer:
                 self._publish_theta()
                 self._status = final
                 self._error = error
+
+    def _wait_for_slot(self) -> bool:
+        """Take a job slot, showing ``queued`` while none is free; False if stopped or paused meanwhile."""
+        if self._slots.acquire(timeout=0):
+            return True
+        with self._lock:
+            if self._status == RunStatus.RUNNING:
+                self._status = RunStatus.QUEUED
+        while not self._stop.is_set() and not self._pause.is_set():
+            if self._slots.acquire(timeout=_QUEUE_POLL_S):
+                with self._lock:
+                    if self._status == RunStatus.QUEUED:
+                        self._status = RunStatus.RUNNING
+                return True
+        return False
 
     def _publish_locked(self) -> None:
         with self._lock:

@@ -9,10 +9,13 @@ every ``POLL_S`` seconds while a run is active and redraws the live view (the fi
 
 from __future__ import annotations
 
+import json
 import math
 import traceback
 
 import streamlit as st
+
+import app_state
 
 from leo_core.algorithms import ALGORITHMS
 from leo_core.checkpoint import CheckpointError, load_checkpoint
@@ -21,8 +24,10 @@ from leo_core.classification_preview import classification_preview, preview_kind
 from leo_core.config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
 from leo_core.device import DEVICE_CHOICES
 from leo_core.figures import adaptation_preview_figure, empty_figure, loss_curve_figure
+from leo_core.presets import PRESETS
 from leo_core.runner import RunSnapshot, RunStatus, TrainingRunner, preview_curves, preview_tasks
 from leo_core.tasks import TASK_FAMILIES
+from leo_core.url_state import ALPHAS, BETAS
 
 RUNNER_KEY = "leo_runner"
 RUN_KEY = "leo_run"
@@ -34,13 +39,12 @@ PREVIEW_POLL_S = 1.5
 PREVIEW_STEPS = ["k", "1", "5", "10"]
 CURVES = ["accuracy", "loss"]  # what the left chart shows for a classification family
 MAX_UPLOAD_MB = 20
-ALPHAS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
-BETAS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1]
 _D = TrainConfig()
 _LOSS_NAMES = {"mse": "MSE", "ce": "cross-entropy", "cross_entropy": "cross-entropy"}
 _STATUS_TEXT = {
     RunStatus.IDLE: "Ready — press Start.",
     RunStatus.LOADED: "Checkpoint loaded — inspect it, or continue training.",
+    RunStatus.QUEUED: "Queued — waiting for a free training slot on this server…",
     RunStatus.RUNNING: "Training…",
     RunStatus.PAUSED: "Paused.",
     RunStatus.STOPPED: "Stopped.",
@@ -65,6 +69,10 @@ def _settings() -> None:
     """The next run's settings (sidebar). Values persist across pages for the session."""
     sb = st.sidebar
     sb.header("Run settings")
+    sb.selectbox("Lecture preset", list(PRESETS), index=None, key="preset_choice", on_change=_on_preset,
+                 placeholder="Choose a preset…", format_func=lambda k: PRESETS[k].title,
+                 help="Sets every setting below at once and loads a small pretrained checkpoint, so the pictures "
+                      "appear at once; press Continue to train on, or Start to train from scratch.")
     sb.caption("Applied at the next Start; a running run keeps its own settings.")
     keep = dict(persist_state="session")
     sb.selectbox("Task family", list(TASK_FAMILIES), index=0, key="family", **keep,
@@ -87,24 +95,26 @@ def _settings() -> None:
               help="Gradient steps each task takes from θ₀ during meta-training. Cost grows linearly with k.")
     sb.slider("Shots (support examples per task)", 1, 50, _D.shots, key="shots", **keep,
               help="How many labelled examples a task gives for adaptation.")
-    sb.slider("Query examples per task", 1, 100, _D.query, key="query", **keep,
-              help="Held-out examples per task on which the adapted model is scored (the outer loss).")
-    sb.slider("Meta-batch (tasks per iteration)", 1, 100, _D.meta_batch, key="meta_batch", **keep,
-              help="Tasks averaged in each meta-gradient: more is smoother but slower per iteration.")
-    sb.number_input("Iterations", min_value=1, max_value=1_000_000, value=_D.iterations, step=500,
-                    key="iterations", **keep, help="Meta-iterations (outer updates) of the run.")
-    sb.number_input("Seed", min_value=0, max_value=2**31 - 1, value=_D.seed, step=1, key="seed", **keep,
-                    help="Same seed and device give the same run, curve for curve.")
-    sb.selectbox("Device", list(DEVICE_CHOICES), index=0, key="device", **keep,
-                 help="auto picks a CUDA GPU, then Apple MPS, then the CPU.")
-    sb.radio("Outer optimizer", list(OUTER_OPTIMIZERS), index=0, key="outer_optimizer", horizontal=True, **keep,
-             help="adam: the standard choice (MAML's default), step β. sgd: the document's plain θ₀ ← θ₀ − β∇J.")
     sb.radio("Outer loss on", list(OUTER_LOSSES), index=0, key="outer_loss", horizontal=True, **keep,
              format_func=lambda v: {"query": "query set", "support": "support set"}[v],
              help="query set: J_i scores the adapted model on held-out data (standard). support set: the source "
                   "document's literal variant, scored on the data it adapted on — it rewards memorising.")
     sb.toggle("First-order approximation", value=_D.first_order, key="first_order", **keep,
               help="Drop the second-order (Hessian) terms of the meta-gradient: cheaper, usually close.")
+    sb.number_input("Iterations", min_value=1, max_value=1_000_000, value=_D.iterations, step=500,
+                    key="iterations", **keep, help="Meta-iterations (outer updates) of the run.")
+    # Presentation mode folds these away (fewer controls on the projector).
+    sb = sb.expander("Advanced settings", expanded=not app_state.presenting())
+    sb.slider("Query examples per task", 1, 100, _D.query, key="query", **keep,
+              help="Held-out examples per task on which the adapted model is scored (the outer loss).")
+    sb.slider("Meta-batch (tasks per iteration)", 1, 100, _D.meta_batch, key="meta_batch", **keep,
+              help="Tasks averaged in each meta-gradient: more is smoother but slower per iteration.")
+    sb.number_input("Seed", min_value=0, max_value=2**31 - 1, value=_D.seed, step=1, key="seed", **keep,
+                    help="Same seed and device give the same run, curve for curve.")
+    sb.selectbox("Device", list(DEVICE_CHOICES), index=0, key="device", **keep,
+                 help="auto picks a CUDA GPU, then Apple MPS, then the CPU.")
+    sb.radio("Outer optimizer", list(OUTER_OPTIMIZERS), index=0, key="outer_optimizer", horizontal=True, **keep,
+             help="adam: the standard choice (MAML's default), step β. sgd: the document's plain θ₀ ← θ₀ − β∇J.")
 
 
 def _config_from_widgets() -> TrainConfig:
@@ -126,6 +136,18 @@ def _on_start() -> None:
         _runner().start(_config_from_widgets())
     except (ValueError, RuntimeError) as exc:
         _flash("error", f"Cannot start: {exc}")
+
+
+def _on_preset() -> None:
+    key = st.session_state.get("preset_choice")
+    if key is None:
+        return
+    notes = app_state.apply_preset(key)
+    st.session_state["preset_choice"] = None  # a menu, not a setting: the settings themselves are in the URL
+    if notes:
+        _flash("error", f"{PRESETS[key].title}: " + "; ".join(notes))
+    else:
+        _flash("success", f"**{PRESETS[key].title}** — {PRESETS[key].summary}")
 
 
 def _on_continue() -> None:
@@ -234,7 +256,8 @@ def _status_and_loss_view() -> None:
     else:
         m[3].metric("loss θ₀", f"{latest.pre_loss:.3f}" if latest else "—", help="query loss of θ₀ alone, no adaptation")
         m[4].metric(after, f"{latest.post_loss:.3f}" if latest else "—", help="query loss after the k inner steps")
-    st.plotly_chart(_curve_figure(snap, classify), key="loss_chart", width="stretch", config={"displaylogo": False})
+    st.plotly_chart(_curve_figure(snap, classify), key="loss_chart", width="stretch",
+                    config=app_state.chart_config("training-curve"))
     if was_active and not snap.active:
         st.rerun()  # the run ended: refresh the buttons and stop polling
 
@@ -274,7 +297,7 @@ def _preview_view() -> None:
         label_visibility="collapsed", help="Inner steps taken from θ₀ on each task's support points in this panel: "
         "k as trained, or more (meta-test often uses more steps than training did).")
     st.plotly_chart(_preview_figure(snap, shown), key="preview_chart", width="stretch",
-                    config={"displaylogo": False})
+                    config=app_state.chart_config("adaptation-preview"))
 
 
 def _preview_figure(snap: RunSnapshot, shown: str | None):
@@ -316,11 +339,22 @@ def _checkpoints(snap: RunSnapshot) -> None:
         st.download_button("Download metrics (.csv)", data=runner.metrics_csv, file_name=f"{name}-metrics.csv",
                            mime="text/csv", disabled=snap.latest is None, key="dl_csv", on_click="ignore",
                            icon=":material/table:", help="One row per kept iteration (long runs are thinned).")
+        st.download_button("Download run config (.json)", data=_config_json(snap), file_name=f"{name}-config.json",
+                           mime="application/json", disabled=snap.config is None, key="dl_config", on_click="ignore",
+                           icon=":material/data_object:",
+                           help="Every setting of this run, as `python -m leo_core train` writes it to config.json.")
     with up:
         st.file_uploader("Load a checkpoint", type=["pt"], key="upload", on_change=_on_upload,
                          max_upload_size=MAX_UPLOAD_MB,
                          help=f"A .pt file written by this app or `python -m leo_core train` (≤ {MAX_UPLOAD_MB} MB). "
                               "It is read safely (weights only); press Continue to train it further.")
+
+
+def _config_json(snap: RunSnapshot) -> str:
+    if snap.config is None:
+        return "{}"
+    return json.dumps({**snap.config.to_dict(), "iterations_done": snap.iteration, "status": snap.status},
+                      indent=2) + "\n"
 
 
 # -- page -----------------------------------------------------------------------------------------------

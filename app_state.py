@@ -1,0 +1,135 @@
+"""The app's thin layer over ``leo_core.url_state``: URL ⇄ session state, presentation mode, share link.
+
+``app.py`` calls ``before_page`` before a page runs (the first time a page runs in a session, its
+valid query values become its widgets' values, and notes about refused values are shown) and
+``after_page`` after it (the page's current settings are written back to the query string, so the
+address bar always holds a link that reproduces the view).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from leo_core.checkpoint import CheckpointError, load_checkpoint
+from leo_core.presets import PRESETS, preset_checkpoint
+from leo_core.url_state import GLOBAL_SCHEMA, SCHEMAS, parse, serialise
+
+RUNNER_KEY = "leo_runner"
+APPLIED_KEY = "_leo_url_applied"  # pages whose URL values were applied in this session
+NOTES_KEY = "_leo_url_notes"  # {page: [note, …]} shown on that page for the rest of the session
+PRESENT_KEY = "present"  # presentation mode toggle (also ?present=1)
+IMAGE_FORMAT_KEY = "image_format"
+IMAGE_FORMATS = ("png", "svg")
+PRESENT_SCALE = 1.35  # font and line scale of presentation mode
+
+# Projector CSS: larger body text, widgets and headings; plotly fonts scale with the figure size below.
+_PRESENT_CSS = """
+<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 21px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.25rem; line-height: 1.5; }
+[data-testid="stCaptionContainer"] { font-size: 1.05rem !important; }
+[data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.15rem !important; }
+[data-testid="stWidgetLabel"] p { font-size: 1.1rem !important; }
+h1 { font-size: 3rem !important; }
+.stButton button p { font-size: 1.15rem; }
+</style>
+"""
+
+
+def page_name(title: str) -> str:
+    """The schema name of a page from its navigation title."""
+    return title.strip().lower()
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get(PRESENT_KEY, False))
+
+
+def _apply_once(page: str) -> list[str]:
+    applied = st.session_state.setdefault(APPLIED_KEY, set())
+    notes: list[str] = []
+    if page in applied:
+        return notes
+    applied.add(page)
+    params = st.query_params.to_dict()
+    schema = {**SCHEMAS.get(page, {}), **({} if "global" in applied else GLOBAL_SCHEMA)}
+    applied.add("global")
+    if page == "train" and "preset" in params:
+        notes += _apply_preset_param(params["preset"])
+    result = parse(schema, params)
+    for key, value in result.values.items():
+        st.session_state[key] = value
+    return notes + result.notes
+
+
+def _apply_preset_param(raw: str) -> list[str]:
+    if raw not in PRESETS:
+        return [f"preset={raw[:40]!r} was ignored (not one of {', '.join(PRESETS)})"]
+    return apply_preset(raw)
+
+
+def apply_preset(key: str) -> list[str]:
+    """Set every Train setting from preset ``key`` and load its shipped checkpoint; notes on failure."""
+    preset = PRESETS[key]
+    for name, fld in SCHEMAS["train"].items():
+        st.session_state[name] = preset.settings.get(name, fld.default)
+    path = preset_checkpoint(key)
+    runner = st.session_state.get(RUNNER_KEY)
+    if path is None or runner is None:
+        return []
+    try:
+        ckpt = load_checkpoint(path)
+        runner.load(replace(ckpt.config, device=st.session_state.get("device", "auto")), ckpt.state, ckpt.metrics)
+    except (CheckpointError, ValueError, RuntimeError) as exc:
+        return [f"the preset's checkpoint could not be loaded ({exc}); press Start to train it"]
+    return []
+
+
+def before_page(page: str) -> None:
+    """Apply the URL on this page's first run; draw the presentation toggle and its CSS; show notes."""
+    new_notes = _apply_once(page)
+    if new_notes:
+        st.session_state.setdefault(NOTES_KEY, {})[page] = new_notes
+    st.sidebar.toggle("Presentation mode", key=PRESENT_KEY, persist_state="session",
+                      help="For a projector: larger text, metrics and chart fonts, fewer controls (the advanced "
+                           "settings fold away). Also in the link as ?present=1.")
+    if presenting():
+        st.markdown(_PRESENT_CSS, unsafe_allow_html=True)
+    notes = st.session_state.get(NOTES_KEY, {}).get(page)
+    if notes:
+        st.warning("The link held settings this page cannot use; they were changed:\n\n"
+                   + "\n".join(f"- {n}" for n in notes), icon=":material/link_off:")
+
+
+def current_params(page: str) -> dict[str, str]:
+    """The query entries for the page's current settings (non-defaults only)."""
+    schema = {**SCHEMAS.get(page, {}), **GLOBAL_SCHEMA}
+    values = {k: st.session_state[k] for k in schema if k in st.session_state}
+    return serialise(schema, values)
+
+
+def after_page(page: str, url_path: str) -> None:
+    """Write the page's settings into the query string and offer the link in the sidebar."""
+    params = current_params(page)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    base = (st.context.url or "").rstrip("/")
+    link = f"{base}/{url_path}".rstrip("/") + (f"?{urlencode(params)}" if params else "")
+    with st.sidebar.expander("Share this view", icon=":material/link:"):
+        st.caption("This link opens the app with this page's settings (copy button at the right). "
+                   "A trained run itself is not in the link: download its checkpoint.")
+        st.code(link, language=None, wrap_lines=True)
+        st.radio("Chart download format", IMAGE_FORMATS, key=IMAGE_FORMAT_KEY, horizontal=True,
+                 persist_state="session", help="What the camera icon in each chart's toolbar saves.")
+
+
+def chart_config(name: str) -> dict:
+    """``st.plotly_chart`` config: no plotly logo; the toolbar's camera saves PNG or SVG (made in the browser)."""
+    fmt = st.session_state.get(IMAGE_FORMAT_KEY, IMAGE_FORMATS[0])
+    scale = 2 if fmt == "png" else 1
+    return {"displaylogo": False,
+            "toImageButtonOptions": {"format": fmt, "filename": f"leo-{name}", "scale": scale}}

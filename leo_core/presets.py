@@ -1,0 +1,74 @@
+"""Lecture presets: named sets of Train-page settings, each with an optional small checkpoint.
+
+A preset sets every training setting at once (the rest take ``TrainConfig``'s defaults), so a
+lecturer can jump to a known scene. Where ``presets/<key>.pt`` exists (written by
+``bench/make_presets.py``), the app loads it, so the first picture appears in seconds; press
+Continue to train further, or Start to train from scratch with the same settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import TrainConfig
+
+__all__ = ["Preset", "PRESETS", "PRESET_DIR", "preset_config", "preset_checkpoint"]
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+
+@dataclass(frozen=True)
+class Preset:
+    title: str
+    summary: str  # two lines for the lecturer: what to show and what to try next
+    settings: dict[str, Any] = field(default_factory=dict)  # Train-page widget keys → values
+    checkpoint_iterations: int = 0  # iterations trained into the shipped checkpoint (0: none shipped)
+
+
+PRESETS: dict[str, Preset] = {
+    "maml-sinusoid": Preset(
+        "MAML sinusoid (Finn et al. 2017)",
+        "Finn et al.'s regression setup: sinusoids A∈[0.1,5], φ∈[0,π]; 10 shots, one inner step of α = 0.01, "
+        "meta-batch 25, Adam with β = 0.001. Watch θ₀ turn into a 'mean sine' that one step bends to each task.",
+        dict(family="sinusoid", algorithm="leo", alpha=0.01, beta=0.001, k=1, shots=10, query=10, meta_batch=25,
+             iterations=10_000),
+        checkpoint_iterations=5000,
+    ),
+    "document-linear": Preset(
+        "The source document's linear regression",
+        "f(x) = θ₀ + θ₁x with MSE and plain gradient descent on both levels, as the document writes it. "
+        "Two parameters: open the Landscape page to see the whole loss plane and J's minimum.",
+        dict(family="linear", algorithm="leo", alpha=0.05, beta=0.01, k=1, shots=10, query=10, meta_batch=25,
+             iterations=2000, outer_optimizer="sgd"),
+        checkpoint_iterations=1000,
+    ),
+    "query-matters": Preset(
+        "Why the query set matters",
+        "The document's literal variant: J is scored on the support points the task adapted on. With few shots "
+        "this rewards memorising them. Train it, add it on Compare, then switch 'Outer loss on' to query set.",
+        dict(family="sinusoid", algorithm="leo", alpha=0.05, beta=0.001, k=5, shots=5, query=10, meta_batch=25,
+             iterations=3000, outer_loss="support"),
+        checkpoint_iterations=800,
+    ),
+    "first-vs-second-order": Preset(
+        "First order vs second order",
+        "Five inner steps with the first-order approximation (no Hessian terms): cheaper per iteration. "
+        "Note its it/s and curve, then turn the toggle off and press Start to see the exact meta-gradient.",
+        dict(family="sinusoid", algorithm="leo", alpha=0.01, beta=0.001, k=5, shots=10, query=10, meta_batch=25,
+             iterations=3000, first_order=True),
+        checkpoint_iterations=800,
+    ),
+}
+
+
+def preset_config(key: str, **overrides: Any) -> TrainConfig:
+    """The ``TrainConfig`` a preset describes (``overrides`` e.g. the device or iterations)."""
+    return TrainConfig(**{**PRESETS[key].settings, **overrides})
+
+
+def preset_checkpoint(key: str) -> Path | None:
+    """The shipped checkpoint of a preset, if there is one."""
+    path = PRESET_DIR / f"{key}.pt"
+    return path if path.is_file() else None

@@ -1,0 +1,280 @@
+"""Page settings in the URL's query string: a declarative schema per page, parse and serialise.
+
+A schema maps a query key (the same string as the page's widget key) to a typed field with a
+default and its allowed values. ``parse`` never raises on user input: out-of-range numbers are
+clamped, a value between a slider's steps snaps to the nearest step, and anything unusable
+(``alpha=abc``, ``family=<script>``, NaN, a 400-digit integer) is dropped, each with a
+human-readable note for the page to show. ``serialise`` writes only values that differ from the
+defaults, so a link stays short and ``parse(serialise(v)) == v``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from .algorithms import ALGORITHMS
+from .comparison import BASELINES
+from .config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
+from .device import DEVICE_CHOICES
+from .landscape_views import DIRECTIONS, SURFACES
+from .tasks import TASK_FAMILIES
+
+__all__ = ["IntField", "FloatField", "StepField", "ChoiceField", "BoolField", "TextField", "Schema", "ParseResult",
+           "parse", "serialise", "SCHEMAS", "GLOBAL_SCHEMA", "ALPHAS", "BETAS", "MAX_VALUE_CHARS"]
+
+MAX_VALUE_CHARS = 200  # longer query values are refused outright (no 10⁵-digit int parsing)
+_SHOWN_CHARS = 40  # how much of a bad value a note quotes
+
+ALPHAS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+BETAS = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1)
+LANDSCAPE_ALPHAS = (1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+
+
+def _shown(raw: str) -> str:
+    text = raw if len(raw) <= _SHOWN_CHARS else raw[:_SHOWN_CHARS] + "…"
+    return repr(text)
+
+
+class _Reject(Exception):
+    """A value that cannot be used at all (the default is kept)."""
+
+
+@dataclass(frozen=True)
+class IntField:
+    default: int
+    lo: int
+    hi: int
+
+    def parse(self, raw: str) -> tuple[int, str | None]:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise _Reject("not a whole number") from None
+        if not math.isfinite(value):
+            raise _Reject("not a finite number")
+        if value != int(value):
+            raise _Reject("not a whole number")
+        n = int(value)
+        clamped = min(self.hi, max(self.lo, n))
+        return clamped, None if clamped == n else f"clamped to {clamped} (allowed {self.lo}…{self.hi})"
+
+    def dump(self, value: int) -> str:
+        return str(int(value))
+
+
+@dataclass(frozen=True)
+class FloatField:
+    default: float
+    lo: float
+    hi: float
+
+    def parse(self, raw: str) -> tuple[float, str | None]:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise _Reject("not a number") from None
+        if not math.isfinite(value):
+            raise _Reject("not a finite number")
+        clamped = min(self.hi, max(self.lo, value))
+        return clamped, None if clamped == value else f"clamped to {clamped:g} (allowed {self.lo:g}…{self.hi:g})"
+
+    def dump(self, value: float) -> str:
+        return repr(float(value))
+
+
+@dataclass(frozen=True)
+class StepField:
+    """A number from a fixed list (a log-scale select slider): other values snap to the nearest step."""
+
+    default: float
+    steps: tuple[float, ...]
+
+    def parse(self, raw: str) -> tuple[float, str | None]:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise _Reject("not a number") from None
+        if not math.isfinite(value):
+            raise _Reject("not a finite number")
+        if value <= 0:
+            nearest = self.steps[0]
+        else:  # nearest on a log scale, the scale these sliders use
+            nearest = min(self.steps, key=lambda s: abs(math.log(s) - math.log(value)))
+        if math.isclose(nearest, value, rel_tol=1e-9):
+            return nearest, None
+        return nearest, f"not one of the slider's values; using the nearest, {nearest:g}"
+
+    def dump(self, value: float) -> str:
+        return f"{float(value):g}"
+
+
+@dataclass(frozen=True)
+class ChoiceField:
+    default: str
+    choices: tuple[str, ...]
+
+    def parse(self, raw: str) -> tuple[str, str | None]:
+        value = raw.strip()
+        if value not in self.choices:
+            raise _Reject(f"not one of {', '.join(self.choices)}")
+        return value, None
+
+    def dump(self, value: str) -> str:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class BoolField:
+    default: bool
+    _TRUE = ("1", "true", "yes", "on")
+    _FALSE = ("0", "false", "no", "off")
+
+    def parse(self, raw: str) -> tuple[bool, str | None]:
+        value = raw.strip().lower()
+        if value in self._TRUE:
+            return True, None
+        if value in self._FALSE:
+            return False, None
+        raise _Reject("not true/false (1/0)")
+
+    def dump(self, value: bool) -> str:
+        return "1" if value else "0"
+
+
+@dataclass(frozen=True)
+class TextField:
+    """Free text (e.g. a list of sweep values), refused when long or holding control characters."""
+
+    default: str
+    max_chars: int = 100
+
+    def parse(self, raw: str) -> tuple[str, str | None]:
+        if len(raw) > self.max_chars or any(ord(c) < 32 for c in raw):
+            raise _Reject(f"longer than {self.max_chars} characters or holds control characters")
+        return raw, None
+
+    def dump(self, value: str) -> str:
+        return str(value)
+
+
+Field = IntField | FloatField | StepField | ChoiceField | BoolField | TextField
+Schema = Mapping[str, Field]
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    values: dict[str, Any]  # only the keys the query string set (and that could be used)
+    notes: list[str]  # one line per value that was changed or refused
+
+
+def parse(schema: Schema, params: Mapping[str, Any]) -> ParseResult:
+    """Typed values for the schema's keys found in ``params`` (a query-string mapping).
+
+    A list value (a repeated key) uses its last item. Keys outside the schema are ignored: the
+    other pages' settings and the app's own keys share the query string.
+    """
+    values: dict[str, Any] = {}
+    notes: list[str] = []
+    for key, fld in schema.items():
+        if key not in params:
+            continue
+        raw = params[key]
+        if isinstance(raw, (list, tuple)):
+            raw = raw[-1] if raw else ""
+        raw = str(raw)
+        if len(raw) > MAX_VALUE_CHARS:
+            notes.append(f"{key}: a {len(raw)}-character value was ignored; using the default {fld.dump(fld.default)}")
+            continue
+        try:
+            value, note = fld.parse(raw)
+        except _Reject as why:
+            notes.append(f"{key}={_shown(raw)} was ignored ({why}); using the default {fld.dump(fld.default)}")
+            continue
+        values[key] = value
+        if note:
+            notes.append(f"{key}={_shown(raw)}: {note}")
+    return ParseResult(values, notes)
+
+
+def serialise(schema: Schema, values: Mapping[str, Any]) -> dict[str, str]:
+    """Query-string entries for the schema's keys in ``values`` that differ from their defaults."""
+    out = {}
+    for key, fld in schema.items():
+        if key in values and values[key] is not None and values[key] != fld.default:
+            out[key] = fld.dump(values[key])
+    return out
+
+
+# -- the app's schemas (keys are the pages' widget keys) --------------------------------------------
+
+_D = TrainConfig()
+TRAIN_SCHEMA: dict[str, Field] = {
+    "family": ChoiceField(_D.family, tuple(TASK_FAMILIES)),
+    "algorithm": ChoiceField(_D.algorithm, tuple(ALGORITHMS)),
+    "ways": IntField(_D.ways, 2, 10),
+    "alpha": StepField(_D.alpha, ALPHAS),
+    "beta": StepField(_D.beta, BETAS),
+    "k": IntField(_D.k, 0, 10),
+    "shots": IntField(_D.shots, 1, 50),
+    "query": IntField(_D.query, 1, 100),
+    "meta_batch": IntField(_D.meta_batch, 1, 100),
+    "iterations": IntField(_D.iterations, 1, 1_000_000),
+    "seed": IntField(_D.seed, 0, 2**31 - 1),
+    "device": ChoiceField("auto", tuple(DEVICE_CHOICES)),
+    "outer_optimizer": ChoiceField(_D.outer_optimizer, tuple(OUTER_OPTIMIZERS)),
+    "outer_loss": ChoiceField(_D.outer_loss, tuple(OUTER_LOSSES)),
+    "first_order": BoolField(_D.first_order),
+}
+
+ADAPTATION_SCHEMA: dict[str, Field] = {
+    "adapt_shots": IntField(10, 1, 50),
+    "adapt_steps": IntField(10, 0, 50),
+    "adapt_alpha": StepField(0.01, ALPHAS),
+    "adapt_source": ChoiceField("sample", ("sample", "params", "points")),
+    "adapt_task_seed": IntField(0, 0, 2**31 - 1),
+}
+
+LANDSCAPE_SCHEMA: dict[str, Field] = {
+    "land_tasks": IntField(5, 1, 10),
+    "land_seed": IntField(0, 0, 2**31 - 1),
+    "land_k": IntField(1, 0, 20),
+    "land_alpha": StepField(0.01, LANDSCAPE_ALPHAS),
+    "land_res_linear": IntField(61, 11, 101),
+    "land_dirs": ChoiceField("random", tuple(DIRECTIONS)),
+    "land_surface": ChoiceField("support", tuple(SURFACES)),
+    "land_res_net": IntField(31, 11, 61),
+    "land_steps": IntField(10, 1, 30),
+    "land_k_net": IntField(1, 0, 10),
+    "land_alpha_net": StepField(0.01, LANDSCAPE_ALPHAS),
+    "land_span": FloatField(1.0, 0.1, 3.0),
+}
+
+COMPARE_SCHEMA: dict[str, Field] = {
+    "eval_steps": IntField(10, 1, 20),
+    "eval_seed": IntField(12345, 0, 10**6),
+    "baseline_kind": ChoiceField(BASELINES[0], tuple(BASELINES)),
+    "baseline_iterations": IntField(300, 10, 20_000),
+    "sweep_alphas": TextField("0.003, 0.01, 0.03"),
+    "sweep_ks": TextField("1, 3, 5"),
+    "sweep_iterations": IntField(100, 10, 5000),
+}
+
+# App-wide keys, valid on every page.
+GLOBAL_SCHEMA: dict[str, Field] = {
+    "present": BoolField(False),
+}
+
+SCHEMAS: dict[str, dict[str, Field]] = {
+    "train": TRAIN_SCHEMA,
+    "adaptation": ADAPTATION_SCHEMA,
+    "landscape": LANDSCAPE_SCHEMA,
+    "compare": COMPARE_SCHEMA,
+    "theory": {},
+}
+
+
+def keys_of(pages: Sequence[str]) -> set[str]:
+    """Every query key the given pages' schemas own (for clearing a page's stale keys)."""
+    return {k for p in pages for k in SCHEMAS.get(p, {})}

@@ -1,0 +1,309 @@
+"""Bad input from the browser: URL params on every page, hostile uploads, extreme sliders, the job limit.
+
+Every case must show a clear message, keep the session working and never raise. AppTest runs a
+multipage app's later runs as the page script alone, so the URL layer on pages other than the
+first is exercised through a small harness that does what ``app.py`` does around a page.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from helpers import tiny_config
+from leo_core.checkpoint import checkpoint_bytes
+from leo_core.history import MetricHistory
+from leo_core.jobs import JobSlots, max_jobs_from_env
+from leo_core.runner import RunStatus, TrainingRunner
+from leo_core.train import Trainer
+from leo_core.url_state import SCHEMAS
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TIMEOUT = 60
+GARBAGE = ["abc", "-5", "<script>alert(1)</script>", "nan", "inf", "9" * 120, "1e400", ""]
+
+HARNESS = f"""
+import sys, runpy
+sys.path.insert(0, {str(ROOT)!r})
+import streamlit as st
+import app_state
+from leo_core.runner import TrainingRunner
+if "leo_runner" not in st.session_state:
+    st.session_state["leo_runner"] = TrainingRunner()
+st.session_state["leo_run"] = st.session_state["leo_runner"].snapshot()
+PAGE = "{{page}}"
+app_state.before_page(PAGE)
+runpy.run_path({str(ROOT / "pages")!r} + "/" + PAGE + ".py", run_name="__page__")
+app_state.after_page(PAGE, PAGE)
+"""
+
+
+def _close(at: AppTest) -> None:
+    runner = at.session_state["leo_runner"] if "leo_runner" in at.session_state else None
+    if runner is not None:
+        runner.close()
+        assert runner.join(5)
+
+
+def _harness(page: str, params: dict[str, str]) -> AppTest:
+    at = AppTest.from_string(HARNESS.replace("{page}", page), default_timeout=TIMEOUT)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# -- URL params ----------------------------------------------------------------------------------------
+
+
+def test_bad_url_params_on_the_train_page_are_noted_and_clamped():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"alpha": "abc", "k": "-5", "family": "<script>", "shots": "1e9", "beta": "inf",
+                            "present": "banana", "iterations": "9" * 500})
+    try:
+        at.run()
+        _no_exception(at)
+        assert not at.error
+        warning = at.warning[0].value
+        for key in ("alpha", "k", "family", "shots", "beta", "present", "iterations"):
+            assert key in warning, key
+        assert "<script>" in warning  # quoted as text, never rendered: st.warning escapes HTML
+        assert at.slider(key="k").value == 0 and at.slider(key="shots").value == 50
+        assert at.selectbox(key="family").value == "sinusoid"
+        assert at.select_slider(key="alpha").value == 0.01
+    finally:
+        _close(at)
+
+
+@pytest.mark.parametrize("page", ["train", "adaptation", "landscape", "compare", "theory"])
+def test_garbage_in_every_url_key_of_every_page(page):
+    keys = list(SCHEMAS[page]) + ["present", "preset"]
+    for i, bad in enumerate(GARBAGE[:3]):
+        at = _harness(page, {k: GARBAGE[(i + j) % len(GARBAGE)] for j, k in enumerate(keys)})
+        try:
+            at.run()
+            _no_exception(at)
+            if SCHEMAS[page]:
+                assert at.warning, "the refused values were not noted"
+            at.run()  # the session keeps working
+            _no_exception(at)
+        finally:
+            _close(at)
+
+
+def test_settings_round_trip_through_the_url():
+    at = _harness("train", {"k": "3", "family": "linear", "first_order": "1"})
+    try:
+        at.run()
+        assert (at.slider(key="k").value, at.selectbox(key="family").value, at.toggle(key="first_order").value) == (
+            3, "linear", True)
+        at.slider(key="k").set_value(4).run()
+        assert at.query_params["k"] in ("4", ["4"]) and at.query_params["family"] in ("linear", ["linear"])
+        assert any("k=4" in c.value for c in at.code), "the share link does not hold the settings"
+    finally:
+        _close(at)
+
+
+def test_a_preset_in_the_url_sets_everything_and_loads_its_checkpoint():
+    at = _harness("train", {"preset": "document-linear", "k": "2"})
+    try:
+        at.run()
+        _no_exception(at)
+        assert at.selectbox(key="family").value == "linear" and at.slider(key="k").value == 2  # URL wins
+        assert at.radio(key="outer_optimizer").value == "sgd"
+        assert at.session_state["leo_runner"].status == RunStatus.LOADED
+    finally:
+        _close(at)
+
+
+def test_presets_from_the_sidebar_and_presentation_mode():
+    at = _harness("train", {"present": "1"})
+    try:
+        at.run()
+        assert at.toggle(key="present").value
+        at.selectbox(key="preset_choice").set_value("first-vs-second-order").run()
+        _no_exception(at)
+        assert at.toggle(key="first_order").value and at.slider(key="k").value == 5
+        assert "First order vs second order" in at.success[0].value
+        assert at.session_state["leo_runner"].status == RunStatus.LOADED
+        assert at.selectbox(key="preset_choice").value is None
+    finally:
+        _close(at)
+
+
+# -- uploads -------------------------------------------------------------------------------------------
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/leo-pwned",))
+
+
+def _uploads() -> dict[str, bytes]:
+    trainer = Trainer(tiny_config(iterations=2))
+    trainer.step()
+    good = checkpoint_bytes(trainer.state_dict(), MetricHistory())
+    buf = io.BytesIO()
+    torch.save({"format": "leo-explorer-checkpoint", "evil": _Evil()}, buf)
+    return {
+        "empty.pt": b"",
+        "truncated.pt": good[: len(good) // 2],
+        "random.pt": os.urandom(4096),
+        "pickle.pt": pickle.dumps(_Evil()),
+        "evil-torch.pt": buf.getvalue(),
+        "oversized.pt": b"\0" * (21 * 2**20),
+    }
+
+
+def test_hostile_uploads_show_a_message_and_the_session_keeps_working():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    try:
+        at.run()
+        for name, data in _uploads().items():
+            at.file_uploader(key="upload").set_value((name, data, "application/octet-stream")).run()
+            _no_exception(at)
+            assert at.error and name in at.error[0].value, (name, [e.value for e in at.error])
+            assert at.session_state["leo_runner"].status == RunStatus.IDLE
+        assert not Path("/tmp/leo-pwned").exists()
+    finally:
+        _close(at)
+
+
+def test_a_checkpoint_of_another_family_loads_as_that_family():
+    """Loading switches the run to the checkpoint's family; the page says which."""
+    trainer = Trainer(tiny_config(family="linear", iterations=1))
+    trainer.step()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    try:
+        at.run()
+        at.file_uploader(key="upload").set_value(
+            ("linear.pt", checkpoint_bytes(trainer.state_dict(), MetricHistory()), "application/octet-stream")).run()
+        _no_exception(at)
+        assert "linear" in at.success[0].value
+        assert at.session_state["leo_runner"].snapshot().config.family == "linear"
+    finally:
+        _close(at)
+
+
+# -- extreme sliders -----------------------------------------------------------------------------------
+
+
+def test_alpha_at_its_maximum_diverges_with_a_message_and_the_session_recovers():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    try:
+        at.run()
+        at.select_slider(key="alpha").set_value(1.0)
+        at.slider(key="k").set_value(10)
+        at.select_slider(key="beta").set_value(0.1)
+        at.slider(key="meta_batch").set_value(5)
+        at.number_input(key="iterations").set_value(300)
+        at.run()
+        at.button(key="btn_start").click().run()
+        runner = at.session_state["leo_runner"]
+        assert runner.join(60)
+        at.run()
+        _no_exception(at)
+        snap = at.session_state["leo_run"]
+        assert snap.status == RunStatus.DIVERGED, snap.status
+        assert any("diverg" in e.value.lower() or "finite" in e.value.lower() for e in at.error)
+        assert snap.theta0 is not None and all(torch.isfinite(v).all() for v in snap.theta0.values())
+        at.select_slider(key="alpha").set_value(0.01)
+        at.slider(key="k").set_value(1)
+        at.number_input(key="iterations").set_value(5)
+        at.run()
+        at.button(key="btn_start").click().run()
+        assert runner.join(60)
+        at.run()
+        assert at.session_state["leo_run"].status == RunStatus.FINISHED
+    finally:
+        _close(at)
+
+
+# -- many users ----------------------------------------------------------------------------------------
+
+
+def _wait(pred, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_with_one_job_slot_a_second_run_queues_and_starts_when_the_first_ends():
+    slots = JobSlots(1)
+    a, b = TrainingRunner(slots=slots), TrainingRunner(slots=slots)
+    try:
+        a.start(tiny_config(iterations=100_000))
+        _wait(lambda: a.snapshot().iteration > 0)
+        b.start(tiny_config(iterations=5))
+        _wait(lambda: b.status == RunStatus.QUEUED)
+        time.sleep(0.2)
+        assert b.snapshot().iteration == 0 and b.snapshot().active and slots.busy == 1
+        a.stop()
+        assert a.status == RunStatus.STOPPED
+        assert b.join(20) and b.status == RunStatus.FINISHED and b.snapshot().iteration == 5
+        assert slots.busy == 0
+    finally:
+        a.close()
+        b.close()
+
+
+def test_pausing_gives_the_slot_to_a_queued_run():
+    slots = JobSlots(1)
+    a, b = TrainingRunner(slots=slots), TrainingRunner(slots=slots)
+    try:
+        a.start(tiny_config(iterations=100_000))
+        _wait(lambda: a.snapshot().iteration > 0)
+        b.start(tiny_config(iterations=5))
+        _wait(lambda: b.status == RunStatus.QUEUED)
+        a.pause()
+        assert b.join(20) and b.status == RunStatus.FINISHED
+        a.resume()
+        _wait(lambda: a.status == RunStatus.RUNNING)
+    finally:
+        a.close()
+        b.close()
+    assert slots.busy == 0
+
+
+@pytest.mark.parametrize("state", ["running", "queued", "paused"])
+def test_close_stops_the_thread_within_two_seconds(state):
+    slots = JobSlots(1)
+    blocker = TrainingRunner(slots=slots)
+    runner = TrainingRunner(slots=slots)
+    try:
+        if state == "queued":
+            blocker.start(tiny_config(iterations=100_000))
+            _wait(lambda: blocker.snapshot().iteration > 0)
+        runner.start(tiny_config(iterations=100_000, hidden=(40, 40), meta_batch=25, k=5))
+        _wait(lambda: runner.status == RunStatus.QUEUED if state == "queued" else runner.snapshot().iteration > 0)
+        if state == "paused":
+            runner.pause()
+        t0 = time.monotonic()
+        runner.close()
+        assert not runner.is_alive and time.monotonic() - t0 < 2.0
+    finally:
+        blocker.close()
+        runner.close()
+    assert slots.busy == 0
+
+
+def test_max_jobs_from_the_environment():
+    assert max_jobs_from_env({}) == 4
+    assert max_jobs_from_env({"LEO_MAX_JOBS": "2"}) == 2
+    for bad in ("0", "-1", "x", "1.5"):
+        with pytest.raises(ValueError, match="LEO_MAX_JOBS"):
+            max_jobs_from_env({"LEO_MAX_JOBS": bad})
+    with pytest.raises(ValueError):
+        JobSlots(0)
