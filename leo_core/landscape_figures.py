@@ -40,13 +40,23 @@ def log10_grid(z: Sequence[Sequence[float]]) -> list[list[float]]:
 
 
 def _colorbar(zmin: float, zmax: float, title: str) -> dict[str, Any]:
-    """Ticks at 1, 2, 5 × 10ⁿ within [zmin, zmax] (log₁₀ space), labelled as plain numbers."""
-    vals = []
-    for e in range(math.floor(zmin) - 1, math.ceil(zmax) + 1):
-        for m in (1, 2, 5):
-            v = math.log10(m) + e
-            if zmin <= v <= zmax:
-                vals.append(v)
+    """Ticks at 1, 2, 5 × 10ⁿ within [zmin, zmax] (log₁₀ space), labelled as plain numbers.
+
+    A narrow range (a cross-entropy from 0.9 to 3, say) gets the mantissas 1…9 instead, and a
+    narrower one four evenly spaced labels, so the bar always has at least three.
+    """
+    vals: list[float] = []
+    for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9)):
+        vals = []
+        for e in range(math.floor(zmin) - 1, math.ceil(zmax) + 1):
+            for m in mantissas:
+                v = math.log10(m) + e
+                if zmin <= v <= zmax:
+                    vals.append(v)
+        if len(vals) >= 3:
+            break
+    if len(vals) < 3 and zmax > zmin:  # narrower still: four evenly spaced labels
+        vals = [zmin + (zmax - zmin) * i / 3 for i in range(4)]
     if len(vals) > 8:
         vals = [v for v in vals if abs(v - round(v)) < 1e-9] or vals[::2]
     return dict(title=dict(text=title, font=_TITLE), tickvals=vals, ticktext=[f"{10 ** v:.3g}" for v in vals],
