@@ -98,8 +98,12 @@ def fit_animation_figure(task: dict[str, Any], fits: list[dict[str, Any]], *, he
     return go.Figure(data=traces, layout=layout, frames=frames, _validate=False)
 
 
-def step_loss_figure(fits: list[dict[str, Any]], *, loss_name: str = "MSE", height: int = 460) -> go.Figure:
-    """Query loss (solid) and support loss (dashed) after 0 … steps inner steps, one colour per start."""
+def step_loss_figure(fits: list[dict[str, Any]], *, loss_name: str = "MSE", log_y: bool = True,
+                     height: int = 460) -> go.Figure:
+    """Query loss (solid) and support loss (dashed) after 0 … steps inner steps, one colour per start.
+
+    ``log_y=False`` for a loss that spans less than a decade (a few-shot cross-entropy).
+    """
     traces = []
     for fit in fits:
         color = START_COLORS.get(fit["key"], COLORS["post"])
@@ -122,7 +126,8 @@ def step_loss_figure(fits: list[dict[str, Any]], *, loss_name: str = "MSE", heig
         height=height, margin=dict(l=80, r=20, t=110, b=60), uirevision=None,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
         xaxis=dict(title=dict(text="inner step", font=_TITLE), tickfont=_TICK, dtick=1 if n_steps <= 12 else None),
-        yaxis=dict(title=dict(text=f"loss ({loss_name}, log scale)", font=_TITLE), type="log", tickfont=_TICK, dtick="D2"),
+        yaxis=dict(title=dict(text=f"loss ({loss_name}, log scale)", font=_TITLE), type="log", tickfont=_TICK, dtick="D2")
+        if log_y else dict(title=dict(text=f"loss ({loss_name})", font=_TITLE), tickfont=_TICK, rangemode="tozero"),
     ), _validate=False)
 
 

@@ -183,8 +183,11 @@ def slice_surface_figure(data: Any, *, height: int = 620, loss_name: str = "MSE"
 
 def projection_check_figure(data: Any, *, height: int = 460, loss_name: str = "MSE") -> go.Figure:
     """How much the projection lies: the support loss at the true θ_j and at its projection onto
-    the plane (left axis, log), and each point's distance from the plane beside ‖θ_j − θ₀‖ (right)."""
+    the plane (left axis, log unless it spans less than a decade), and each point's distance from
+    the plane beside ‖θ_j − θ₀‖ (right)."""
     steps = list(range(len(data.path_loss)))
+    losses = [v for v in (*data.path_loss, *data.projected_loss) if v is not None and math.isfinite(v) and v > 0]
+    log_y = bool(losses) and max(losses) >= 10 * min(losses)  # less than a decade (a cross-entropy): linear
     traces = [
         dict(type="scatter", x=steps, y=data.path_loss, mode="lines+markers", name="loss at the true θ_j",
              line=dict(color=COLORS["post"], width=LINE_WIDTH), marker=dict(size=8)),
@@ -198,7 +201,11 @@ def projection_check_figure(data: Any, *, height: int = 460, loss_name: str = "M
     return go.Figure(data=traces, layout=_base_layout(
         height=height, margin=dict(l=80, r=90, t=110, b=60), uirevision=None,
         xaxis=dict(title=dict(text="inner step j", font=_TITLE), tickfont=_TICK),
-        yaxis=dict(title=dict(text=f"support loss ({loss_name})", font=_TITLE), type="log", tickfont=_TICK, dtick="D2"),
+        yaxis=dict(title=dict(text=f"support loss ({loss_name})", font=_TITLE), type="log", tickfont=_TICK, dtick="D2")
+        if log_y else dict(title=dict(text=f"support loss ({loss_name})", font=_TITLE), tickfont=_TICK,
+                           rangemode="tozero"),
+        # tickmode "auto": an overlaying axis otherwise takes the left axis's tick positions (one label, if
+        # the left is a log axis within one decade).
         yaxis2=dict(title=dict(text="parameter distance", font=_TITLE), overlaying="y", side="right",
-                    tickfont=_TICK, rangemode="tozero", showgrid=False, nticks=6, tickformat=".2g"),
+                    tickfont=_TICK, rangemode="tozero", showgrid=False, tickmode="auto", nticks=6, tickformat=".2g"),
     ), _validate=False)

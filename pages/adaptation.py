@@ -165,8 +165,8 @@ def _classification_view(cfg: TrainConfig, family, model, starts: list[ad.Start]
     a, b = st.columns(2, gap="large")
     a.plotly_chart(step_accuracy_figure(metrics, ways=family.ways), key="step_accuracy", width="stretch",
                    config={"displaylogo": False})
-    b.plotly_chart(step_loss_figure(metrics, loss_name="cross-entropy"), key="step_loss", width="stretch",
-                   config={"displaylogo": False})
+    b.plotly_chart(step_loss_figure(metrics, loss_name="cross-entropy", log_y=False), key="step_loss",
+                   width="stretch", config={"displaylogo": False})
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -45,11 +45,11 @@ def _choose(page, label: str, option: str) -> None:
     _settle(page)
 
 
-def _train(page, family: str, iterations: str) -> None:
+def _train(page, family: str, iterations: str, alpha_presses: int = 0) -> None:
     _choose(page, "Task family", family)
     thumb = page.locator("[data-testid=stSlider]", has_text="Inner step size α").locator("input[type=range]")
     thumb.focus()
-    for _ in range(5):  # 0.01 → 0.5: classification adapts with a large step
+    for _ in range(alpha_presses):
         thumb.press("ArrowRight")
     _settle(page)
     _set_number(page, "Iterations", iterations)
@@ -68,7 +68,7 @@ def test_classification_adaptation_and_landscape(server, browser):  # noqa: F811
     ctx, page = _open(browser, url)
     page.set_viewport_size(TALL)
     try:
-        _train(page, "2-D point clouds (few-shot classification)", "300")
+        _train(page, "2-D point clouds (few-shot classification)", "300", alpha_presses=5)  # α 0.01 → 0.5
         _go(page, "Adaptation")
         assert _charts_ready(page, 3) >= 3
         _no_exception(page)
