@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from leo_core.checkpoint import CheckpointError, load_checkpoint
+from leo_core.figure_scale import scale_figure
 from leo_core.presets import PRESETS, preset_checkpoint
 from leo_core.url_state import GLOBAL_SCHEMA, SCHEMAS, parse, serialise
 
@@ -125,6 +126,11 @@ def after_page(page: str, url_path: str) -> None:
         st.code(link, language=None, wrap_lines=True)
         st.radio("Chart download format", IMAGE_FORMATS, key=IMAGE_FORMAT_KEY, horizontal=True,
                  persist_state="session", help="What the camera icon in each chart's toolbar saves.")
+
+
+def for_screen(fig):
+    """``fig`` with larger fonts and lines in presentation mode (unchanged otherwise)."""
+    return scale_figure(fig, PRESENT_SCALE) if presenting() else fig
 
 
 def chart_config(name: str) -> dict:

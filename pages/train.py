@@ -256,7 +256,7 @@ def _status_and_loss_view() -> None:
     else:
         m[3].metric("loss θ₀", f"{latest.pre_loss:.3f}" if latest else "—", help="query loss of θ₀ alone, no adaptation")
         m[4].metric(after, f"{latest.post_loss:.3f}" if latest else "—", help="query loss after the k inner steps")
-    st.plotly_chart(_curve_figure(snap, classify), key="loss_chart", width="stretch",
+    st.plotly_chart(app_state.for_screen(_curve_figure(snap, classify)), key="loss_chart", width="stretch",
                     config=app_state.chart_config("training-curve"))
     if was_active and not snap.active:
         st.rerun()  # the run ended: refresh the buttons and stop polling
@@ -296,7 +296,7 @@ def _preview_view() -> None:
         required=True, format_func=lambda v: "k (as trained)" if v == "k" else f"{v} step{'s' if v != '1' else ''}",
         label_visibility="collapsed", help="Inner steps taken from θ₀ on each task's support points in this panel: "
         "k as trained, or more (meta-test often uses more steps than training did).")
-    st.plotly_chart(_preview_figure(snap, shown), key="preview_chart", width="stretch",
+    st.plotly_chart(app_state.for_screen(_preview_figure(snap, shown)), key="preview_chart", width="stretch",
                     config=app_state.chart_config("adaptation-preview"))
 
 

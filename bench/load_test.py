@@ -1,0 +1,188 @@
+"""Load test: N browser sessions (Playwright contexts in one Chromium) train at once on one server.
+
+    .venv/bin/python bench/load_test.py [--sessions 10] [--iterations 400] [--max-jobs 4] [--url URL --pid PID]
+
+Each session opens the app with its own seed in the link (``?iterations=…&seed=…``), presses
+Start, then the script checks that every session shows only its own run (its seed, its progress),
+times a page switch in every session while the runs train (click in the sidebar → the new page's
+title shown and the script idle), and samples the server's resident memory (/proc/PID/status) the
+whole time. Prints one JSON object with the figures. Without ``--url`` it starts its own server
+(``LEO_MAX_JOBS`` = ``--max-jobs``), so runs beyond the limit show "Queued" first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class MemorySampler:
+    """Samples a process's RSS every ``period`` seconds in a background thread."""
+
+    def __init__(self, pid: int, period: float = 0.25):
+        self.pid, self.period, self.samples = pid, period, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.samples.append(rss_mb(self.pid))
+            except OSError:
+                return
+            self._stop.wait(self.period)
+
+    def __enter__(self) -> "MemorySampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def start_server(max_jobs: int, log_path: Path) -> tuple[str, subprocess.Popen]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LEO_MAX_JOBS": str(max_jobs)}
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
+         f"--server.port={port}", "--browser.gatherUsageStats=false"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return url, proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"streamlit did not come up; see {log_path}")
+        time.sleep(0.2)
+
+
+def _switch(page, title: str) -> float:
+    """Seconds from a click on a sidebar page link to that page shown with its script idle."""
+    t0 = time.monotonic()
+    page.locator("[data-testid=stSidebarNav] a", has_text=title).first.click()
+    page.locator("h1", has_text=title).first.wait_for()
+    page.wait_for_selector(IDLE)
+    return time.monotonic() - t0
+
+
+def run_load(browser, url: str, pid: int, sessions: int, iterations: int, timeout_s: float = 300) -> dict:
+    """Drive ``sessions`` contexts of ``browser`` against the server at ``url``; return the figures."""
+    pages, contexts = [], []
+    with MemorySampler(pid) as mem:
+        rss_start = rss_mb(pid)
+        try:
+            for i in range(sessions):
+                ctx = browser.new_context(viewport=VIEWPORT)
+                page = ctx.new_page()
+                page.set_default_timeout(60_000)
+                page.goto(f"{url}/?iterations={iterations}&seed={i + 1}&meta_batch=10")
+                page.wait_for_selector(IDLE)
+                page.get_by_role("button", name="Start").wait_for()
+                contexts.append(ctx)
+                pages.append(page)
+            # The first visit to a page imports its modules in the server: a one-time cost, timed apart.
+            cold_s = [_switch(pages[0], "Adaptation"), _switch(pages[0], "Train")]
+            rss_loaded = rss_mb(pid)
+            t_start = time.monotonic()
+            for page in pages:
+                page.get_by_role("button", name="Start").click()
+            time.sleep(1.0)
+            queued_seen = sum(page.get_by_text("Queued — waiting", exact=False).count() > 0 for page in pages)
+            # A page switch in every session while the runs train (or wait).
+            switch_s = []
+            for page in pages:
+                switch_s.append(_switch(page, "Adaptation"))
+                switch_s.append(_switch(page, "Train"))
+            isolation_ok = True
+            finished_s = []
+            for i, page in enumerate(pages):
+                page.get_by_text("Finished.", exact=False).first.wait_for(timeout=timeout_s * 1000)
+                finished_s.append(time.monotonic() - t_start)
+                caption = page.locator("[data-testid=stCaptionContainer]", has_text="meta-batch").first.inner_text()
+                progress = page.get_by_text(f"iteration {iterations:,} of {iterations:,}").count()
+                isolation_ok &= f"seed {i + 1}" in caption and progress == 1
+            exceptions = sum(page.locator("[data-testid=stException]").count() for page in pages)
+        finally:
+            for ctx in contexts:
+                ctx.close()
+        time.sleep(3.0)
+        rss_end = rss_mb(pid)
+    return {
+        "sessions": sessions, "iterations_each": iterations,
+        "queued_1s_after_start": queued_seen,
+        "first_visit_switch_s": [round(t, 3) for t in cold_s],
+        "isolation_ok": bool(isolation_ok), "exceptions": exceptions,
+        "page_switch_s": {"max": round(max(switch_s), 3), "mean": round(sum(switch_s) / len(switch_s), 3),
+                          "n": len(switch_s)},
+        "all_finished_after_s": round(max(finished_s), 1),
+        "rss_mb": {"bare_server": round(rss_start, 1), "one_session_loaded": round(rss_loaded, 1), "peak": round(max(mem.samples), 1), "end_after_close": round(rss_end, 1)},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--iterations", type=int, default=400)
+    parser.add_argument("--max-jobs", type=int, default=4)
+    parser.add_argument("--url", help="an already running server (then --pid is its process id)")
+    parser.add_argument("--pid", type=int)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    proc = None
+    if args.url:
+        url, pid = args.url, args.pid
+    else:
+        url, proc = start_server(args.max_jobs, artifacts / "load-test-server.log")
+        pid = proc.pid
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                result = run_load(browser, url, pid, args.sessions, args.iterations)
+            finally:
+                browser.close()
+        result["max_jobs"] = args.max_jobs if proc else None
+        print(json.dumps(result, indent=2))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Scale a finished plotly figure's fonts, lines and markers (presentation mode on a projector).
+
+The figure builders already use ``figures.FONT_SIZE`` and ``LINE_WIDTH``; this multiplies every
+font size, line width and scalar marker size a figure sets (or inherits) by one factor, so any
+builder's output can be made larger without a parameter in each builder.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from .figures import FONT_SIZE
+
+__all__ = ["scale_figure"]
+
+
+def _times(value, factor: float, default: float | None = None):
+    if value is None:
+        return None if default is None else default * factor
+    return value * factor
+
+
+def scale_figure(fig: go.Figure, factor: float) -> go.Figure:
+    """A copy of ``fig`` with fonts, line widths and marker sizes times ``factor`` (``fig`` itself if 1)."""
+    if factor == 1:
+        return fig
+    if factor <= 0:
+        raise ValueError(f"factor must be > 0, got {factor}")
+    fig = go.Figure(fig)
+    base = fig.layout.font.size or FONT_SIZE
+    fig.update_layout(font_size=base * factor)
+    if fig.layout.title.font.size:
+        fig.layout.title.font.size *= factor
+    if fig.layout.legend.font.size:
+        fig.layout.legend.font.size *= factor
+
+    def axis(a) -> None:
+        a.update(tickfont_size=_times(a.tickfont.size, factor, base),
+                 title_font_size=_times(a.title.font.size, factor, base))
+
+    fig.for_each_xaxis(axis)
+    fig.for_each_yaxis(axis)
+    for ann in fig.layout.annotations or ():
+        ann.font.size = _times(ann.font.size, factor, base)
+    for trace in fig.data:
+        line = getattr(trace, "line", None)
+        if line is not None and getattr(line, "width", None):
+            line.width *= factor
+        marker = getattr(trace, "marker", None)
+        size = getattr(marker, "size", None) if marker is not None else None
+        if isinstance(size, (int, float)):
+            marker.size = size * factor
+    return fig
