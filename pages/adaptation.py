@@ -4,8 +4,9 @@ Widgets → task and settings → ``leo_core.adaptation`` (cached) → ``leo_cor
 The fit animation carries one plotly frame per step, so its slider and play button run in the
 browser. Classification families (``leo_core.adaptation_classification``): a meta-test task's decision
 regions after every step (2-D points, animated the same way) or its query predictions at a few steps
-(digits), with accuracy and cross-entropy per step. The pretrained baseline can be trained here briefly; it is kept in session state per
-settings (``PRETRAINED_KEY``) and the Landscape page can use it too.
+(digits), with accuracy and cross-entropy per step. The pretrained baseline can be trained here
+briefly; it is kept in session state per settings (``PRETRAINED_KEY``) and the Landscape page can use
+it too.
 """
 
 from __future__ import annotations
