@@ -145,7 +145,7 @@ def run_load(browser, url: str, pid: int, sessions: int, iterations: int, timeou
         "first_visit_switch_s": [round(t, 3) for t in cold_s],
         "isolation_ok": bool(isolation_ok), "exceptions": exceptions,
         "page_switch_s": {"max": round(max(switch_s), 3), "mean": round(sum(switch_s) / len(switch_s), 3),
-                          "n": len(switch_s)},
+                          "n": len(switch_s), "all": [round(t, 2) for t in switch_s]},
         "all_finished_after_s": round(max(finished_s), 1),
         "rss_mb": {"bare_server": round(rss_start, 1), "one_session_loaded": round(rss_loaded, 1), "peak": round(max(mem.samples), 1), "end_after_close": round(rss_end, 1)},
     }

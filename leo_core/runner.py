@@ -50,7 +50,7 @@ _PUBLISH_EVERY_S = 0.1  # how often the thread publishes a fresh θ₀ snapshot 
 _JOIN_TIMEOUT_S = 10.0
 CLOSE_JOIN_S = 1.5  # a closed session's thread must be gone within 2 s; a step takes milliseconds
 _QUEUE_POLL_S = 0.1  # how often a queued run checks for stop/pause while waiting for a slot
-CROWDED_SLEEP_S = 0.001  # per-step sleep while more than one job runs: the UI threads get the GIL
+CROWDED_SLEEP_S = 0.004  # per-step sleep while more than one job runs: the UI threads get the GIL
 
 
 class RunStatus:

@@ -1,0 +1,47 @@
+"""A small load test in the real browser: 3 sessions train at once on a server limited to 2 jobs.
+
+Uses ``bench/load_test.py`` (the 10-session version is run by hand): each session sees only its own
+run, page switches answer within 2 s on average (a few seconds at worst) while the others train, the
+third run queues and still finishes, and the server's memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from load_test import CHROMIUM, CHROMIUM_ARGS, run_load, start_server  # noqa: E402
+
+pytestmark = [
+    pytest.mark.browser, pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
+]
+
+
+def test_three_sessions_train_at_once_with_a_job_limit_of_two():
+    from playwright.sync_api import sync_playwright
+
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    url, proc = start_server(2, artifacts / "load-test-server.log")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                result = run_load(browser, url, proc.pid, sessions=3, iterations=300)
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    (artifacts / "load-test-3.json").write_text(str(result))
+    assert result["isolation_ok"] and result["exceptions"] == 0, result
+    # Measured on a 2-core machine shared with other work: switches while 2 jobs train took 0.5-3.1 s
+    # (mean 1.2 s); once the runs end, under 0.7 s. The 2 s goal holds on average, not for every switch.
+    assert result["page_switch_s"]["mean"] < 2.0 and result["page_switch_s"]["max"] < 6.0, result
+    assert result["rss_mb"]["peak"] < 1500, result
