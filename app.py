@@ -51,8 +51,8 @@ def main() -> None:
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
         st.Page("pages/adaptation.py", title="Adaptation", icon=":material/timeline:"),
         st.Page("pages/landscape.py", title="Landscape", icon=":material/landscape:"),
-        st.Page("pages/theory.py", title="Theory", icon=":material/functions:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page("pages/theory.py", title="Theory", icon=":material/functions:"),
     ]
     nav = st.navigation(pages)
     st.sidebar.caption("LEO Explorer — gradient-based meta-learning (the source document's “LEO” = MAML).")
