@@ -93,7 +93,7 @@ def linear_landscape_figure(data: Any, *, shown: int = 0, height: int = 1000, lo
     zmin, zmax = _range(*logs)
     layout = _base_layout(height=height, margin=dict(l=80, r=20, t=110, b=70), uirevision=None)
     layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.04, xanchor="left", x=0, font=dict(size=FONT_SIZE))
-    gap_x, gap_y = 0.1, 0.3  # room between rows for the lower panels' titles and the upper x-axis titles
+    gap_x, gap_y = 0.1, 0.25  # room between rows for the lower panels' titles and the upper x-axis titles
     w, h = (0.9 - gap_x) / 2, (1 - gap_y) / 2  # leave room on the right for the colour bar
     traces, annotations = [], []
     for i, ((_, title), logz) in enumerate(zip(panels, logs)):
