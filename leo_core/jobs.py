@@ -40,13 +40,18 @@ class JobSlots:
             raise ValueError(f"limit must be >= 1, got {limit}")
         self.limit = limit
         self._busy = 0
+        self._waiting = 0
         self._cond = threading.Condition()
 
     def acquire(self, timeout: float | None = None) -> bool:
         """Take a slot, waiting at most ``timeout`` seconds (None: forever); True when taken."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self._busy < self.limit, timeout):
-                return False
+            self._waiting += 1
+            try:
+                if not self._cond.wait_for(lambda: self._busy < self.limit, timeout):
+                    return False
+            finally:
+                self._waiting -= 1
             self._busy += 1
             return True
 
@@ -61,6 +66,11 @@ class JobSlots:
     def busy(self) -> int:
         """Slots in use now."""
         return self._busy
+
+    @property
+    def demand(self) -> int:
+        """Runs that want to train now: holding a slot or waiting for one."""
+        return self._busy + self._waiting
 
 
 _default: JobSlots | None = None

@@ -24,6 +24,7 @@ from leo_core.classification_preview import classification_preview, preview_kind
 from leo_core.config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
 from leo_core.device import DEVICE_CHOICES
 from leo_core.figures import adaptation_preview_figure, empty_figure, loss_curve_figure
+from leo_core.jobs import default_slots
 from leo_core.presets import PRESETS
 from leo_core.runner import RunSnapshot, RunStatus, TrainingRunner, preview_curves, preview_tasks
 from leo_core.tasks import TASK_FAMILIES
@@ -36,6 +37,10 @@ POLL_S = 0.4  # numbers and loss curve refresh period while training (≥ 2 refr
 # The fit preview changes slowly and costs more to draw; refreshing it less often leaves the
 # training thread more of the GIL.
 PREVIEW_POLL_S = 1.5
+# Every live-view refresh runs a script in the server process and competes with the training
+# threads for the GIL; when many sessions train at once (a lecture room), refresh more slowly so
+# page switches stay responsive: the period grows with the runs wanting to train beyond this many.
+CROWD_FREE_RUNS = 2
 PREVIEW_STEPS = ["k", "1", "5", "10"]
 CURVES = ["accuracy", "loss"]  # what the left chart shows for a classification family
 MAX_UPLOAD_MB = 20
@@ -312,13 +317,19 @@ def _preview_figure(snap: RunSnapshot, shown: str | None):
     return adaptation_preview_figure(preview_curves(snap, tasks, steps))
 
 
+def _poll_period(base: float) -> float:
+    """``base`` while few runs train on this server, proportionally longer in a crowd."""
+    return base * max(1.0, default_slots().demand / CROWD_FREE_RUNS)
+
+
 def _live_view(active: bool) -> None:
-    """Two fragments: status, numbers and loss curve every POLL_S; the fit preview every PREVIEW_POLL_S."""
+    """Two fragments: status, numbers and loss curve every POLL_S; the fit preview every PREVIEW_POLL_S
+    (both slower when many runs train at once, see ``_poll_period``)."""
     left, right = st.columns(2, gap="large")
     with left:
-        st.fragment(_guarded(_status_and_loss_view), run_every=POLL_S if active else None)()
+        st.fragment(_guarded(_status_and_loss_view), run_every=_poll_period(POLL_S) if active else None)()
     with right:
-        st.fragment(_guarded(_preview_view), run_every=PREVIEW_POLL_S if active else None)()
+        st.fragment(_guarded(_preview_view), run_every=_poll_period(PREVIEW_POLL_S) if active else None)()
 
 
 # -- checkpoints ----------------------------------------------------------------------------------------
