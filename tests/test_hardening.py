@@ -250,10 +250,11 @@ def test_with_one_job_slot_a_second_run_queues_and_starts_when_the_first_ends():
         _wait(lambda: b.status == RunStatus.QUEUED)
         time.sleep(0.2)
         assert b.snapshot().iteration == 0 and b.snapshot().active and slots.busy == 1
+        _wait(lambda: slots.demand == 2)  # one training, one queued: the live view slows its refreshes
         a.stop()
         assert a.status == RunStatus.STOPPED
         assert b.join(20) and b.status == RunStatus.FINISHED and b.snapshot().iteration == 5
-        assert slots.busy == 0
+        assert slots.busy == 0 and slots.demand == 0
     finally:
         a.close()
         b.close()
