@@ -33,6 +33,7 @@ SOURCES = {"sample": "sample one (seed)", "params": "set its parameters", "point
 DEFAULT_POINTS = "-2, -1.5\n-1, -0.2\n0, 0.4\n1, 1.9\n2, 3.1"
 MAX_STEPS = 50
 PRETRAIN_ITERATIONS = 300
+MAX_PRETRAINED = 8  # pretrained baselines kept per session (one per settings)
 _LOSS_NAMES = {"mse": "MSE", "cross_entropy": "cross-entropy"}
 
 
@@ -74,7 +75,10 @@ def baseline_starts(cfg: TrainConfig, model, have: list[ad.Start]) -> list[ad.St
 def _train_pretrained(cfg: TrainConfig, iterations: int) -> None:
     with st.spinner(f"Pretraining jointly on all tasks for {iterations} iterations…"):
         params = ad.train_pretrained(ad.pretrained_config(cfg, iterations))
-    st.session_state.setdefault(PRETRAINED_KEY, {})[pretrained_key(cfg, iterations)] = params
+    kept = st.session_state.setdefault(PRETRAINED_KEY, {})
+    kept[pretrained_key(cfg, iterations)] = params
+    while len(kept) > MAX_PRETRAINED:  # bounded per session: drop the oldest (dicts keep insertion order)
+        kept.pop(next(iter(kept)))
 
 
 def _task_widgets(family, cfg: TrainConfig, shots: int, query: int) -> ad.RegressionTask:

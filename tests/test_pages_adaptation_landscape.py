@@ -86,6 +86,21 @@ def test_pretrained_baseline_button(app):
     assert any("pretrained (50 it)" in str(c.proto) for c in app.get("plotly_chart"))
 
 
+MAX_PRETRAINED = 8  # pages/adaptation.py's MAX_PRETRAINED (importing a page would run it)
+
+
+def test_pretrained_baselines_kept_per_session_are_bounded(app):
+    _train(app, "linear", iterations=5)
+    app.switch_page("pages/adaptation.py").run()
+    for i in range(MAX_PRETRAINED + 2):  # the linear model trains 50·i iterations in milliseconds
+        app.number_input(key="pretrain_iterations").set_value(50 * (i + 1)).run()
+        app.button(key="btn_pretrain").click().run()
+    _ok(app)
+    kept = app.session_state["_leo_pretrained"]
+    assert len(kept) == MAX_PRETRAINED
+    assert [k[-1] for k in kept] == [50 * (i + 1) for i in range(2, MAX_PRETRAINED + 2)]  # oldest dropped
+
+
 def test_classification_family_without_a_run_renders_charts(app):
     app.selectbox(key="family").set_value("points2d").run()
     for page in PAGES:
