@@ -15,3 +15,9 @@ def tiny_config(**overrides) -> TrainConfig:
 
 def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
+
+
+def no_errors(at) -> None:
+    """An AppTest run showed neither an exception nor an ``st.error``."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from helpers import tiny_config
+from helpers import tiny_config, no_errors as _no_errors
 from leo_core.checkpoint import checkpoint_bytes, load_checkpoint
 from leo_core.history import MetricHistory
 from leo_core.runner import RunStatus
 from leo_core.train import Trainer
 
-TIMEOUT = 60
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture
-def app():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    yield at
-    runner = at.session_state["leo_runner"] if "leo_runner" in at.session_state else None
-    if runner is not None:
-        runner.close()
-        assert runner.join(10)
-
-
-def _no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def _set_small_run(at: AppTest, iterations: int = 30) -> None:

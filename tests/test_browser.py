@@ -157,6 +157,31 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def _no_failure(page) -> None:
+    """Neither a traceback nor an ``st.error`` on the page."""
+    _no_exception(page)
+    errors = page.locator("[data-testid=stAlertContentError]")
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def _charts_ready(page, at_least: int) -> int:
+    """Wait (≤ 60 s) until at least ``at_least`` plotly charts are on the page; their count."""
+    deadline = time.monotonic() + 60
+    while True:
+        _settle(page)
+        n = page.locator(".js-plotly-plot").count()
+        if n >= at_least:
+            return n
+        assert time.monotonic() < deadline, f"only {n} plotly charts appeared"
+        time.sleep(0.3)
+
+
+def _choose(page, label: str, option: str) -> None:
+    page.locator("[data-testid=stSelectbox]", has_text=label).click()
+    page.get_by_role("option", name=option).click()
+    _settle(page)
+
+
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

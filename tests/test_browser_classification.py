@@ -13,7 +13,7 @@ import time
 import pytest
 
 from test_browser import (  # noqa: F401  (server and browser are fixtures)
-    ARTIFACTS, CHROMIUM, LONG_RUN, _metric, _no_exception, _open, _refreshes_per_second, _set_number, _settle, _shot,
+    ARTIFACTS, CHROMIUM, LONG_RUN, _choose, _metric, _no_exception, _open, _refreshes_per_second, _set_number, _settle, _shot,
     browser, server,
 )
 
@@ -45,12 +45,6 @@ def _wait(page, ok, what: str, seconds: float = 45) -> list[dict]:
             return charts
         assert time.monotonic() < deadline, f"{what} never appeared: {charts}"
         time.sleep(0.2)
-
-
-def _choose(page, label: str, option: str) -> None:
-    page.locator("[data-testid=stSelectbox]", has_text=label).click()
-    page.get_by_role("option", name=option).click()
-    _settle(page)
 
 
 def _step_slider(page, label: str, presses: int) -> None:

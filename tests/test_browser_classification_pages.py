@@ -10,39 +10,17 @@ import time
 
 import pytest
 
-from test_browser import ARTIFACTS, CHROMIUM, _open, _set_number, _settle, browser, server  # noqa: F401
+from test_browser import (  # noqa: F401  (server and browser are fixtures)
+    ARTIFACTS, CHROMIUM, _charts_ready, _choose, _no_failure, _open, _set_number, _settle, browser, server,
+)
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
 ]
 
-CHARTS = ".js-plotly-plot"
 TALL = {"width": 1600, "height": 2300}  # the whole page in one screenshot
 _FIRST_CHART = "document.querySelector('.js-plotly-plot')"
-
-
-def _charts_ready(page, at_least: int) -> int:
-    deadline = time.monotonic() + 60
-    while True:
-        _settle(page)
-        n = page.locator(CHARTS).count()
-        if n >= at_least:
-            return n
-        assert time.monotonic() < deadline, f"only {n} plotly charts appeared"
-        time.sleep(0.3)
-
-
-def _no_exception(page) -> None:
-    assert page.locator("[data-testid=stException]").count() == 0
-    errors = page.locator("[data-testid=stAlertContentError]")
-    assert errors.count() == 0, errors.first.inner_text()
-
-
-def _choose(page, label: str, option: str) -> None:
-    page.locator("[data-testid=stSelectbox]", has_text=label).click()
-    page.get_by_role("option", name=option).click()
-    _settle(page)
 
 
 def _train(page, family: str, iterations: str, alpha_presses: int = 0) -> None:
@@ -71,7 +49,7 @@ def test_classification_adaptation_and_landscape(server, browser):  # noqa: F811
         _train(page, "2-D point clouds (few-shot classification)", "300", alpha_presses=5)  # α 0.01 → 0.5
         _go(page, "Adaptation")
         assert _charts_ready(page, 3) >= 3
-        _no_exception(page)
+        _no_failure(page)
         frames = page.evaluate(f"() => {_FIRST_CHART}._transitionData._frames.length")
         assert frames == 11  # steps 0..10 (the default)
         page.get_by_role("button", name="Train the pretrained baseline").click()
@@ -82,12 +60,12 @@ def test_classification_adaptation_and_landscape(server, browser):  # noqa: F811
         page.locator(".updatemenu-button").first.click()  # ▶ play: runs in the browser, no rerun
         page.wait_for_function(f"() => {_FIRST_CHART}.layout.sliders[0].active === 10", timeout=30_000)
         time.sleep(0.5)
-        _no_exception(page)
+        _no_failure(page)
         page.screenshot(path=str(ARTIFACTS / "21-adaptation-points2d-played.png"), full_page=True)
 
         _go(page, "Landscape")
         assert _charts_ready(page, 3) >= 3
-        _no_exception(page)
+        _no_failure(page)
         page.get_by_text("cross-entropy", exact=False).first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "22-landscape-points2d.png"), full_page=True)
 
@@ -95,7 +73,7 @@ def test_classification_adaptation_and_landscape(server, browser):  # noqa: F811
         _train(page, "Handwritten digits, N-way K-shot (scikit-learn 8×8)", "100")
         _go(page, "Adaptation")
         assert _charts_ready(page, 3) >= 3
-        _no_exception(page)
+        _no_failure(page)
         page.screenshot(path=str(ARTIFACTS / "23-adaptation-digits.png"), full_page=True)
     finally:
         ctx.close()

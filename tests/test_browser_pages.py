@@ -9,31 +9,15 @@ import time
 
 import pytest
 
-from test_browser import ARTIFACTS, CHROMIUM, IDLE, _open, _set_number, _settle, browser, server  # noqa: F401
+from test_browser import (  # noqa: F401  (server and browser are fixtures)
+    ARTIFACTS, CHROMIUM, IDLE, _charts_ready, _no_failure, _open, _set_number, _settle, browser, server,
+)
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
 ]
 
-CHARTS = ".js-plotly-plot"
-
-
-def _charts_ready(page, at_least: int) -> int:
-    deadline = time.monotonic() + 60
-    while True:
-        _settle(page)
-        n = page.locator(CHARTS).count()
-        if n >= at_least:
-            return n
-        assert time.monotonic() < deadline, f"only {n} plotly charts appeared"
-        time.sleep(0.3)
-
-
-def _no_exception(page) -> None:
-    assert page.locator("[data-testid=stException]").count() == 0
-    errors = page.locator("[data-testid=stAlertContentError]")
-    assert errors.count() == 0, errors.first.inner_text()
 
 
 def test_adaptation_and_landscape_pages(server, browser):  # noqa: F811
@@ -51,7 +35,7 @@ def test_adaptation_and_landscape_pages(server, browser):  # noqa: F811
         page.get_by_role("link", name="Adaptation").click()
         page.get_by_role("heading", name="Adaptation").wait_for()
         assert _charts_ready(page, 3) >= 3
-        _no_exception(page)
+        _no_failure(page)
         # The fit animation carries its own frames: the play button and step slider are in the chart.
         frames = page.evaluate("() => document.querySelector('.js-plotly-plot')._transitionData._frames.length")
         assert frames == 11  # steps 0..10 (the default)
@@ -59,13 +43,13 @@ def test_adaptation_and_landscape_pages(server, browser):  # noqa: F811
         page.get_by_role("button", name="Train the pretrained baseline").click()
         _settle(page)
         page.get_by_text("pretrained (300 it)", exact=False).first.wait_for()
-        _no_exception(page)
+        _no_failure(page)
         page.screenshot(path=str(ARTIFACTS / "11-adaptation-pretrained.png"), full_page=True)
 
         page.get_by_role("link", name="Landscape").click()
         page.get_by_role("heading", name="Landscape").wait_for()
         assert _charts_ready(page, 1) >= 1
-        _no_exception(page)
+        _no_failure(page)
         page.screenshot(path=str(ARTIFACTS / "12-landscape-linear.png"), full_page=True)
     finally:
         ctx.close()

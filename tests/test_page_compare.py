@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import tiny_config
+from helpers import tiny_config, no_errors as _no_errors
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/compare.py"
-
-
-@pytest.fixture
-def app():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    yield at
-    runner = at.session_state["leo_runner"] if "leo_runner" in at.session_state else None
-    if runner is not None:
-        runner.close()
-        assert runner.join(10)
-
-
-def _no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def _charts(at: AppTest) -> list:

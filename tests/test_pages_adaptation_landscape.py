@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import tiny_config
+from helpers import tiny_config, no_errors as _ok
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["pages/adaptation.py", "pages/landscape.py"]
-
-
-@pytest.fixture
-def app():
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    yield at
-    runner = at.session_state["leo_runner"]
-    runner.close()
-    assert runner.join(10)
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def _train(at: AppTest, family: str, iterations: int = 30) -> None:

@@ -3,29 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import tiny_config
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture
-def app():
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    yield at
-    runner = at.session_state["leo_runner"]
-    runner.close()
-    assert runner.join(10)
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+from helpers import tiny_config, no_errors as _ok
 
 
 def _train(at: AppTest, family: str) -> None:
