@@ -41,6 +41,17 @@ class _Reject(Exception):
     """A value that cannot be used at all (the default is kept)."""
 
 
+def _finite(raw: str, not_a_number: str) -> float:
+    """``raw`` as a finite float, or a ``_Reject`` saying why not."""
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise _Reject(not_a_number) from None
+    if not math.isfinite(value):
+        raise _Reject("not a finite number")
+    return value
+
+
 @dataclass(frozen=True)
 class IntField:
     default: int
@@ -48,12 +59,7 @@ class IntField:
     hi: int
 
     def parse(self, raw: str) -> tuple[int, str | None]:
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise _Reject("not a whole number") from None
-        if not math.isfinite(value):
-            raise _Reject("not a finite number")
+        value = _finite(raw, "not a whole number")
         if value != int(value):
             raise _Reject("not a whole number")
         n = int(value)
@@ -71,12 +77,7 @@ class FloatField:
     hi: float
 
     def parse(self, raw: str) -> tuple[float, str | None]:
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise _Reject("not a number") from None
-        if not math.isfinite(value):
-            raise _Reject("not a finite number")
+        value = _finite(raw, "not a number")
         clamped = min(self.hi, max(self.lo, value))
         return clamped, None if clamped == value else f"clamped to {clamped:g} (allowed {self.lo:g}…{self.hi:g})"
 
@@ -92,12 +93,7 @@ class StepField:
     steps: tuple[float, ...]
 
     def parse(self, raw: str) -> tuple[float, str | None]:
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise _Reject("not a number") from None
-        if not math.isfinite(value):
-            raise _Reject("not a finite number")
+        value = _finite(raw, "not a number")
         if value <= 0:
             nearest = self.steps[0]
         else:  # nearest on a log scale, the scale these sliders use
