@@ -68,6 +68,24 @@ def _base_layout(**extra: Any) -> dict[str, Any]:
     return layout
 
 
+def log_ticks(values: Sequence[float | None]) -> dict[str, Any]:
+    """Tick values 1, 2, 5 per decade spanning ``values``, labelled in full ("0.5", not plotly's "5").
+
+    Returns ``tickvals``/``ticktext`` for a log axis, or ``{}`` (plotly's own ticks) when fewer than
+    two positive finite values are given.
+    """
+    vals = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+    if len(vals) < 2:
+        return {}
+    lo, hi = min(vals), max(vals)
+    ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+             for m in (1, 2, 5)]
+    ticks = [t for t in ticks if lo / 1.5 <= t <= hi * 1.5]
+    if len(ticks) < 2:
+        return {}
+    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
+
+
 def empty_figure(message: str, height: int = 420) -> go.Figure:
     """A blank figure with a centred message (before any data)."""
     return _figure([], _base_layout(
@@ -106,7 +124,7 @@ def loss_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: in
         height=height,
         xaxis=dict(title=dict(text="meta-iteration", font=_TITLE_FONT), rangemode="tozero", tickfont=_TICK_FONT),
         yaxis=dict(title=dict(text=f"query loss ({loss_name})", font=_TITLE_FONT), type="log" if log_y else "linear",
-                   tickfont=_TICK_FONT, **({"dtick": "D2"} if log_y else {})),  # D2: 1, 2, 5 per decade
+                   tickfont=_TICK_FONT, **(log_ticks([*columns["pre_loss"], *columns["post_loss"]]) if log_y else {})),
     ))
 
 

@@ -76,3 +76,12 @@ def test_adaptation_preview_figure(family):
     legend = [t.name for t in fig.data if t.showlegend]
     assert legend == ["true function", "θ₀", "θ₀ + 2 steps", "support points"]
     assert fig.layout.xaxis3.domain[1] == pytest.approx(1.0)
+
+
+def test_log_ticks_are_written_in_full_and_span_the_data():
+    from leo_core.figures import log_ticks
+
+    t = log_ticks([0.42, 3.1, None, float("nan"), 1.0])
+    assert t == {"tickvals": [0.5, 1.0, 2.0], "ticktext": ["0.5", "1", "2"]}
+    assert log_ticks([0.05, 40])["ticktext"] == ["0.05", "0.1", "0.2", "0.5", "1", "2", "5", "10", "20", "50"]
+    assert log_ticks([1.0]) == {} and log_ticks([]) == {}
