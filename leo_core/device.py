@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import torch
 
-__all__ = ["DEVICE_CHOICES", "resolve_device", "configure_threads", "DEFAULT_CPU_THREADS"]
+__all__ = ["DEVICE_CHOICES", "resolve_device", "configure_threads", "DEFAULT_CPU_THREADS", "lower_thread_priority",
+           "TRAIN_THREAD_NICE"]
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -48,3 +52,28 @@ def configure_threads(threads: int = DEFAULT_CPU_THREADS) -> None:
         raise ValueError(f"threads must be >= 1, got {threads}")
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+
+
+# A background training thread runs at this niceness (Linux applies nice per thread). The web
+# server's threads and the browser then win the CPU whenever they want it, and training takes the
+# rest: with 10 sessions on 2 cores, page switches went from seconds to well under one
+# (bench/load_test.py; numbers in README "Performance").
+TRAIN_THREAD_NICE = 10
+
+
+def lower_thread_priority(nice: int = TRAIN_THREAD_NICE) -> bool:
+    """Raise the calling thread's nice value by ``nice`` (never lowers it); True if it took effect.
+
+    Per-thread on Linux (``setpriority`` on the thread's id); a no-op returning False where the
+    platform does not support it. A thread cannot take the priority back, so call it only in
+    threads that end (a training run's thread).
+    """
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return False
+    tid = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, current + nice))
+    except OSError:
+        return False
+    return True
