@@ -133,7 +133,7 @@ def adaptation_preview_figure(curves: dict[str, Any], *, height: int = 420, y_ra
     """One panel per preview task: true function, support points, θ₀'s fit and its adapted fit.
 
     Args:
-        curves: ``runner.preview_curves(...)`` output (lists per task).
+        curves: ``preview.preview_curves(...)`` output (lists per task).
         y_range: fixed y-axis range; default: the true functions' range with a margin, so a wild
             early θ₀ does not squash the picture.
     """

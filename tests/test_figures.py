@@ -10,7 +10,8 @@ import pytest
 from helpers import tiny_config
 from leo_core.figures import MAX_POINTS, adaptation_preview_figure, empty_figure, loss_curve_figure, smooth, thin
 from leo_core.history import MetricHistory
-from leo_core.runner import RunSnapshot, preview_curves, preview_tasks
+from leo_core.preview import preview_curves, preview_tasks
+from leo_core.runner import RunSnapshot
 from leo_core.train import Trainer
 
 
