@@ -133,6 +133,12 @@ def for_screen(fig):
     return scale_figure(fig, PRESENT_SCALE) if presenting() else fig
 
 
+def chart(fig, name: str, *, key: str, where=None) -> None:
+    """Show a plotly figure the app's way: full width, scaled in presentation mode, and a toolbar
+    camera that saves it as ``leo-<name>.png`` or ``.svg`` (the sidebar's format)."""
+    (where or st).plotly_chart(for_screen(fig), key=key, width="stretch", config=chart_config(name))
+
+
 def chart_config(name: str) -> dict:
     """``st.plotly_chart`` config: no plotly logo; the toolbar's camera saves PNG or SVG (made in the browser)."""
     fmt = st.session_state.get(IMAGE_FORMAT_KEY, IMAGE_FORMATS[0])

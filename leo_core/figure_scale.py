@@ -42,12 +42,16 @@ def scale_figure(fig: go.Figure, factor: float) -> go.Figure:
     fig.for_each_yaxis(axis)
     for ann in fig.layout.annotations or ():
         ann.font.size = _times(ann.font.size, factor, base)
-    for trace in fig.data:
-        line = getattr(trace, "line", None)
-        if line is not None and getattr(line, "width", None):
-            line.width *= factor
-        marker = getattr(trace, "marker", None)
-        size = getattr(marker, "size", None) if marker is not None else None
-        if isinstance(size, (int, float)):
-            marker.size = size * factor
+    for trace in (*fig.data, *(t for frame in fig.frames or () for t in frame.data)):  # animation frames too
+        _scale_trace(trace, factor)
     return fig
+
+
+def _scale_trace(trace, factor: float) -> None:
+    line = getattr(trace, "line", None)
+    if line is not None and getattr(line, "width", None):
+        line.width *= factor
+    marker = getattr(trace, "marker", None)
+    size = getattr(marker, "size", None) if marker is not None else None
+    if isinstance(size, (int, float)):
+        marker.size = size * factor

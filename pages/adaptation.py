@@ -16,6 +16,8 @@ import traceback
 import streamlit as st
 import torch
 
+import app_state
+
 from leo_core import adaptation as ad
 from leo_core import adaptation_classification as ac
 from leo_core.adaptation_classification_figures import regions_animation_figure, step_accuracy_figure
@@ -154,8 +156,7 @@ def _classification_view(cfg: TrainConfig, family, model, starts: list[ad.Start]
     st.caption(f"A {family.ways}-way {shots}-shot task from the meta-test split (classes never trained on) · "
                f"{query} query examples per class · task seed {seed}")
     if kind == "regions":
-        st.plotly_chart(regions_animation_figure(pictures), key="regions_anim", width="stretch",
-                        config={"displaylogo": False})
+        app_state.chart(regions_animation_figure(pictures), "decision-regions", key="regions_anim")
         st.caption("Colour: the class the model predicts at each point of the plane after the shown step; dots: the "
                    "support points in their class's colour. Panel titles: query accuracy after that step.")
     else:
@@ -163,15 +164,13 @@ def _classification_view(cfg: TrainConfig, family, model, starts: list[ad.Start]
         shown = st.radio("Predictions from", list(names), format_func=names.get, horizontal=True,
                          key="adapt_cls_start")
         data = next(p for p in pictures if p["key"] == shown)
-        st.plotly_chart(digit_predictions_figure(data, max_shots=3), key="digit_preds", width="stretch",
-                        config={"displaylogo": False})
+        app_state.chart(digit_predictions_figure(data, max_shots=3), "digit-predictions", key="digit_preds")
         st.caption("Left: the support images, one row per label (the label's colour). Then the query images after "
                    "each shown step: green frame = predicted correctly, red = wrong. Hover a tile for its label.")
     a, b = st.columns(2, gap="large")
-    a.plotly_chart(step_accuracy_figure(metrics, ways=family.ways), key="step_accuracy", width="stretch",
-                   config={"displaylogo": False})
-    b.plotly_chart(step_loss_figure(metrics, loss_name="cross-entropy", log_y=False), key="step_loss",
-                   width="stretch", config={"displaylogo": False})
+    app_state.chart(step_accuracy_figure(metrics, ways=family.ways), "accuracy-per-step", key="step_accuracy", where=a)
+    app_state.chart(step_loss_figure(metrics, loss_name="cross-entropy", log_y=False), "loss-per-step",
+                    key="step_loss", where=b)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -242,14 +241,11 @@ def main() -> None:
     fits = _fits(model, family, starts, task, key, float(alpha), int(steps))
     st.caption(f"Task: {task.description} · {shots} support points"
                + (f" · {task.x_query.shape[0]} query points" if task.has_query else " · no query set"))
-    st.plotly_chart(fit_animation_figure(_task_dict(task), fits), key="fit_anim", width="stretch",
-                    config={"displaylogo": False})
+    app_state.chart(fit_animation_figure(_task_dict(task), fits), "adaptation-fit", key="fit_anim")
     a, b = st.columns(2, gap="large")
     loss_name = _LOSS_NAMES.get(family.loss, family.loss)
-    a.plotly_chart(step_loss_figure(fits, loss_name=loss_name), key="step_loss", width="stretch",
-                   config={"displaylogo": False})
-    b.plotly_chart(_path_figure(fits, task, model.kind == "linear"), key="param_path", width="stretch",
-                   config={"displaylogo": False})
+    app_state.chart(step_loss_figure(fits, loss_name=loss_name), "loss-per-step", key="step_loss", where=a)
+    app_state.chart(_path_figure(fits, task, model.kind == "linear"), "parameter-path", key="param_path", where=b)
     if model.kind != "linear":
         b.caption("A network has hundreds of parameters; each path is drawn in the two directions along which it "
                   "moves most (PCA of θ_j − θ₀). The percentages say how much of its movement the picture shows.")

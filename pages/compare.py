@@ -11,6 +11,8 @@ from dataclasses import replace
 
 import streamlit as st
 
+import app_state
+
 from leo_core import comparison as cmp
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from leo_core.compare_figures import shots_figure, steps_figure, sweep_heatmap_figure
@@ -155,10 +157,10 @@ def _compare() -> None:
     if len(picked) < 2:
         st.caption("One run shown; add another (or a baseline) to compare.")
     left, right = st.columns(2)
-    left.plotly_chart(steps_figure(names, results, accuracy=accuracy, loss_name=loss_name), key="compare_steps",
-                      width="stretch")
-    right.plotly_chart(shots_figure(names, sorted(shots), per_shot, accuracy=accuracy, loss_name=loss_name),
-                       key="compare_shots", width="stretch")
+    app_state.chart(steps_figure(names, results, accuracy=accuracy, loss_name=loss_name), "compare-steps",
+                    key="compare_steps", where=left)
+    app_state.chart(shots_figure(names, sorted(shots), per_shot, accuracy=accuracy, loss_name=loss_name),
+                    "compare-shots", key="compare_shots", where=right)
     bad = [r.label for r, res in zip(picked, results) if not res.finite]
     if bad:
         st.warning("Not finite after some steps (the adaptation overshot): " + "; ".join(bad)
@@ -191,7 +193,7 @@ def _sweep() -> None:
         st.session_state["leo_compare_sweep"] = result
     result = st.session_state.get("leo_compare_sweep")
     if result is not None:
-        st.plotly_chart(sweep_heatmap_figure(result), key="sweep_heatmap", width="stretch")
+        app_state.chart(sweep_heatmap_figure(result), "sweep", key="sweep_heatmap")
 
 
 def main() -> None:

@@ -20,6 +20,8 @@ from collections import OrderedDict
 import streamlit as st
 import torch
 
+import app_state
+
 from leo_core import adaptation as ad
 from leo_core import landscape_views as lv
 from leo_core.config import TrainConfig
@@ -34,7 +36,6 @@ ALPHAS = [1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
 QUERY_POINTS = 50
 CACHE_ENTRIES = 32  # grids kept (each a few hundred kB of floats at most)
 _LOSS_NAMES = {"mse": "MSE", "cross_entropy": "cross-entropy"}
-_CHART = dict(width="stretch", config={"displaylogo": False})
 
 
 def _context() -> tuple[TrainConfig, ad.Start, str | None]:
@@ -113,8 +114,8 @@ def _linear_view(cfg, model, family, start, batch, key, device) -> None:
     data = _cached(("linear", *key, float(alpha), int(k), int(resolution), int(shown), str(device)), lambda progress:
                    lv.linear_landscape(model, family, start.algorithm, start.meta_params, batch, float(alpha), int(k),
                                        int(resolution), int(shown), device, progress))
-    st.plotly_chart(linear_landscape_figure(data, shown=shown, loss_name=_LOSS_NAMES.get(family.loss, "loss")),
-                    key="linear_landscape", **_CHART)
+    app_state.chart(linear_landscape_figure(data, shown=shown, loss_name=_LOSS_NAMES.get(family.loss, "loss")),
+                    "linear-landscape", key="linear_landscape")
     best = min(((v, i, j) for j, row in enumerate(data.meta) for i, v in enumerate(row)))
     st.caption(f"Star: θ₀ = ({data.theta0[0]:.2f}, {data.theta0[1]:.2f}). Diamond: pretrained optimum "
                f"({data.pretrained[0]:.2f}, {data.pretrained[1]:.2f}), the minimiser of the average loss. "
@@ -145,9 +146,10 @@ def _network_view(cfg, model, family, start, batch, key, device) -> None:
     loss_name = _LOSS_NAMES.get(family.loss, "loss")
     label = lv.SURFACES[surface] + (f" (k = {k}, α = {alpha:g})" if surface == "meta" else "")
     left, right = st.columns(2, gap="large")
-    left.plotly_chart(slice_contour_figure(data, loss_name=loss_name, surface_label=label), key="slice_contour",
-                      **_CHART)
-    right.plotly_chart(slice_surface_figure(data, loss_name=loss_name), key="slice_surface", **_CHART)
+    app_state.chart(slice_contour_figure(data, loss_name=loss_name, surface_label=label), "landscape-contour",
+                    key="slice_contour", where=left)
+    app_state.chart(slice_surface_figure(data, loss_name=loss_name), "landscape-surface", key="slice_surface",
+                    where=right)
     st.subheader("How much does the projection lie?")
     worst = max(range(len(data.path_loss)), key=lambda j: abs(data.path_loss[j] - data.projected_loss[j]))
     st.markdown(
@@ -155,7 +157,7 @@ def _network_view(cfg, model, family, start, batch, key, device) -> None:
         f"two. After {steps} steps the adapted parameters are **{data.residual[-1]:.3g}** away from the plane "
         f"(they moved {data.step_norm[-1]:.3g} from θ₀). Worst step: j = {worst}, true support loss "
         f"**{data.path_loss[worst]:.3g}** vs **{data.projected_loss[worst]:.3g}** at its projection.")
-    st.plotly_chart(projection_check_figure(data, loss_name=loss_name), key="projection_check", **_CHART)
+    app_state.chart(projection_check_figure(data, loss_name=loss_name), "projection-check", key="projection_check")
 
 
 def main() -> None:

@@ -26,7 +26,8 @@ from leo_core.device import DEVICE_CHOICES
 from leo_core.figures import adaptation_preview_figure, empty_figure, loss_curve_figure
 from leo_core.jobs import default_slots
 from leo_core.presets import PRESETS
-from leo_core.runner import RunSnapshot, RunStatus, TrainingRunner, preview_curves, preview_tasks
+from leo_core.preview import preview_curves, preview_tasks
+from leo_core.runner import RunSnapshot, RunStatus, TrainingRunner
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.url_state import ALPHAS, BETAS
 
@@ -41,6 +42,8 @@ PREVIEW_POLL_S = 1.5
 # threads for the GIL; when many sessions train at once (a lecture room), refresh more slowly so
 # page switches stay responsive: the period grows with the runs wanting to train beyond this many.
 CROWD_FREE_RUNS = 2
+RETIME_RATIO = 2.0  # rebuild the live view when the crowd factor doubled or halved since it was built
+CROWD_KEY = "_leo_crowd_factor"  # the crowd factor the live view's periods were built with
 PREVIEW_STEPS = ["k", "1", "5", "10"]
 CURVES = ["accuracy", "loss"]  # what the left chart shows for a classification family
 MAX_UPLOAD_MB = 20
@@ -166,6 +169,10 @@ def _on_upload() -> None:
     upload = st.session_state.get("upload")
     if upload is None:
         return
+    if _runner().status in (RunStatus.RUNNING, RunStatus.QUEUED):  # loading would throw the live run away
+        _flash("error", f"Not loaded: {upload.name} would replace the run that is training now. Stop it first "
+                        "(and download its checkpoint to keep it), then load the file again.")
+        return
     data = upload.getvalue()
     if len(data) > MAX_UPLOAD_MB * 2**20:
         _flash("error", f"{upload.name} is larger than {MAX_UPLOAD_MB} MB; that is not a LEO Explorer checkpoint.")
@@ -179,8 +186,12 @@ def _on_upload() -> None:
     except (CheckpointError, ValueError) as exc:
         _flash("error", f"Cannot load {upload.name}: {exc}")
     else:
+        selected = st.session_state.get("family")
+        other = (f" It is a {ckpt.config.family} checkpoint, not {selected}: the pages now show {ckpt.config.family} "
+                 f"tasks; Continue trains it further, Start begins a new {selected} run."
+                 if selected and selected != ckpt.config.family else "")
         _flash("success", f"Loaded {upload.name}: {ckpt.config.family} / {ckpt.config.algorithm}, "
-                          f"{ckpt.iteration} iterations trained.")
+                          f"{ckpt.iteration} iterations trained.{other}")
 
 
 def _buttons(snap: RunSnapshot) -> None:
@@ -261,10 +272,11 @@ def _status_and_loss_view() -> None:
     else:
         m[3].metric("loss θ₀", f"{latest.pre_loss:.3f}" if latest else "—", help="query loss of θ₀ alone, no adaptation")
         m[4].metric(after, f"{latest.post_loss:.3f}" if latest else "—", help="query loss after the k inner steps")
-    st.plotly_chart(app_state.for_screen(_curve_figure(snap, classify)), key="loss_chart", width="stretch",
-                    config=app_state.chart_config("training-curve"))
+    app_state.chart(_curve_figure(snap, classify), "training-curve", key="loss_chart")
     if was_active and not snap.active:
         st.rerun()  # the run ended: refresh the buttons and stop polling
+    if snap.active and _poll_period_stale():
+        st.rerun()  # the crowd changed: rebuild the fragments with a new period
 
 
 def _percent(value: float | None) -> str:
@@ -301,8 +313,7 @@ def _preview_view() -> None:
         required=True, format_func=lambda v: "k (as trained)" if v == "k" else f"{v} step{'s' if v != '1' else ''}",
         label_visibility="collapsed", help="Inner steps taken from θ₀ on each task's support points in this panel: "
         "k as trained, or more (meta-test often uses more steps than training did).")
-    st.plotly_chart(app_state.for_screen(_preview_figure(snap, shown)), key="preview_chart", width="stretch",
-                    config=app_state.chart_config("adaptation-preview"))
+    app_state.chart(_preview_figure(snap, shown), "adaptation-preview", key="preview_chart")
 
 
 def _preview_figure(snap: RunSnapshot, shown: str | None):
@@ -317,19 +328,31 @@ def _preview_figure(snap: RunSnapshot, shown: str | None):
     return adaptation_preview_figure(preview_curves(snap, tasks, steps))
 
 
-def _poll_period(base: float) -> float:
-    """``base`` while few runs train on this server, proportionally longer in a crowd."""
-    return base * max(1.0, default_slots().demand / CROWD_FREE_RUNS)
+def _crowd_factor() -> float:
+    """1 while few runs train on this server, proportionally more in a crowd (see CROWD_FREE_RUNS)."""
+    return max(1.0, default_slots().demand / CROWD_FREE_RUNS)
+
+
+def _poll_period_stale() -> bool:
+    """True when the crowd changed so much since the fragments were built that their periods are off.
+
+    A fragment's ``run_every`` is fixed when the page builds it, so a session that started first
+    would keep the fast period while the room fills up (and a slow one after it empties).
+    """
+    built = st.session_state.get(CROWD_KEY)
+    return built is not None and not 1 / RETIME_RATIO < _crowd_factor() / built < RETIME_RATIO
 
 
 def _live_view(active: bool) -> None:
     """Two fragments: status, numbers and loss curve every POLL_S; the fit preview every PREVIEW_POLL_S
-    (both slower when many runs train at once, see ``_poll_period``)."""
+    (both slower when many runs train at once, see ``_crowd_factor``)."""
+    crowd = _crowd_factor()
+    st.session_state[CROWD_KEY] = crowd if active else None
     left, right = st.columns(2, gap="large")
     with left:
-        st.fragment(_guarded(_status_and_loss_view), run_every=_poll_period(POLL_S) if active else None)()
+        st.fragment(_guarded(_status_and_loss_view), run_every=POLL_S * crowd if active else None)()
     with right:
-        st.fragment(_guarded(_preview_view), run_every=_poll_period(PREVIEW_POLL_S) if active else None)()
+        st.fragment(_guarded(_preview_view), run_every=PREVIEW_POLL_S * crowd if active else None)()
 
 
 # -- checkpoints ----------------------------------------------------------------------------------------

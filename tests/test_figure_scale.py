@@ -30,3 +30,15 @@ def test_factor_one_is_the_same_figure_and_a_bad_factor_is_refused():
     assert scale_figure(fig, 1) is fig
     with pytest.raises(ValueError):
         scale_figure(fig, 0)
+
+
+def test_animation_frames_are_scaled_too():
+    """An animation's frames replace the traces when it plays; unscaled frames would shrink the lines back."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(data=[go.Scatter(y=[1, 2], line_width=2, marker_size=6)],
+                    frames=[go.Frame(data=[go.Scatter(y=[2, 3], line_width=2, marker_size=6)], name="1")])
+    big = scale_figure(fig, 2)
+    assert big.data[0].line.width == 4 and big.frames[0].data[0].line.width == 4
+    assert big.frames[0].data[0].marker.size == 12
+    assert fig.frames[0].data[0].line.width == 2  # the original is untouched

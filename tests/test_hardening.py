@@ -142,6 +142,32 @@ def test_presets_from_the_sidebar_and_presentation_mode():
         _close(at)
 
 
+@pytest.mark.parametrize("page", ["adaptation", "landscape"])
+def test_every_pages_charts_follow_presentation_mode_and_the_export_format(page):
+    """Presentation mode scales the charts of every page, not just Train's; the toolbar saves the chosen format."""
+    import json
+
+    def charts(params: dict[str, str], image_format: str | None = None) -> list:
+        at = _harness(page, params)
+        if image_format:
+            at.session_state["image_format"] = image_format
+        try:
+            at.run()
+            _no_exception(at)
+            return at.get("plotly_chart")
+        finally:
+            _close(at)
+
+    plain, big = charts({}), charts({"present": "1"}, image_format="svg")
+    assert plain and len(plain) == len(big)
+    for a, b in zip(plain, big):
+        size = lambda c: json.loads(c.proto.spec)["layout"]["font"]["size"]  # noqa: E731
+        assert size(b) > size(a)
+        config = json.loads(b.proto.config)
+        assert config["toImageButtonOptions"]["format"] == "svg" and config["displaylogo"] is False
+        assert config["toImageButtonOptions"]["filename"].startswith("leo-")
+
+
 # -- uploads -------------------------------------------------------------------------------------------
 
 
@@ -190,8 +216,29 @@ def test_a_checkpoint_of_another_family_loads_as_that_family():
         at.file_uploader(key="upload").set_value(
             ("linear.pt", checkpoint_bytes(trainer.state_dict(), MetricHistory()), "application/octet-stream")).run()
         _no_exception(at)
-        assert "linear" in at.success[0].value
+        assert "It is a linear checkpoint, not sinusoid" in at.success[0].value
         assert at.session_state["leo_runner"].snapshot().config.family == "linear"
+    finally:
+        _close(at)
+
+
+def test_an_upload_while_a_run_trains_is_refused_and_the_run_goes_on():
+    """Nothing is lost: a checkpoint never replaces a run that is still training."""
+    trainer = Trainer(tiny_config(iterations=1))
+    trainer.step()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    try:
+        at.run()
+        at.number_input(key="iterations").set_value(1_000_000)
+        at.button(key="btn_start").click().run()
+        runner = at.session_state["leo_runner"]
+        run_id = runner.snapshot().run_id
+        at.file_uploader(key="upload").set_value(
+            ("other.pt", checkpoint_bytes(trainer.state_dict(), MetricHistory()), "application/octet-stream")).run()
+        _no_exception(at)
+        assert at.error and "would replace the run that is training now" in at.error[0].value
+        snap = runner.snapshot()
+        assert snap.run_id == run_id and snap.status in (RunStatus.RUNNING, RunStatus.QUEUED)
     finally:
         _close(at)
 
