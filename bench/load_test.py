@@ -5,7 +5,8 @@
 Each session opens the app with its own seed in the link (``?iterations=…&seed=…``), presses
 Start, then the script checks that every session shows only its own run (its seed, its progress),
 times a page switch in every session while the runs train (click in the sidebar → the new page's
-title shown and the script idle), and samples the server's resident memory (/proc/PID/status) the
+title shown and the script idle; and, from the page's websocket, the server's part: rerun asked →
+``script_finished``), and samples the server's resident memory (/proc/PID/status) the
 whole time. Prints one JSON object with the figures. Without ``--url`` it starts its own server
 (``LEO_MAX_JOBS`` = ``--max-jobs``), so runs beyond the limit show "Queued" first.
 """
@@ -88,18 +89,69 @@ def start_server(max_jobs: int, log_path: Path) -> tuple[str, subprocess.Popen]:
         time.sleep(0.2)
 
 
-def _switch(page, title: str) -> float:
-    """Seconds from a click on a sidebar page link to that page shown with its script idle."""
+class ScriptTimes:
+    """Watches one page's Streamlit websocket: when full (not fragment) reruns were asked and answered.
+
+    A page switch sends a ``rerun_script`` BackMsg without a fragment id; the server answers with
+    the new page's deltas and then ``script_finished``. The time between the two is the server's
+    answer time, apart from the browser's own rendering (which competes for this machine's two
+    cores with nine other tabs here, while in a lecture every student's browser has its own).
+    """
+
+    def __init__(self, page):
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self._back, self._forward = BackMsg, ForwardMsg
+        self.asked: list[float] = []
+        self.answered: list[float] = []
+        page.on("websocket", self._watch)
+
+    def _watch(self, ws) -> None:
+        ws.on("framesent", self._sent)
+        ws.on("framereceived", self._received)
+
+    def _sent(self, payload) -> None:
+        if isinstance(payload, str):
+            return
+        msg = self._back()
+        msg.ParseFromString(payload)
+        if msg.WhichOneof("type") == "rerun_script" and not msg.rerun_script.fragment_id:
+            self.asked.append(time.monotonic())
+
+    def _received(self, payload) -> None:
+        if isinstance(payload, str):
+            return
+        msg = self._forward()
+        msg.ParseFromString(payload)
+        if msg.WhichOneof("type") == "script_finished":
+            self.answered.append(time.monotonic())
+
+    def answer_after(self, t0: float) -> float | None:
+        """Seconds from the first full rerun asked after ``t0`` to the next script_finished."""
+        asked = next((t for t in self.asked if t >= t0), None)
+        done = next((t for t in self.answered if asked is not None and t >= asked), None)
+        return None if done is None else done - asked
+
+
+def _switch(page, title: str, times: ScriptTimes | None = None) -> tuple[float, float | None]:
+    """Seconds from a click on a sidebar page link to that page shown with its script idle, and the
+    server's part of it (rerun asked → script finished; None without ``times``)."""
     t0 = time.monotonic()
     page.locator("[data-testid=stSidebarNav] a", has_text=title).first.click()
     page.locator("h1", has_text=title).first.wait_for()
     page.wait_for_selector(IDLE)
-    return time.monotonic() - t0
+    return time.monotonic() - t0, times.answer_after(t0) if times else None
+
+
+def _summary(values: list[float]) -> dict:
+    return {"max": round(max(values), 3), "mean": round(sum(values) / len(values), 3), "n": len(values),
+            "under_2s": sum(v < 2 for v in values), "all": [round(v, 2) for v in values]}
 
 
 def run_load(browser, url: str, pid: int, sessions: int, iterations: int, timeout_s: float = 300) -> dict:
     """Drive ``sessions`` contexts of ``browser`` against the server at ``url``; return the figures."""
-    pages, contexts = [], []
+    pages, contexts, watches = [], [], []
     with MemorySampler(pid) as mem:
         rss_start = rss_mb(pid)
         try:
@@ -107,13 +159,14 @@ def run_load(browser, url: str, pid: int, sessions: int, iterations: int, timeou
                 ctx = browser.new_context(viewport=VIEWPORT)
                 page = ctx.new_page()
                 page.set_default_timeout(60_000)
+                watches.append(ScriptTimes(page))
                 page.goto(f"{url}/?iterations={iterations}&seed={i + 1}&meta_batch=10")
                 page.wait_for_selector(IDLE)
                 page.get_by_role("button", name="Start").wait_for()
                 contexts.append(ctx)
                 pages.append(page)
             # The first visit to a page imports its modules in the server: a one-time cost, timed apart.
-            cold_s = [_switch(pages[0], "Adaptation"), _switch(pages[0], "Train")]
+            cold_s = [_switch(pages[0], "Adaptation")[0], _switch(pages[0], "Train")[0]]
             rss_loaded = rss_mb(pid)
             t_start = time.monotonic()
             for page in pages:
@@ -121,10 +174,13 @@ def run_load(browser, url: str, pid: int, sessions: int, iterations: int, timeou
             time.sleep(1.0)
             queued_seen = sum(page.get_by_text("Queued — waiting", exact=False).count() > 0 for page in pages)
             # A page switch in every session while the runs train (or wait).
-            switch_s = []
-            for page in pages:
-                switch_s.append(_switch(page, "Adaptation"))
-                switch_s.append(_switch(page, "Train"))
+            switch_s, server_s = [], []
+            for page, times in zip(pages, watches):
+                for title in ("Adaptation", "Train"):
+                    shown, answered = _switch(page, title, times)
+                    switch_s.append(shown)
+                    if answered is not None:
+                        server_s.append(answered)
             isolation_ok = True
             finished_s = []
             for i, page in enumerate(pages):
@@ -144,8 +200,8 @@ def run_load(browser, url: str, pid: int, sessions: int, iterations: int, timeou
         "queued_1s_after_start": queued_seen,
         "first_visit_switch_s": [round(t, 3) for t in cold_s],
         "isolation_ok": bool(isolation_ok), "exceptions": exceptions,
-        "page_switch_s": {"max": round(max(switch_s), 3), "mean": round(sum(switch_s) / len(switch_s), 3),
-                          "n": len(switch_s), "all": [round(t, 2) for t in switch_s]},
+        "page_switch_s": _summary(switch_s),  # click → new page shown in the browser, script idle
+        "server_answer_s": _summary(server_s) if server_s else None,  # rerun asked → script finished (websocket)
         "all_finished_after_s": round(max(finished_s), 1),
         "rss_mb": {"bare_server": round(rss_start, 1), "one_session_loaded": round(rss_loaded, 1), "peak": round(max(mem.samples), 1), "end_after_close": round(rss_end, 1)},
     }
