@@ -1,4 +1,4 @@
-"""Scale a finished plotly figure's fonts, lines and markers (presentation mode on a projector).
+"""Scale a finished plotly figure like a zoom: fonts, lines, markers, height, margins (presentation mode).
 
 The figure builders already use ``figures.FONT_SIZE`` and ``LINE_WIDTH``; this multiplies every
 font size, line width and scalar marker size a figure sets (or inherits) by one factor, so any
@@ -21,12 +21,19 @@ def _times(value, factor: float, default: float | None = None):
 
 
 def scale_figure(fig: go.Figure, factor: float) -> go.Figure:
-    """A copy of ``fig`` with fonts, line widths and marker sizes times ``factor`` (``fig`` itself if 1)."""
+    """A copy of ``fig`` with fonts, lines, markers, height and margins times ``factor`` (``fig`` itself if 1)."""
     if factor == 1:
         return fig
     if factor <= 0:
         raise ValueError(f"factor must be > 0, got {factor}")
     fig = go.Figure(fig)
+    # Height and margins grow too, as with a zoom: axis titles, legends and animation controls
+    # placed in paper coordinates below a plot keep their room for the larger text.
+    if fig.layout.height:
+        fig.layout.height = round(fig.layout.height * factor)
+    for side in ("l", "r", "t", "b"):
+        if fig.layout.margin[side] is not None:
+            fig.layout.margin[side] = round(fig.layout.margin[side] * factor)
     base = fig.layout.font.size or FONT_SIZE
     fig.update_layout(font_size=base * factor)
     if fig.layout.title.font.size:
@@ -42,6 +49,10 @@ def scale_figure(fig: go.Figure, factor: float) -> go.Figure:
     fig.for_each_yaxis(axis)
     for ann in fig.layout.annotations or ():
         ann.font.size = _times(ann.font.size, factor, base)
+    for control in (*(fig.layout.updatemenus or ()), *(fig.layout.sliders or ())):  # animation buttons, slider
+        control.font.size = _times(control.font.size, factor, base)
+    for slider in fig.layout.sliders or ():
+        slider.currentvalue.font.size = _times(slider.currentvalue.font.size, factor, base)
     for trace in (*fig.data, *(t for frame in fig.frames or () for t in frame.data)):  # animation frames too
         _scale_trace(trace, factor)
     return fig

@@ -22,6 +22,8 @@ def test_scaling_grows_fonts_and_lines_and_keeps_the_data():
     widths = [(a.line.width, b.line.width) for a, b in zip(fig.data, big.data) if a.line.width]
     assert widths and all(b == pytest.approx(1.5 * a) for a, b in widths)
     assert [list(t.y) for t in big.data] == [list(t.y) for t in fig.data]
+    assert big.layout.height == round(1.5 * fig.layout.height)  # room for the larger text, as with a zoom
+    assert big.layout.margin.b == round(1.5 * fig.layout.margin.b)
     assert LINE_WIDTH > 0
 
 
@@ -37,8 +39,10 @@ def test_animation_frames_are_scaled_too():
     import plotly.graph_objects as go
 
     fig = go.Figure(data=[go.Scatter(y=[1, 2], line_width=2, marker_size=6)],
-                    frames=[go.Frame(data=[go.Scatter(y=[2, 3], line_width=2, marker_size=6)], name="1")])
+                    frames=[go.Frame(data=[go.Scatter(y=[2, 3], line_width=2, marker_size=6)], name="1")],
+                    layout=dict(updatemenus=[dict(type="buttons", font_size=10)], sliders=[dict(font_size=10)]))
     big = scale_figure(fig, 2)
+    assert big.layout.updatemenus[0].font.size == 20 and big.layout.sliders[0].font.size == 20
     assert big.data[0].line.width == 4 and big.frames[0].data[0].line.width == 4
     assert big.frames[0].data[0].marker.size == 12
     assert fig.frames[0].data[0].line.width == 2  # the original is untouched
