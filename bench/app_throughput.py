@@ -14,29 +14,16 @@ import argparse
 import csv
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
+from app_server import CHROMIUM, CHROMIUM_ARGS, IDLE, REFRESHES_JS, ROOT, start_server, stop_server
+
 PY = sys.executable
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
-# Distinct states of the loss chart's last x, sampled every 20 ms: one per live-view refresh.
-REFRESHES_JS = """(ms) => new Promise(done => {
-    const seen = new Set(); const t0 = performance.now();
-    const h = setInterval(() => {
-        const g = document.querySelector('.js-plotly-plot');
-        if (g && g.data && g.data.length > 1) seen.add(g.data[1].x[g.data[1].x.length - 1]);
-        if (performance.now() - t0 > ms) { clearInterval(h); done(seen.size); }
-    }, 20);
-})"""
 FIRST_POINT_JS = """() => {
     const g = document.querySelector('.js-plotly-plot');
     return g && g.data && g.data.length > 1 && g.data[1].x.length > 0;
@@ -50,29 +37,15 @@ def cli_rate(iterations: int, out: Path) -> float:
     return int(m[1]) / float(m[2])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def app_run(iterations: int, chromium: str) -> dict:
-    port = free_port()
-    server = subprocess.Popen(
-        [PY, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
-         f"--server.port={port}", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    url, server = start_server(artifacts / "app-throughput-server.log")
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/")
+            page.goto(url)
             page.wait_for_selector(IDLE)
             box = page.get_by_role("spinbutton", name="Iterations")
             box.fill(str(iterations))
@@ -93,14 +66,13 @@ def app_run(iterations: int, chromium: str) -> dict:
         return {"app_its_per_s": int(rows[-1]["iteration"]) / float(rows[-1]["elapsed"]),
                 "refreshes_per_s": refreshes}
     finally:
-        server.terminate()
-        server.wait()
+        stop_server(server)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--iterations", type=int, default=3000)
-    p.add_argument("--chromium", default="/usr/bin/chromium")
+    p.add_argument("--chromium", default=CHROMIUM)
     args = p.parse_args()
     out = Path("/tmp/leo-app-throughput")
     before = cli_rate(args.iterations, out)

@@ -15,20 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+from app_server import CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, start_server, stop_server
+
 VIEWPORT = {"width": 1280, "height": 900}
 
 
@@ -62,31 +54,6 @@ class MemorySampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def start_server(max_jobs: int, log_path: Path) -> tuple[str, subprocess.Popen]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "LEO_MAX_JOBS": str(max_jobs)}
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
-         f"--server.port={port}", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return url, proc
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"streamlit did not come up; see {log_path}")
-        time.sleep(0.2)
 
 
 class ScriptTimes:
@@ -223,7 +190,7 @@ def main() -> None:
     if args.url:
         url, pid = args.url, args.pid
     else:
-        url, proc = start_server(args.max_jobs, artifacts / "load-test-server.log")
+        url, proc = start_server(artifacts / "load-test-server.log", {"LEO_MAX_JOBS": str(args.max_jobs)})
         pid = proc.pid
     try:
         with sync_playwright() as p:
@@ -236,8 +203,7 @@ def main() -> None:
         print(json.dumps(result, indent=2))
     finally:
         if proc is not None:
-            proc.terminate()
-            proc.wait(10)
+            stop_server(proc)
 
 
 if __name__ == "__main__":

@@ -9,21 +9,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from app_server import CHROMIUM, CHROMIUM_ARGS, IDLE, REFRESHES_JS, ROOT, start_server, stop_server  # noqa: E402
+
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 VIEWPORT = {"width": 1600, "height": 1000}
 LONG_RUN = "100000"
 
@@ -33,42 +28,15 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit-server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
-         f"--server.port={port}", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not come up; see {ARTIFACTS / 'streamlit-server.log'}")
-        time.sleep(0.2)
-    yield url, proc
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        url, proc = start_server(ARTIFACTS / "streamlit-server.log")
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield url, proc
+    stop_server(proc)
 
 
 @pytest.fixture(scope="module")
@@ -127,15 +95,7 @@ def _wait_for_curve(page, at_least: float = 1) -> None:
 
 def _refreshes_per_second(page, seconds: float = 4.0) -> float:
     """Distinct chart states seen while sampling every 20 ms: one per live-view refresh."""
-    n = page.evaluate("""(ms) => new Promise(done => {
-        const seen = new Set(); const t0 = performance.now();
-        const h = setInterval(() => {
-            const g = document.querySelector('.js-plotly-plot');
-            if (g && g.data && g.data.length > 1) seen.add(g.data[1].x[g.data[1].x.length - 1]);
-            if (performance.now() - t0 > ms) { clearInterval(h); done(seen.size); }
-        }, 20);
-    })""", int(seconds * 1000))
-    return (n - 1) / seconds
+    return (page.evaluate(REFRESHES_JS, int(seconds * 1000)) - 1) / seconds
 
 
 def _metric(page, label: str) -> str:
@@ -304,12 +264,15 @@ def test_closing_the_tab_stops_its_training_thread(server, browser):
     page.get_by_role("button", name="Start").click()
     _wait_for_curve(page, 5)
     busy0 = _cpu_seconds(proc.pid)
-    time.sleep(1.0)
-    busy = _cpu_seconds(proc.pid) - busy0
+    time.sleep(2.0)
+    busy = (_cpu_seconds(proc.pid) - busy0) / 2.0
     ctx.close()
     time.sleep(2.0)  # the websocket closes, the session's resources are released
     idle0 = _cpu_seconds(proc.pid)
     time.sleep(2.0)
     idle = (_cpu_seconds(proc.pid) - idle0) / 2.0
-    assert busy > 0.5, f"training did not seem to run ({busy:.2f} CPU-s in 1 s)"
-    assert idle < 0.2, f"the server still burns {idle:.2f} CPU-s per second after the tab closed"
+    # The training thread runs at nice +10, so under other load it gets less than a core: compare
+    # with what it took just before rather than with a fixed share.
+    assert busy > 0.25, f"training did not seem to run ({busy:.2f} CPU-s per second)"
+    assert idle < min(0.2, busy / 3), f"the server still burns {idle:.2f} CPU-s per second after the tab closed " \
+                                      f"(training took {busy:.2f})"

@@ -15,7 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load_test import CHROMIUM, CHROMIUM_ARGS, run_load, start_server  # noqa: E402
+from app_server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
+from load_test import run_load  # noqa: E402
 
 pytestmark = [
     pytest.mark.browser, pytest.mark.slow,
@@ -28,7 +29,7 @@ def test_three_sessions_train_at_once_with_a_job_limit_of_two():
 
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
-    url, proc = start_server(2, artifacts / "load-test-server.log")
+    url, proc = start_server(artifacts / "load-test-server.log", {"LEO_MAX_JOBS": "2"})
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -37,8 +38,7 @@ def test_three_sessions_train_at_once_with_a_job_limit_of_two():
             finally:
                 browser.close()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_server(proc)
     (artifacts / "load-test-3.json").write_text(str(result))
     assert result["isolation_ok"] and result["exceptions"] == 0, result
     # Measured on a 2-core machine shared with other work: switches while 2 jobs train took 0.5-3.1 s

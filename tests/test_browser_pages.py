@@ -5,17 +5,17 @@ Screenshots go to ``test-artifacts/`` (gitignored).
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
 
 import pytest
 
 from test_browser import (  # noqa: F401  (server and browser are fixtures)
-    ARTIFACTS, CHROMIUM, IDLE, _charts_ready, _no_failure, _open, _set_number, _settle, browser, server,
+    ARTIFACTS, CHROMIUM, _charts_ready, _no_failure, _open, _set_number, _settle, browser, server,
 )
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
 ]
 
 
