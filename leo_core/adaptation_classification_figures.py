@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from .adaptation_figures import START_COLORS
 from .classification_figures import decision_regions_figure
-from .figures import COLORS, FONT_SIZE, LINE_WIDTH, _base_layout
+from .figures import COLORS, FONT_SIZE, LINE_WIDTH, _base_layout, step_animation_controls
 
 __all__ = ["regions_animation_figure", "step_accuracy_figure"]
 
@@ -53,25 +53,10 @@ def regions_animation_figure(panels: list[dict[str, Any]], *, height: int = 560)
                     data=[dict(type="heatmap", z=p["regions"][j][0]) for p in panels])
 
     frames = [frame(j) for j in range(steps + 1)]
-    # Heatmaps are not tweened: each frame is a redraw (cheap at 40 × 40 cells per panel).
-    play = dict(frame=dict(duration=_FRAME_MS, redraw=True), transition=dict(duration=0), fromcurrent=True,
-                mode="immediate")
     layout = fig.layout.to_plotly_json()
     layout.update(margin=dict(l=50, r=10, t=45, b=130), uirevision=None)
-    layout["updatemenus"] = [dict(
-        type="buttons", direction="left", x=0, y=-0.12, xanchor="left", yanchor="top", showactive=False,
-        font=dict(size=FONT_SIZE - 2), pad=dict(t=10, r=10),
-        buttons=[dict(label="▶ play", method="animate", args=[None, play]),
-                 dict(label="❚❚ pause", method="animate",
-                      args=[[None], dict(frame=dict(duration=0, redraw=True), mode="immediate")])],
-    )]
-    layout["sliders"] = [dict(
-        active=0, x=0.2, len=0.8, y=-0.12, yanchor="top", pad=dict(t=10),
-        currentvalue=dict(prefix="inner step ", font=dict(size=FONT_SIZE)), font=dict(size=FONT_SIZE - 4),
-        steps=[dict(label=str(j), method="animate",
-                    args=[[str(j)], dict(frame=dict(duration=0, redraw=True), mode="immediate")])
-               for j in range(steps + 1)],
-    )]
+    # Heatmaps are not tweened: each frame is a redraw (cheap at 40 × 40 cells per panel).
+    layout.update(step_animation_controls(steps, frame_ms=_FRAME_MS, redraw=True, y=-0.12))
     return go.Figure(data=[t.to_plotly_json() for t in fig.data], layout=layout, frames=frames, _validate=False)
 
 

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
-from .figures import COLORS, FONT_SIZE, LINE_WIDTH, _base_layout, log_ticks
+from .figures import COLORS, FONT_SIZE, LINE_WIDTH, _base_layout, log_ticks, step_animation_controls
 
 __all__ = ["START_COLORS", "fit_animation_figure", "step_loss_figure", "parameter_path_figure"]
 
@@ -79,22 +79,7 @@ def fit_animation_figure(task: dict[str, Any], fits: list[dict[str, Any]], *, he
                     data=[dict(type="scatter", x=task["x"], y=f["predictions"][j]) for f in fits])
 
     frames = [frame(j) for j in range(steps + 1)]
-    play = dict(frame=dict(duration=_FRAME_MS, redraw=False), transition=dict(duration=0), fromcurrent=True,
-                mode="immediate")
-    layout["updatemenus"] = [dict(
-        type="buttons", direction="left", x=0, y=-0.2, xanchor="left", yanchor="top", showactive=False,
-        font=dict(size=FONT_SIZE - 2), pad=dict(t=10, r=10),
-        buttons=[dict(label="▶ play", method="animate", args=[None, play]),
-                 dict(label="❚❚ pause", method="animate",
-                      args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])],
-    )]
-    layout["sliders"] = [dict(
-        active=0, x=0.2, len=0.8, y=-0.2, yanchor="top", pad=dict(t=10),
-        currentvalue=dict(prefix="inner step ", font=dict(size=FONT_SIZE)), font=dict(size=FONT_SIZE - 4),
-        steps=[dict(label=str(j), method="animate",
-                    args=[[str(j)], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
-               for j in range(steps + 1)],
-    )]
+    layout.update(step_animation_controls(steps, frame_ms=_FRAME_MS, redraw=False, y=-0.2))
     return go.Figure(data=traces, layout=layout, frames=frames, _validate=False)
 
 

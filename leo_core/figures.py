@@ -171,3 +171,28 @@ def adaptation_preview_figure(curves: dict[str, Any], *, height: int = 420, y_ra
         layout[f"yaxis{ax}"] = dict(anchor=xa, range=list(y_range), showticklabels=first, tickfont=_TICK_FONT,
                                     title=dict(text="y" if first else "", font=_TITLE_FONT))
     return _figure(traces, layout)
+
+
+def step_animation_controls(steps: int, *, frame_ms: int, redraw: bool, y: float) -> dict[str, list]:
+    """Play/pause buttons and an "inner step" slider for a figure with frames named "0" … "steps".
+
+    Returns ``{"updatemenus": …, "sliders": …}`` to merge into a layout; ``y`` places both below the
+    plot (paper coordinates), ``redraw`` is needed when frames change heatmaps rather than lines.
+    """
+    def go_to(names, duration: int) -> list:
+        return [names, dict(frame=dict(duration=duration, redraw=redraw), transition=dict(duration=0),
+                            fromcurrent=True, mode="immediate")]
+
+    return {
+        "updatemenus": [dict(
+            type="buttons", direction="left", x=0, y=y, xanchor="left", yanchor="top", showactive=False,
+            font=dict(size=FONT_SIZE - 2), pad=dict(t=10, r=10),
+            buttons=[dict(label="▶ play", method="animate", args=go_to(None, frame_ms)),
+                     dict(label="❚❚ pause", method="animate", args=go_to([None], 0))],
+        )],
+        "sliders": [dict(
+            active=0, x=0.2, len=0.8, y=y, yanchor="top", pad=dict(t=10),
+            currentvalue=dict(prefix="inner step ", font=dict(size=FONT_SIZE)), font=dict(size=FONT_SIZE - 4),
+            steps=[dict(label=str(j), method="animate", args=go_to([str(j)], 0)) for j in range(steps + 1)],
+        )],
+    }
