@@ -145,18 +145,3 @@ def chart_config(name: str) -> dict:
     scale = 2 if fmt == "png" else 1
     return {"displaylogo": False,
             "toImageButtonOptions": {"format": fmt, "filename": f"leo-{name}", "scale": scale}}
-
-
-def through_app() -> None:
-    """Make sure a page runs inside ``app.py`` (its navigation, URL state, presentation mode, runner).
-
-    Because this project has a ``pages/`` folder, Streamlit starts in its legacy multipage mode and
-    switches to ``app.py``'s ``st.navigation`` only once some session has run ``app.py``. Until
-    then a link straight to a page (``/adaptation?…``, the first visitor of a fresh server) runs the
-    page file alone: file-name navigation, no settings from the link. Leave that mode and rerun.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()

@@ -251,8 +251,6 @@ def main() -> None:
                   "moves most (PCA of θ_j − θ₀). The percentages say how much of its movement the picture shows.")
 
 
-app_state.through_app()  # a direct link on a fresh server: run inside app.py
-
 try:
     main()
 except ValueError as exc:  # bad typed points, a family this view cannot draw, …

@@ -207,8 +207,6 @@ def main() -> None:
             st.error(str(exc))
 
 
-app_state.through_app()  # a direct link on a fresh server: run inside app.py
-
 try:
     main()
 except Exception as exc:  # never a traceback on screen

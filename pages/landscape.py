@@ -195,8 +195,6 @@ def main() -> None:
         _network_view(cfg, model, family, start, batch, key, device)
 
 
-app_state.through_app()  # a direct link on a fresh server: run inside app.py
-
 try:
     main()
 except ValueError as exc:

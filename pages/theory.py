@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-import app_state
-
 from leo_core.algorithms import ALGORITHMS
 
 RUN_KEY = "leo_run"
@@ -145,8 +143,6 @@ def main() -> None:
     _algorithms()
     _references()
 
-
-app_state.through_app()  # a direct link on a fresh server: run inside app.py
 
 try:
     main()

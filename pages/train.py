@@ -414,8 +414,6 @@ def main() -> None:
     _checkpoints(snap)
 
 
-app_state.through_app()  # a direct link on a fresh server: run inside app.py
-
 try:
     main()
 except Exception as exc:  # never a traceback on screen
