@@ -8,7 +8,9 @@ address bar always holds a link that reproduces the view).
 
 from __future__ import annotations
 
+import runpy
 from dataclasses import replace
+from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -18,6 +20,7 @@ from leo_core.figure_scale import scale_figure
 from leo_core.presets import PRESETS, preset_checkpoint
 from leo_core.url_state import GLOBAL_SCHEMA, SCHEMAS, parse, serialise
 
+APP_SCRIPT = Path(__file__).resolve().with_name("app.py")
 RUNNER_KEY = "leo_runner"
 APPLIED_KEY = "_leo_url_applied"  # pages whose URL values were applied in this session
 NOTES_KEY = "_leo_url_notes"  # {page: [note, …]} shown on that page for the rest of the session
@@ -145,3 +148,22 @@ def chart_config(name: str) -> dict:
     scale = 2 if fmt == "png" else 1
     return {"displaylogo": False,
             "toImageButtonOptions": {"format": fmt, "filename": f"leo-{name}", "scale": scale}}
+
+
+def run_inside_app() -> bool:
+    """Run ``app.py`` (navigation, URL state, presentation mode, the session's runner) around the
+    page when Streamlit ran the page file alone; True when it did, and the caller draws nothing.
+
+    With a ``pages/`` folder next to ``app.py``, Streamlit starts in its legacy multipage mode and
+    leaves it only when some session runs ``app.py``'s ``st.navigation``. Until then a link straight
+    to a page (the first visitor of a fresh server opening ``/adaptation?…``) runs the page file
+    alone: file-name navigation, no settings from the link, narrow layout. ``app.py`` then runs the
+    same page inside its navigation, in this script run (no rerun, so no widget value is lost).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if not PagesManager.uses_pages_directory:
+        return False
+    PagesManager.uses_pages_directory = False  # what app.py's st.navigation would set anyway
+    runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+    return True

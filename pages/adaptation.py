@@ -210,6 +210,8 @@ def _path_figure(fits: list[dict], task: ad.RegressionTask, linear: bool):
 
 
 def main() -> None:
+    if app_state.run_inside_app():  # a link straight to this page on a fresh server
+        return
     st.title("Adaptation")
     st.markdown("How **one task** adapts: the fit after each inner step θ ← θ − α∇L(θ) on its support points, "
                 "from the learned initialization θ₀ and, side by side, from the baselines. Press ▶ or drag the "

@@ -197,6 +197,8 @@ def _sweep() -> None:
 
 
 def main() -> None:
+    if app_state.run_inside_app():  # a link straight to this page on a fresh server
+        return
     st.title("Compare")
     st.markdown("Meta-learned initializations and baselines side by side, adapted with the same α on the same "
                 "seeded test tasks. Shaded bands are 95% intervals of the mean over tasks.")

@@ -161,6 +161,8 @@ def _network_view(cfg, model, family, start, batch, key, device) -> None:
 
 
 def main() -> None:
+    if app_state.run_inside_app():  # a link straight to this page on a fresh server
+        return
     st.title("Landscape")
     st.markdown("The loss surface around the initialization θ₀, and the paths tasks take on it. For the two-parameter "
                 "linear model the plane *is* the whole parameter space; for networks it is a 2-D slice.")

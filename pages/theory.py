@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+import app_state
+
 from leo_core.algorithms import ALGORITHMS
 
 RUN_KEY = "leo_run"
@@ -133,6 +135,8 @@ def _your_run() -> None:
 
 
 def main() -> None:
+    if app_state.run_inside_app():  # a link straight to this page on a fresh server
+        return
     st.title("Theory")
     st.markdown("What the app computes, in the source document's notation, and how it relates to the literature.")
     _your_run()

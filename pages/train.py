@@ -395,6 +395,8 @@ def _config_json(snap: RunSnapshot) -> str:
 
 
 def main() -> None:
+    if app_state.run_inside_app():  # a link straight to this page on a fresh server
+        return
     st.title("Train")
     st.markdown(
         "Meta-train an initialization θ₀ so that **k gradient steps** on a few examples of a *new* task fit it well. "

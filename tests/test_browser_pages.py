@@ -53,3 +53,23 @@ def test_adaptation_and_landscape_pages(server, browser):  # noqa: F811
         page.screenshot(path=str(ARTIFACTS / "12-landscape-linear.png"), full_page=True)
     finally:
         ctx.close()
+
+
+def test_a_link_to_a_page_is_the_first_visit_of_a_fresh_server(browser):
+    """A shared link straight to a page must run inside app.py (navigation, settings from the link) even
+    when it is the first request a new server sees (Streamlit's legacy pages/ mode, see app_state.through_app)."""
+    from app_server import start_server, stop_server
+
+    url, proc = start_server(ARTIFACTS / "fresh-server.log")
+    try:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(f"{url}/adaptation?present=1")
+        page.locator("h1", has_text="Adaptation").first.wait_for()
+        _settle(page)
+        nav = page.locator("[data-testid=stSidebarNav] a").all_inner_texts()
+        assert [t.split()[-1] for t in nav] == ["Train", "Adaptation", "Landscape", "Compare", "Theory"], nav
+        assert page.get_by_role("switch", name="Presentation mode").is_checked()
+        _no_failure(page)
+        page.close()
+    finally:
+        stop_server(proc)
