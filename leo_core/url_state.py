@@ -21,7 +21,7 @@ from .device import DEVICE_CHOICES
 from .landscape_views import DIRECTIONS, SURFACES
 from .tasks import TASK_FAMILIES
 
-__all__ = ["IntField", "FloatField", "StepField", "ChoiceField", "BoolField", "TextField", "Schema", "ParseResult",
+__all__ = ["IntField", "FloatField", "StepField", "ChoiceField", "MultiChoiceField", "BoolField", "TextField", "Schema", "ParseResult",
            "parse", "serialise", "SCHEMAS", "GLOBAL_SCHEMA", "ALPHAS", "BETAS", "MAX_VALUE_CHARS"]
 
 MAX_VALUE_CHARS = 200  # longer query values are refused outright (no 10⁵-digit int parsing)
@@ -30,6 +30,15 @@ _SHOWN_CHARS = 40  # how much of a bad value a note quotes
 ALPHAS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 BETAS = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1)
 LANDSCAPE_ALPHAS = (1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+# Options of the pages' other fixed-choice widgets (the pages build their widgets from these).
+CURVES = ("accuracy", "loss")  # Train: what the left chart shows for a classification family
+PREVIEW_STEPS = ("k", "1", "5", "10")  # Train: inner steps in the live fit preview
+TASK_SOURCES = ("sample", "params", "points")  # Adaptation: where the task comes from
+START_KEYS = ("meta", "pretrained", "random")  # Adaptation: the starts a task can adapt from
+DEFAULT_POINTS = "-2, -1.5\n-1, -0.2\n0, 0.4\n1, 1.9\n2, 3.1"  # Adaptation: typed support points
+PRETRAIN_ITERATIONS = 300  # Adaptation: the pretrained baseline's default training length
+EVAL_TASKS = (50, 100, 200, 400, 600)  # Compare: test tasks
+SHOT_CHOICES = (1, 2, 5, 10, 20)  # Compare: shots on the second chart
 
 
 def _shown(raw: str) -> str:
@@ -108,17 +117,39 @@ class StepField:
 
 @dataclass(frozen=True)
 class ChoiceField:
-    default: str
-    choices: tuple[str, ...]
+    """One of a fixed list of options (strings or numbers, as the widget holds them)."""
 
-    def parse(self, raw: str) -> tuple[str, str | None]:
+    default: str | int
+    choices: tuple[str | int, ...]
+
+    def parse(self, raw: str) -> tuple[str | int, str | None]:
         value = raw.strip()
-        if value not in self.choices:
-            raise _Reject(f"not one of {', '.join(self.choices)}")
-        return value, None
+        for choice in self.choices:
+            if str(choice) == value:
+                return choice, None
+        raise _Reject(f"not one of {', '.join(map(str, self.choices))}")
 
-    def dump(self, value: str) -> str:
+    def dump(self, value: str | int) -> str:
         return str(value)
+
+
+@dataclass(frozen=True)
+class MultiChoiceField:
+    """Several of a fixed list of options, comma-separated (a multiselect); unknown items are dropped."""
+
+    default: tuple[str | int, ...]
+    choices: tuple[str | int, ...]
+
+    def parse(self, raw: str) -> tuple[list, str | None]:
+        items = [item.strip() for item in raw.split(",") if item.strip()]
+        chosen = [c for c in self.choices if str(c) in items]  # in the widget's order, each once
+        unknown = [item for item in items if item not in {str(c) for c in self.choices}]
+        if unknown:
+            return chosen, f"{', '.join(_shown(u) for u in unknown)} dropped (allowed {', '.join(map(str, self.choices))})"
+        return chosen, None
+
+    def dump(self, value: Sequence) -> str:
+        return ",".join(str(v) for v in value)
 
 
 @dataclass(frozen=True)
@@ -141,13 +172,16 @@ class BoolField:
 
 @dataclass(frozen=True)
 class TextField:
-    """Free text (e.g. a list of sweep values), refused when long or holding control characters."""
+    """Free text (e.g. a list of sweep values), refused when long or holding control characters
+    (line breaks are allowed in a ``multiline`` field: a text area)."""
 
     default: str
     max_chars: int = 100
+    multiline: bool = False
 
     def parse(self, raw: str) -> tuple[str, str | None]:
-        if len(raw) > self.max_chars or any(ord(c) < 32 for c in raw):
+        allowed = "\n" if self.multiline else ""
+        if len(raw) > self.max_chars or any(ord(c) < 32 and c not in allowed for c in raw):
             raise _Reject(f"longer than {self.max_chars} characters or holds control characters")
         return raw, None
 
@@ -155,7 +189,7 @@ class TextField:
         return str(value)
 
 
-Field = IntField | FloatField | StepField | ChoiceField | BoolField | TextField
+Field = IntField | FloatField | StepField | ChoiceField | MultiChoiceField | BoolField | TextField
 Schema = Mapping[str, Field]
 
 
@@ -198,7 +232,7 @@ def serialise(schema: Schema, values: Mapping[str, Any]) -> dict[str, str]:
     """Query-string entries for the schema's keys in ``values`` that differ from their defaults."""
     out = {}
     for key, fld in schema.items():
-        if key in values and values[key] is not None and values[key] != fld.default:
+        if key in values and values[key] is not None and fld.dump(values[key]) != fld.dump(fld.default):
             out[key] = fld.dump(values[key])
     return out
 
@@ -222,18 +256,34 @@ TRAIN_SCHEMA: dict[str, Field] = {
     "outer_optimizer": ChoiceField(_D.outer_optimizer, tuple(OUTER_OPTIMIZERS)),
     "outer_loss": ChoiceField(_D.outer_loss, tuple(OUTER_LOSSES)),
     "first_order": BoolField(_D.first_order),
+    "curve_metric": ChoiceField(CURVES[0], CURVES),
+    "preview_steps": ChoiceField(PREVIEW_STEPS[0], PREVIEW_STEPS),
 }
 
+def task_param_key(family: str, name: str) -> str:
+    """The Adaptation page's slider (and query key) for one parameter of a regression family's task."""
+    return f"adapt_param_{family}_{name}"
+
+
 ADAPTATION_SCHEMA: dict[str, Field] = {
+    "adapt_family": ChoiceField(_D.family, tuple(TASK_FAMILIES)),
     "adapt_shots": IntField(10, 1, 50),
     "adapt_steps": IntField(10, 0, 50),
     "adapt_alpha": StepField(0.01, ALPHAS),
-    "adapt_source": ChoiceField("sample", ("sample", "params", "points")),
+    "adapt_source": ChoiceField(TASK_SOURCES[0], TASK_SOURCES),
     "adapt_task_seed": IntField(0, 0, 2**31 - 1),
+    "adapt_points": TextField(DEFAULT_POINTS, max_chars=MAX_VALUE_CHARS, multiline=True),
+    "pretrain_iterations": IntField(PRETRAIN_ITERATIONS, 50, 5000),
+    "adapt_cls_shots": IntField(_D.shots, 1, 20),
+    "adapt_cls_start": ChoiceField(START_KEYS[0], START_KEYS),
+    **{task_param_key(name, p): FloatField(round((lo + hi) / 2, 2), float(lo), float(hi))
+       for name, fam in TASK_FAMILIES.items() for p, (lo, hi) in getattr(fam, "param_ranges", {}).items()},
 }
 
 LANDSCAPE_SCHEMA: dict[str, Field] = {
+    "land_family": ChoiceField(_D.family, tuple(TASK_FAMILIES)),
     "land_tasks": IntField(5, 1, 10),
+    "land_shown": IntField(1, 1, 10),  # at most land_tasks: the page lowers it
     "land_seed": IntField(0, 0, 2**31 - 1),
     "land_k": IntField(1, 0, 20),
     "land_alpha": StepField(0.01, LANDSCAPE_ALPHAS),
@@ -248,7 +298,9 @@ LANDSCAPE_SCHEMA: dict[str, Field] = {
 }
 
 COMPARE_SCHEMA: dict[str, Field] = {
+    "eval_tasks": ChoiceField(100, EVAL_TASKS),
     "eval_steps": IntField(10, 1, 20),
+    "eval_shots": MultiChoiceField((1, 5, 10), SHOT_CHOICES),
     "eval_seed": IntField(12345, 0, 10**6),
     "baseline_kind": ChoiceField(BASELINES[0], tuple(BASELINES)),
     "baseline_iterations": IntField(300, 10, 20_000),

@@ -27,14 +27,12 @@ from leo_core.classification_preview import preview_kind
 from leo_core.config import TrainConfig
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.train import make_family, make_model
+from leo_core.url_state import ALPHAS, DEFAULT_POINTS, PRETRAIN_ITERATIONS, TASK_SOURCES, task_param_key
 
 RUN_KEY = "leo_run"
 PRETRAINED_KEY = "_leo_pretrained"  # {settings tuple: θ₀ of the pretrained baseline}
-ALPHAS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
-SOURCES = {"sample": "sample one (seed)", "params": "set its parameters", "points": "type support points"}
-DEFAULT_POINTS = "-2, -1.5\n-1, -0.2\n0, 0.4\n1, 1.9\n2, 3.1"
+SOURCES = dict(zip(TASK_SOURCES, ("sample one (seed)", "set its parameters", "type support points")))
 MAX_STEPS = 50
-PRETRAIN_ITERATIONS = 300
 MAX_PRETRAINED = 8  # pretrained baselines kept per session (one per settings)
 _LOSS_NAMES = {"mse": "MSE", "cross_entropy": "cross-entropy"}
 
@@ -99,7 +97,7 @@ def _task_widgets(family, cfg: TrainConfig, shots: int, query: int) -> ad.Regres
     chosen = dict(values)
     for col, (name, (lo, hi)) in zip(cols, family.param_ranges.items()):
         chosen[name] = col.slider(name, float(lo), float(hi), float(round(values[name], 2)), step=0.01,
-                                  key=f"adapt_param_{family.name}_{name}")
+                                  key=task_param_key(family.name, name))
     return ad.task_from_params(family, chosen, shots, query, int(seed) + 1)
 
 
@@ -161,6 +159,8 @@ def _classification_view(cfg: TrainConfig, family, model, starts: list[ad.Start]
                    "support points in their class's colour. Panel titles: query accuracy after that step.")
     else:
         names = {s.key: s.label for s in starts}
+        if st.session_state.get("adapt_cls_start") not in names:  # e.g. a link asked for a start not built here
+            st.session_state.pop("adapt_cls_start", None)
         shown = st.radio("Predictions from", list(names), format_func=names.get, horizontal=True,
                          key="adapt_cls_start")
         data = next(p for p in pictures if p["key"] == shown)

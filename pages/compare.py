@@ -20,12 +20,12 @@ from leo_core.config import EvalConfig, TrainConfig
 from leo_core.evaluate import EvalResult
 from leo_core.sweep import (LOSS_NAMES, MAX_CELLS, SweepConfig, cell_config, estimate_seconds, measure_its_per_sec,
                             parse_grid, run_sweep)
+from leo_core.url_state import EVAL_TASKS, SHOT_CHOICES
 
 RUN_KEY = "leo_run"
 RUNS_KEY = "leo_compare_runs"
 COUNTER_KEY = "leo_compare_counter"
 CHOSEN_KEY = "compare_runs"  # the multiselect of runs shown
-SHOT_CHOICES = [1, 2, 5, 10, 20]
 BASELINE_ITERATIONS = 300
 
 
@@ -139,7 +139,7 @@ def _compare() -> None:
         return
     cmp.check_comparable(picked)
     c1, c2, c3, c4 = st.columns(4)
-    tasks = c1.select_slider("Test tasks", [50, 100, 200, 400, 600], 100, key="eval_tasks",
+    tasks = c1.select_slider("Test tasks", EVAL_TASKS, 100, key="eval_tasks",
                              help="More tasks: narrower 95% intervals, slower.")
     steps = c2.slider("Adaptation steps", 1, 20, 10, key="eval_steps")
     shots = c3.multiselect("Shots (second chart)", SHOT_CHOICES, [1, 5, 10], key="eval_shots")

@@ -30,9 +30,9 @@ from leo_core.landscape_figures import (linear_landscape_figure, projection_chec
                                         slice_surface_figure)
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.train import make_family, make_model
+from leo_core.url_state import LANDSCAPE_ALPHAS as ALPHAS
 
 RUN_KEY = "leo_run"
-ALPHAS = [1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
 QUERY_POINTS = 50
 CACHE_ENTRIES = 32  # grids kept (each a few hundred kB of floats at most)
 _LOSS_NAMES = {"mse": "MSE", "cross_entropy": "cross-entropy"}
@@ -110,6 +110,8 @@ def _linear_view(cfg, model, family, start, batch, key, device) -> None:
                              help="Step size of the k steps in J and in the drawn paths.")
     resolution = c3.slider("Grid resolution", 11, 101, 61, step=2, key="land_res_linear",
                            help="Points per axis; the exact plane is cheap (a few ms per 1,000 points).")
+    if st.session_state.get("land_shown", 1) > batch.n_tasks:  # fewer tasks than a link (or the last view) showed
+        st.session_state["land_shown"] = batch.n_tasks
     shown = st.slider("Task shown in the top panels", 1, batch.n_tasks, 1, key="land_shown") - 1
     data = _cached(("linear", *key, float(alpha), int(k), int(resolution), int(shown), str(device)), lambda progress:
                    lv.linear_landscape(model, family, start.algorithm, start.meta_params, batch, float(alpha), int(k),

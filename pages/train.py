@@ -29,7 +29,7 @@ from leo_core.presets import PRESETS
 from leo_core.preview import preview_curves, preview_tasks
 from leo_core.runner import RunSnapshot, RunStatus, TrainingRunner
 from leo_core.tasks import TASK_FAMILIES
-from leo_core.url_state import ALPHAS, BETAS
+from leo_core.url_state import ALPHAS, BETAS, CURVES, PREVIEW_STEPS
 
 RUNNER_KEY = "leo_runner"
 RUN_KEY = "leo_run"
@@ -44,8 +44,6 @@ PREVIEW_POLL_S = 1.5
 CROWD_FREE_RUNS = 2
 RETIME_RATIO = 2.0  # rebuild the live view when the crowd factor doubled or halved since it was built
 CROWD_KEY = "_leo_crowd_factor"  # the crowd factor the live view's periods were built with
-PREVIEW_STEPS = ["k", "1", "5", "10"]
-CURVES = ["accuracy", "loss"]  # what the left chart shows for a classification family
 MAX_UPLOAD_MB = 20
 _D = TrainConfig()
 _LOSS_NAMES = {"mse": "MSE", "ce": "cross-entropy", "cross_entropy": "cross-entropy"}

@@ -89,7 +89,7 @@ def _last_iteration_on_chart(page) -> float:
 def _wait_for_curve(page, at_least: float = 1) -> None:
     deadline = time.monotonic() + 30
     while _last_iteration_on_chart(page) < at_least:
-        assert time.monotonic() < deadline, "the loss curve never appeared"
+        assert time.monotonic() < deadline, f"the loss curve never reached iteration {at_least}"
         time.sleep(0.1)
 
 
@@ -160,9 +160,7 @@ def test_live_training_settings_pages_and_checkpoints(server, browser, tmp_path)
         page.get_by_role("button", name="Start").click()
         _wait_for_curve(page)
         first = _last_iteration_on_chart(page)
-        time.sleep(1.5)
-        second = _last_iteration_on_chart(page)
-        assert second > first, "the loss curve did not grow while training"
+        _wait_for_curve(page, first + 1)  # it grows while training (waits ≤ 30 s: this machine may be busy)
 
         rate = _refreshes_per_second(page)
         its = float(_metric(page, "it / s").replace(",", ""))

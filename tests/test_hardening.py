@@ -115,6 +115,34 @@ def test_settings_round_trip_through_the_url():
         _close(at)
 
 
+def _query(at: AppTest, key: str):
+    value = at.query_params.get(key)
+    return value[-1] if isinstance(value, list) else value
+
+
+def test_a_link_reproduces_a_hand_set_task_and_a_landscape_view():
+    at = _harness("adaptation", {"adapt_family": "linear", "adapt_source": "params", "adapt_param_linear_slope": "1.5",
+                                 "adapt_param_linear_intercept": "-0.25"})
+    try:
+        at.run()
+        _no_exception(at)
+        assert at.selectbox(key="adapt_family").value == "linear"
+        assert at.slider(key="adapt_param_linear_slope").value == 1.5
+        assert at.slider(key="adapt_param_linear_intercept").value == -0.25
+        assert _query(at, "adapt_param_linear_slope") == "1.5" and _query(at, "adapt_source") == "params"
+    finally:
+        _close(at)
+    at = _harness("landscape", {"land_family": "linear", "land_tasks": "3", "land_shown": "7"})
+    try:
+        at.run()
+        _no_exception(at)
+        assert at.selectbox(key="land_family").value == "linear"
+        assert at.slider(key="land_shown").value == 3  # only three tasks: the link's 7th is not there
+        assert _query(at, "land_shown") == "3"
+    finally:
+        _close(at)
+
+
 def test_a_preset_in_the_url_sets_everything_and_loads_its_checkpoint():
     at = _harness("train", {"preset": "document-linear", "k": "2"})
     try:

@@ -6,8 +6,8 @@ import pytest
 
 from leo_core.config import TrainConfig
 from leo_core.presets import PRESETS
-from leo_core.url_state import (ALPHAS, BETAS, GLOBAL_SCHEMA, MAX_VALUE_CHARS, SCHEMAS, BoolField, IntField,
-                                StepField, parse, serialise)
+from leo_core.url_state import (ALPHAS, BETAS, GLOBAL_SCHEMA, MAX_VALUE_CHARS, SCHEMAS, BoolField, ChoiceField, IntField,
+                                MultiChoiceField, StepField, TextField, parse, serialise)
 
 TRAIN = SCHEMAS["train"]
 
@@ -32,7 +32,7 @@ def test_every_default_parses_back_unchanged(page):
     schema = SCHEMAS[page]
     raw = {k: f.dump(f.default) for k, f in schema.items()}
     result = parse(schema, raw)
-    assert result.notes == [] and result.values == {k: f.default for k, f in schema.items()}
+    assert result.notes == [] and {k: schema[k].dump(v) for k, v in result.values.items()} == raw
 
 
 def test_out_of_range_numbers_are_clamped_with_a_note():
@@ -100,3 +100,69 @@ def test_every_preset_is_valid_for_the_train_page_and_the_config(key):
     result = parse(TRAIN, serialise(TRAIN, settings))
     assert result.notes == []
     TrainConfig(**settings)
+
+
+def test_choices_of_numbers_come_back_as_numbers():
+    f = ChoiceField(100, (50, 100, 200))
+    assert f.parse(" 200 ") == (200, None)
+    with pytest.raises(Exception, match="not one of 50, 100, 200"):
+        f.parse("150")
+
+
+def test_a_multiselect_keeps_known_items_in_the_widget_order_and_says_what_it_dropped():
+    f = MultiChoiceField((1, 5), (1, 2, 5, 10))
+    assert f.parse("10,1,1") == ([1, 10], None)
+    chosen, note = f.parse("5,x,3")
+    assert chosen == [5] and "'x'" in note and "'3'" in note
+    assert f.parse("") == ([], None)
+    schema = {"shots": f}
+    assert serialise(schema, {"shots": [1, 5]}) == {}  # the default, as the widget holds it (a list)
+    assert parse(schema, serialise(schema, {"shots": [2, 10]})).values == {"shots": [2, 10]}
+
+
+def test_line_breaks_only_in_a_multiline_text():
+    assert TextField("", multiline=True).parse("1, 2\n3, 4") == ("1, 2\n3, 4", None)
+    for raw in ("1, 2\n3, 4", "a\tb"):
+        with pytest.raises(Exception, match="control characters"):
+            TextField("").parse(raw)
+    with pytest.raises(Exception, match="control characters"):
+        TextField("", multiline=True).parse("a\x00b")
+
+
+def _widget_keys(source: str) -> set[str]:
+    """Literal ``key="…"`` arguments of input widgets in a page's source."""
+    import re
+
+    widgets = ("selectbox", "slider", "select_slider", "radio", "number_input", "toggle", "checkbox", "multiselect",
+               "segmented_control", "text_input", "text_area", "pills")
+    calls = re.finditer(r"\.(%s)\(" % "|".join(widgets), source)
+    keys = set()
+    for call in calls:
+        m = re.search(r'key="(\w+)"', source[call.end():call.end() + 600])
+        if m:
+            keys.add(m.group(1))
+    return keys
+
+
+# Widgets that are not settings of the view: a menu that applies a preset, the runs collected in this
+# session (runs are not in a link: their checkpoints are), the sidebar's own controls.
+NOT_IN_THE_LINK = {"preset_choice", "compare_runs", "present", "image_format"}
+
+
+@pytest.mark.parametrize("page", ["train", "adaptation", "landscape", "compare"])
+def test_every_setting_of_a_page_is_in_its_link(page):
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[1] / "pages" / f"{page}.py").read_text()
+    missing = _widget_keys(source) - set(SCHEMAS[page]) - NOT_IN_THE_LINK
+    assert not missing, f"{page}: settings that a shared link would lose: {sorted(missing)}"
+
+
+def test_every_task_parameter_slider_is_in_the_link():
+    from leo_core.tasks import TASK_FAMILIES
+    from leo_core.url_state import task_param_key
+
+    for name, family in TASK_FAMILIES.items():
+        for param, (lo, hi) in getattr(family, "param_ranges", {}).items():
+            field = SCHEMAS["adaptation"][task_param_key(name, param)]
+            assert (field.lo, field.hi) == (lo, hi)
