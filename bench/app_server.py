@@ -13,22 +13,25 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["ROOT", "CHROMIUM", "CHROMIUM_ARGS", "IDLE", "REFRESHES_JS", "start_server", "stop_server"]
+__all__ = ["ROOT", "CHROMIUM", "CHROMIUM_ARGS", "IDLE", "LOSS_CHART", "REFRESHES_JS", "start_server", "stop_server"]
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"  # the page's script has finished
+# The Train page's live loss chart (its element key; a plain ".js-plotly-plot" would, while the loss chart
+# remounts on a refresh, find the fit preview beside it, whose last x is 5).
+LOSS_CHART = ".st-key-loss_chart .js-plotly-plot"
 # Distinct states of the loss chart's last x, sampled every 20 ms for ``ms``: one per live-view refresh.
 REFRESHES_JS = """(ms) => new Promise(done => {
     const seen = new Set(); const t0 = performance.now();
     const h = setInterval(() => {
-        const g = document.querySelector('.js-plotly-plot');
+        const g = document.querySelector('%s');
         if (g && g.data && g.data.length > 1) seen.add(g.data[1].x[g.data[1].x.length - 1]);
         if (performance.now() - t0 > ms) { clearInterval(h); done(seen.size); }
     }, 20);
-})"""
+})""" % LOSS_CHART
 
 
 def _free_port() -> int:

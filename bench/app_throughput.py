@@ -21,13 +21,13 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from app_server import CHROMIUM, CHROMIUM_ARGS, IDLE, REFRESHES_JS, ROOT, start_server, stop_server
+from app_server import CHROMIUM, CHROMIUM_ARGS, IDLE, LOSS_CHART, REFRESHES_JS, ROOT, start_server, stop_server
 
 PY = sys.executable
 FIRST_POINT_JS = """() => {
-    const g = document.querySelector('.js-plotly-plot');
+    const g = document.querySelector('%s');
     return g && g.data && g.data.length > 1 && g.data[1].x.length > 0;
-}"""
+}""" % LOSS_CHART
 
 
 def cli_rate(iterations: int, out: Path) -> float:

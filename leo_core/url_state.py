@@ -21,8 +21,10 @@ from .device import DEVICE_CHOICES
 from .landscape_views import DIRECTIONS, SURFACES
 from .tasks import TASK_FAMILIES
 
-__all__ = ["IntField", "FloatField", "StepField", "ChoiceField", "MultiChoiceField", "BoolField", "TextField", "Schema", "ParseResult",
-           "parse", "serialise", "SCHEMAS", "GLOBAL_SCHEMA", "ALPHAS", "BETAS", "MAX_VALUE_CHARS"]
+__all__ = ["IntField", "FloatField", "StepField", "ChoiceField", "MultiChoiceField", "BoolField", "TextField", "Schema",
+           "ParseResult", "parse", "serialise", "task_param_key", "SCHEMAS", "GLOBAL_SCHEMA", "MAX_VALUE_CHARS",
+           "ALPHAS", "BETAS", "LANDSCAPE_ALPHAS", "CURVES", "PREVIEW_STEPS", "TASK_SOURCES", "START_KEYS",
+           "DEFAULT_POINTS", "PRETRAIN_ITERATIONS", "EVAL_TASKS", "SHOT_CHOICES"]
 
 MAX_VALUE_CHARS = 200  # longer query values are refused outright (no 10⁵-digit int parsing)
 _SHOWN_CHARS = 40  # how much of a bad value a note quotes
@@ -143,7 +145,8 @@ class MultiChoiceField:
     def parse(self, raw: str) -> tuple[list, str | None]:
         items = [item.strip() for item in raw.split(",") if item.strip()]
         chosen = [c for c in self.choices if str(c) in items]  # in the widget's order, each once
-        unknown = [item for item in items if item not in {str(c) for c in self.choices}]
+        known = {str(c) for c in self.choices}
+        unknown = [item for item in items if item not in known]
         if unknown:
             return chosen, f"{', '.join(_shown(u) for u in unknown)} dropped (allowed {', '.join(map(str, self.choices))})"
         return chosen, None
@@ -259,6 +262,7 @@ TRAIN_SCHEMA: dict[str, Field] = {
     "curve_metric": ChoiceField(CURVES[0], CURVES),
     "preview_steps": ChoiceField(PREVIEW_STEPS[0], PREVIEW_STEPS),
 }
+
 
 def task_param_key(family: str, name: str) -> str:
     """The Adaptation page's slider (and query key) for one parameter of a regression family's task."""

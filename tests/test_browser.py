@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from app_server import CHROMIUM, CHROMIUM_ARGS, IDLE, REFRESHES_JS, ROOT, start_server, stop_server  # noqa: E402
+from app_server import (  # noqa: E402
+    CHROMIUM, CHROMIUM_ARGS, IDLE, LOSS_CHART, REFRESHES_JS, ROOT, start_server, stop_server,
+)
 
 ARTIFACTS = ROOT / "test-artifacts"
 VIEWPORT = {"width": 1600, "height": 1000}
@@ -81,9 +83,9 @@ def _no_exception(page) -> None:
 def _last_iteration_on_chart(page) -> float:
     """The last x of the smoothed post-adaptation loss line (-1 before any data)."""
     return page.evaluate("""() => {
-        const g = document.querySelector('.js-plotly-plot');
+        const g = document.querySelector('%s');
         return (g && g.data && g.data.length > 1 && g.data[1].x.length) ? g.data[1].x[g.data[1].x.length - 1] : -1;
-    }""")
+    }""" % LOSS_CHART)
 
 
 def _wait_for_curve(page, at_least: float = 1) -> None:
