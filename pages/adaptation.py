@@ -226,8 +226,9 @@ def main() -> None:
         return
 
     left, mid, right = st.columns(3)
-    shots = left.slider("Shots (support points)", 1, 50, min(cfg.shots, 50), key="adapt_shots",
-                        help="Support points the task adapts on.")
+    typed = st.session_state.get("adapt_source") == "points"  # then the typed points are the support set
+    shots = left.slider("Shots (support points)", 1, 50, min(cfg.shots, 50), key="adapt_shots", disabled=typed,
+                        help="Support points the task adapts on (typed points: as many as typed).")
     steps = mid.slider("Adaptation steps", 0, MAX_STEPS, 10, key="adapt_steps",
                        help="Inner gradient steps to show (training used k = %d)." % cfg.k)
     alpha = right.select_slider("Inner step size α", ALPHAS, value=cfg.alpha if cfg.alpha in ALPHAS else 0.01,
@@ -241,7 +242,7 @@ def main() -> None:
            ad.fingerprint({"x": task.x_support, "y": task.y_support, "xq": task.x_query}),
            tuple((s.key, s.algorithm.key, ad.fingerprint(s.meta_params)) for s in starts))
     fits = _fits(model, family, starts, task, key, float(alpha), int(steps))
-    st.caption(f"Task: {task.description} · {shots} support points"
+    st.caption(f"Task: {task.description} · {task.x_support.shape[0]} support points"
                + (f" · {task.x_query.shape[0]} query points" if task.has_query else " · no query set"))
     app_state.chart(fit_animation_figure(_task_dict(task), fits), "adaptation-fit", key="fit_anim")
     a, b = st.columns(2, gap="large")

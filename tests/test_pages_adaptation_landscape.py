@@ -42,6 +42,8 @@ def test_pages_after_a_short_run(app, family):
     _ok(app)
     app.radio(key="adapt_source").set_value("points").run()
     _ok(app)
+    assert app.slider(key="adapt_shots").disabled  # the typed points are the support set
+    assert any(c.value.startswith("Task: 5 typed points · 5 support points") for c in app.caption)
     app.text_area(key="adapt_points").set_value("0, 1\nnot a point").run()
     assert not app.exception and any("point 2" in e.value for e in app.error)
     app.switch_page("pages/landscape.py").run()
