@@ -1,4 +1,5 @@
-"""Shared fixtures: the whole app under Streamlit's AppTest, with its session's runner closed after."""
+"""Shared fixtures: the whole app under Streamlit's AppTest (its session's runner closed after), and for the
+browser tests a real app server and Debian Chromium (one of each per test module)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,28 @@ def app():
     if runner is not None:
         runner.close()
         assert runner.join(10)
+
+
+@pytest.fixture(scope="module")
+def server():
+    from browser_helpers import ARTIFACTS, start_server, stop_server
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        url, proc = start_server(ARTIFACTS / "streamlit-server.log")
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield url, proc
+    stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from browser_helpers import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -12,7 +11,6 @@ from leo_core.checkpoint import checkpoint_bytes, load_checkpoint
 from leo_core.history import MetricHistory
 from leo_core.runner import RunStatus
 from leo_core.train import Trainer
-
 
 
 def _set_small_run(at: AppTest, iterations: int = 30) -> None:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from helpers import no_errors as _no_errors
 
 from leo_core.runner import RunStatus
-
 
 
 def _charts(at: AppTest) -> list[dict]:

@@ -10,17 +10,12 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
-from test_browser import (  # noqa: F401  (server and browser are fixtures)
-    ARTIFACTS, CHROMIUM, LONG_RUN, _choose, _metric, _no_exception, _open, _refreshes_per_second, _set_number, _settle, _shot,
-    browser, server,
+from browser_helpers import (
+    ARTIFACTS, BROWSER_TESTS, LONG_RUN, choose, metric, no_exception, open_app, refreshes_per_second, set_number,
+    settle, shot,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
-]
+pytestmark = BROWSER_TESTS
 
 TALL = {"width": 1600, "height": 1250}
 
@@ -52,44 +47,44 @@ def _step_slider(page, label: str, presses: int) -> None:
     thumb.focus()
     for _ in range(presses):
         thumb.press("ArrowRight")
-    _settle(page)
+    settle(page)
 
 
 def test_points2d_then_digits_live_views(server, browser):
     url, _ = server
-    ctx, page = _open(browser, url)
+    ctx, page = open_app(browser, url)
     page.set_viewport_size(TALL)  # both preview rows and the curve in one screenshot
     try:
-        _choose(page, "Task family", "2-D point clouds (few-shot classification)")
+        choose(page, "Task family", "2-D point clouds (few-shot classification)")
         _step_slider(page, "Inner step size α", 5)  # 0.01 → 0.5: classification adapts with a large step
-        _set_number(page, "Iterations", LONG_RUN)
+        set_number(page, "Iterations", LONG_RUN)
         page.get_by_role("button", name="Start").click()
         charts = _wait(page, lambda c: c[0]["last"] >= 5 and c[1]["heatmaps"] == 6, "the points2d live view")
         assert charts[0]["ytitle"] == "query accuracy (%)"
         time.sleep(6)  # let θ₀ learn something worth a screenshot
-        rate = _refreshes_per_second(page, 5.0)
-        its = float(_metric(page, "it / s").replace(",", ""))
+        rate = refreshes_per_second(page, 5.0)
+        its = float(metric(page, "it / s").replace(",", ""))
         (ARTIFACTS / "browser-metrics-points2d.json").write_text(json.dumps(
             {"chart_refreshes_per_s": rate, "in_app_its_per_s": its}, indent=2))
         # SPEC §6 asks for >= 2 (measured here: 2.5, the 0.4 s poll's ceiling, at load ~4.5 on 2 cores); on
         # this shared machine a heavier load has pushed it to 1.0 together with the training rate (121 → 29 it/s),
         # so the test holds the existing browser test's floor and records the number.
         assert rate >= 1.5, f"only {rate:.2f} chart refreshes per second while training points2d"
-        _no_exception(page)
-        _shot(page, "10-points2d-running")
+        no_exception(page)
+        shot(page, "10-points2d-running")
         page.get_by_role("button", name="Stop").click()
         page.get_by_text("Stopped.", exact=False).first.wait_for()
-        _settle(page)
+        settle(page)
 
-        _choose(page, "Task family", "Handwritten digits, N-way K-shot (scikit-learn 8×8)")
-        _set_number(page, "Iterations", "150")
+        choose(page, "Task family", "Handwritten digits, N-way K-shot (scikit-learn 8×8)")
+        set_number(page, "Iterations", "150")
         page.get_by_role("button", name="Start").click()
         page.get_by_text("Finished.", exact=False).first.wait_for(timeout=90_000)
-        _settle(page)
+        settle(page)
         charts = _wait(page, lambda c: "predictions" in c[1]["names"], "the digits preview")
         assert charts[0]["ytitle"] == "query accuracy (%)" and charts[0]["last"] == 150
         assert charts[1]["heatmaps"] == 3  # support mosaic, query before, query after
-        _no_exception(page)
-        _shot(page, "11-digits-finished")
+        no_exception(page)
+        shot(page, "11-digits-finished")
     finally:
         ctx.close()

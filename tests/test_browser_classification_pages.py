@@ -8,32 +8,25 @@ from __future__ import annotations
 
 import time
 
-import pytest
+from browser_helpers import ARTIFACTS, BROWSER_TESTS, charts_ready, choose, no_failure, open_app, set_number, settle
 
-from test_browser import (  # noqa: F401  (server and browser are fixtures)
-    ARTIFACTS, CHROMIUM, _charts_ready, _choose, _no_failure, _open, _set_number, _settle, browser, server,
-)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
-]
+pytestmark = BROWSER_TESTS
 
 TALL = {"width": 1600, "height": 2300}  # the whole page in one screenshot
 _FIRST_CHART = "document.querySelector('.js-plotly-plot')"
 
 
 def _train(page, family: str, iterations: str, alpha_presses: int = 0) -> None:
-    _choose(page, "Task family", family)
+    choose(page, "Task family", family)
     thumb = page.locator("[data-testid=stSlider]", has_text="Inner step size α").locator("input[type=range]")
     thumb.focus()
     for _ in range(alpha_presses):
         thumb.press("ArrowRight")
-    _settle(page)
-    _set_number(page, "Iterations", iterations)
+    settle(page)
+    set_number(page, "Iterations", iterations)
     page.get_by_role("button", name="Start").click()
     page.get_by_text("Finished.", exact=False).first.wait_for(timeout=120_000)
-    _settle(page)
+    settle(page)
 
 
 def _go(page, name: str) -> None:
@@ -41,39 +34,39 @@ def _go(page, name: str) -> None:
     page.get_by_role("heading", name=name).wait_for()
 
 
-def test_classification_adaptation_and_landscape(server, browser):  # noqa: F811
+def test_classification_adaptation_and_landscape(server, browser):
     url, _ = server
-    ctx, page = _open(browser, url)
+    ctx, page = open_app(browser, url)
     page.set_viewport_size(TALL)
     try:
         _train(page, "2-D point clouds (few-shot classification)", "300", alpha_presses=5)  # α 0.01 → 0.5
         _go(page, "Adaptation")
-        assert _charts_ready(page, 3) >= 3
-        _no_failure(page)
+        assert charts_ready(page, 3) >= 3
+        no_failure(page)
         frames = page.evaluate(f"() => {_FIRST_CHART}._transitionData._frames.length")
         assert frames == 11  # steps 0..10 (the default)
         page.get_by_role("button", name="Train the pretrained baseline").click()
-        _settle(page)
+        settle(page)
         page.get_by_text("pretrained (300 it)", exact=False).first.wait_for()
         assert page.evaluate(f"() => {_FIRST_CHART}.data.filter(t => t.type === 'heatmap').length") == 3
         page.screenshot(path=str(ARTIFACTS / "20-adaptation-points2d-step0.png"), full_page=True)
         page.locator(".updatemenu-button").first.click()  # ▶ play: runs in the browser, no rerun
         page.wait_for_function(f"() => {_FIRST_CHART}.layout.sliders[0].active === 10", timeout=30_000)
         time.sleep(0.5)
-        _no_failure(page)
+        no_failure(page)
         page.screenshot(path=str(ARTIFACTS / "21-adaptation-points2d-played.png"), full_page=True)
 
         _go(page, "Landscape")
-        assert _charts_ready(page, 3) >= 3
-        _no_failure(page)
+        assert charts_ready(page, 3) >= 3
+        no_failure(page)
         page.get_by_text("cross-entropy", exact=False).first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "22-landscape-points2d.png"), full_page=True)
 
         _go(page, "Train")
         _train(page, "Handwritten digits, N-way K-shot (scikit-learn 8×8)", "100")
         _go(page, "Adaptation")
-        assert _charts_ready(page, 3) >= 3
-        _no_failure(page)
+        assert charts_ready(page, 3) >= 3
+        no_failure(page)
         page.screenshot(path=str(ARTIFACTS / "23-adaptation-digits.png"), full_page=True)
     finally:
         ctx.close()

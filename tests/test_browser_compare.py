@@ -8,16 +8,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
+from browser_helpers import BROWSER_TESTS, no_exception, open_app, set_number, settle, shot, status
 
-from test_browser import (  # noqa: F401  (server and browser are fixtures)
-    CHROMIUM, _no_exception, _open, _set_number, _settle, _shot, _status, browser, server,
-)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
-]
+pytestmark = BROWSER_TESTS
 
 # Per chart on the page: its trace names and kinds, and whether any y-value is drawn.
 _CHARTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
@@ -41,38 +34,38 @@ def _type(page, label: str, value: str) -> None:
     box = page.get_by_role("textbox", name=label)
     box.fill(value)
     box.press("Enter")
-    _settle(page)
+    settle(page)
 
 
 def test_compare_a_trained_run_with_a_baseline_and_sweep(server, browser):
     url, _ = server
-    ctx, page = _open(browser, url)
+    ctx, page = open_app(browser, url)
     try:
-        _set_number(page, "Iterations", "150")
+        set_number(page, "Iterations", "150")
         page.get_by_role("button", name="Start").click()
         deadline = time.monotonic() + 90
-        while not _status(page).startswith("Finished"):
-            assert time.monotonic() < deadline, f"training did not finish: {_status(page)}"
+        while not status(page).startswith("Finished"):
+            assert time.monotonic() < deadline, f"training did not finish: {status(page)}"
             time.sleep(0.3)
         page.get_by_role("link", name="Compare").click()
         page.get_by_role("button", name="Add current run to comparison").click()
-        _settle(page)
+        settle(page)
         page.get_by_role("button", name="Train pretrained baseline").click()
         charts = _wait_charts(page, lambda c: len(c) >= 2 and len(c[0]["points"]) == 2,
                               "the comparison of two runs")
         assert all(n == 11 for n in charts[0]["points"])  # loss after 0…10 steps, all finite, both runs
         assert any("pretrained" in n for n in charts[0]["names"]) and any("leo" in n for n in charts[0]["names"])
         assert page.locator("[data-testid=stDataFrame]").count() == 1
-        _no_exception(page)
-        _shot(page, "20-compare-runs")
+        no_exception(page)
+        shot(page, "20-compare-runs")
         _type(page, "α values", "0.01, 0.03")
         _type(page, "k values", "1")
-        _set_number(page, "Meta-iterations per cell", "20")
+        set_number(page, "Meta-iterations per cell", "20")
         page.get_by_role("button", name="Run sweep").click()
         _wait_charts(page, lambda c: any(x["heatmap"] for x in c), "the sweep heatmap")
-        _settle(page)
-        _no_exception(page)
+        settle(page)
+        no_exception(page)
         page.locator("[data-testid=stPlotlyChart]").last.scroll_into_view_if_needed()
-        _shot(page, "21-compare-sweep")
+        shot(page, "21-compare-sweep")
     finally:
         ctx.close()

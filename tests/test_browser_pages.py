@@ -5,51 +5,41 @@ Screenshots go to ``test-artifacts/`` (gitignored).
 
 from __future__ import annotations
 
-from pathlib import Path
+from browser_helpers import ARTIFACTS, BROWSER_TESTS, charts_ready, no_failure, open_app, set_number, settle
 
-import pytest
-
-from test_browser import (  # noqa: F401  (server and browser are fixtures)
-    ARTIFACTS, CHROMIUM, _charts_ready, _no_failure, _open, _set_number, _settle, browser, server,
-)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
-]
+pytestmark = BROWSER_TESTS
 
 
-
-def test_adaptation_and_landscape_pages(server, browser):  # noqa: F811
+def test_adaptation_and_landscape_pages(server, browser):
     url, _ = server
-    ctx, page = _open(browser, url)
+    ctx, page = open_app(browser, url)
     try:
         page.locator("[data-testid=stSelectbox]", has_text="Task family").click()
         page.get_by_role("option", name="Lines (the source document's example)").click()
-        _settle(page)
-        _set_number(page, "Iterations", "60")
+        settle(page)
+        set_number(page, "Iterations", "60")
         page.get_by_role("button", name="Start").click()
         page.get_by_text("Finished.", exact=False).first.wait_for()
-        _settle(page)
+        settle(page)
 
         page.get_by_role("link", name="Adaptation").click()
         page.get_by_role("heading", name="Adaptation").wait_for()
-        assert _charts_ready(page, 3) >= 3
-        _no_failure(page)
+        assert charts_ready(page, 3) >= 3
+        no_failure(page)
         # The fit animation carries its own frames: the play button and step slider are in the chart.
         frames = page.evaluate("() => document.querySelector('.js-plotly-plot')._transitionData._frames.length")
         assert frames == 11  # steps 0..10 (the default)
         page.screenshot(path=str(ARTIFACTS / "10-adaptation-linear.png"), full_page=True)
         page.get_by_role("button", name="Train the pretrained baseline").click()
-        _settle(page)
+        settle(page)
         page.get_by_text("pretrained (300 it)", exact=False).first.wait_for()
-        _no_failure(page)
+        no_failure(page)
         page.screenshot(path=str(ARTIFACTS / "11-adaptation-pretrained.png"), full_page=True)
 
         page.get_by_role("link", name="Landscape").click()
         page.get_by_role("heading", name="Landscape").wait_for()
-        assert _charts_ready(page, 1) >= 1
-        _no_failure(page)
+        assert charts_ready(page, 1) >= 1
+        no_failure(page)
         page.screenshot(path=str(ARTIFACTS / "12-landscape-linear.png"), full_page=True)
     finally:
         ctx.close()
@@ -65,11 +55,11 @@ def test_a_link_to_a_page_is_the_first_visit_of_a_fresh_server(browser):
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.goto(f"{url}/adaptation?present=1")
         page.locator("h1", has_text="Adaptation").first.wait_for()
-        _settle(page)
+        settle(page)
         nav = page.locator("[data-testid=stSidebarNav] a").all_inner_texts()
         assert [t.split()[-1] for t in nav] == ["Train", "Adaptation", "Landscape", "Compare", "Theory"], nav
         assert page.get_by_role("switch", name="Presentation mode").is_checked()
-        _no_failure(page)
+        no_failure(page)
         page.close()
     finally:
         stop_server(proc)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from helpers import tiny_config, no_errors as _no_errors

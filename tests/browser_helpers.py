@@ -1,0 +1,130 @@
+"""What the browser tests share: the app's Chromium harness, marks and page helpers.
+
+The ``server`` and ``browser`` fixtures built on these live in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from app_server import (  # noqa: E402
+    CHROMIUM, CHROMIUM_ARGS, IDLE, LOSS_CHART, REFRESHES_JS, ROOT, start_server, stop_server,
+)
+
+__all__ = [  # the harness (for conftest's fixtures), marks, and the helpers
+    "CHROMIUM", "CHROMIUM_ARGS", "start_server", "stop_server", "ARTIFACTS", "VIEWPORT", "LONG_RUN", "BROWSER_TESTS",
+    "open_app", "settle", "set_number", "no_exception", "no_failure", "last_iteration_on_chart", "wait_for_curve",
+    "refreshes_per_second", "metric", "status", "run_settings", "shot", "charts_ready", "choose", "cpu_seconds",
+]
+
+ARTIFACTS = ROOT / "test-artifacts"
+VIEWPORT = {"width": 1600, "height": 1000}
+LONG_RUN = "100000"
+
+# ``pytestmark`` of every browser test module.
+BROWSER_TESTS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
+]
+
+
+def open_app(browser, url: str):
+    ctx = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    page = ctx.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="Start").wait_for()
+    return ctx, page
+
+
+def settle(page) -> None:
+    time.sleep(0.4)
+    page.wait_for_selector(IDLE)
+
+
+def set_number(page, label: str, value: str) -> None:
+    box = page.get_by_role("spinbutton", name=label)
+    box.fill(value)
+    box.press("Enter")
+    settle(page)
+
+
+def no_exception(page) -> None:
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
+def last_iteration_on_chart(page) -> float:
+    """The last x of the smoothed post-adaptation loss line (-1 before any data)."""
+    return page.evaluate("""() => {
+        const g = document.querySelector('%s');
+        return (g && g.data && g.data.length > 1 && g.data[1].x.length) ? g.data[1].x[g.data[1].x.length - 1] : -1;
+    }""" % LOSS_CHART)
+
+
+def wait_for_curve(page, at_least: float = 1) -> None:
+    deadline = time.monotonic() + 30
+    while last_iteration_on_chart(page) < at_least:
+        assert time.monotonic() < deadline, f"the loss curve never reached iteration {at_least}"
+        time.sleep(0.1)
+
+
+def refreshes_per_second(page, seconds: float = 4.0) -> float:
+    """Distinct chart states seen while sampling every 20 ms: one per live-view refresh."""
+    return (page.evaluate(REFRESHES_JS, int(seconds * 1000)) - 1) / seconds
+
+
+def metric(page, label: str) -> str:
+    return page.locator("[data-testid=stMetric]", has_text=label).locator("[data-testid=stMetricValue]").inner_text()
+
+
+STATUS = re.compile(r"^(Ready|Training|Paused|Stopped|Finished|Diverged|Failed|Checkpoint loaded)")
+
+
+def status(page) -> str:
+    return page.locator("[data-testid=stMarkdownContainer] strong").filter(has_text=STATUS).first.inner_text()
+
+
+def run_settings(page) -> str:
+    return page.locator("[data-testid=stCaptionContainer]", has_text="meta-batch").first.inner_text()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def no_failure(page) -> None:
+    """Neither a traceback nor an ``st.error`` on the page."""
+    no_exception(page)
+    errors = page.locator("[data-testid=stAlertContentError]")
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def charts_ready(page, at_least: int) -> int:
+    """Wait (≤ 60 s) until at least ``at_least`` plotly charts are on the page; their count."""
+    deadline = time.monotonic() + 60
+    while True:
+        settle(page)
+        n = page.locator(".js-plotly-plot").count()
+        if n >= at_least:
+            return n
+        assert time.monotonic() < deadline, f"only {n} plotly charts appeared"
+        time.sleep(0.3)
+
+
+def choose(page, label: str, option: str) -> None:
+    page.locator("[data-testid=stSelectbox]", has_text=label).click()
+    page.get_by_role("option", name=option).click()
+    settle(page)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
