@@ -111,6 +111,8 @@ def _linear_view(cfg, model, family, start, batch, key, device) -> None:
     resolution = c3.slider("Grid resolution", 11, 101, 61, step=2, key="land_res_linear",
                            help="Points per axis; the exact plane is cheap (a few ms per 1,000 points).")
     if st.session_state.get("land_shown", 1) > batch.n_tasks:  # fewer tasks than a link (or the last view) showed
+        st.caption(f"Task {st.session_state['land_shown']} is not among the {batch.n_tasks} tasks drawn: "
+                   f"showing task {batch.n_tasks}.")
         st.session_state["land_shown"] = batch.n_tasks
     shown = st.slider("Task shown in the top panels", 1, batch.n_tasks, 1, key="land_shown") - 1
     data = _cached(("linear", *key, float(alpha), int(k), int(resolution), int(shown), str(device)), lambda progress:

@@ -138,6 +138,7 @@ def test_a_link_reproduces_a_hand_set_task_and_a_landscape_view():
         _no_exception(at)
         assert at.selectbox(key="land_family").value == "linear"
         assert at.slider(key="land_shown").value == 3  # only three tasks: the link's 7th is not there
+        assert any("Task 7 is not among the 3 tasks" in c.value for c in at.caption)
         assert _query(at, "land_shown") == "3"
     finally:
         _close(at)
