@@ -54,10 +54,10 @@ def configure_threads(threads: int = DEFAULT_CPU_THREADS) -> None:
         torch.set_num_threads(threads)
 
 
-# A background training thread runs at this niceness (Linux applies nice per thread). The web
-# server's threads and the browser then win the CPU whenever they want it, and training takes the
-# rest: with 10 sessions on 2 cores, page switches went from seconds to well under one
-# (bench/load_test.py; numbers in README "Performance").
+# A background training thread runs at this niceness (Linux applies nice per thread), so the web
+# server's threads win the CPU when they want it and training takes the rest. In bench/load_test.py
+# its effect on page switches was within the run-to-run noise (the browsers' CPU dominates there);
+# it costs a single session little (README "Performance": app 79–87% of the CLI's it/s).
 TRAIN_THREAD_NICE = 10
 
 

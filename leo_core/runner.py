@@ -30,6 +30,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
+# torch.optim imports torch._dynamo (≈1.2 s, under Python's import lock) the first time any
+# optimizer is built. In a server that froze every session pressing Start at that moment (all ten
+# Start callbacks of bench/load_test.py ran together 3.3 s late), so the app pays it at start-up.
+# Here, not in train.py: the CLI's evaluate never builds an optimizer and skips the cost.
+import torch._dynamo  # noqa: F401
 
 from .algorithms import MetaAlgorithm
 from .config import TrainConfig

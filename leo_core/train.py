@@ -14,10 +14,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterator
 
 import torch
-# torch.optim imports torch._dynamo (≈1 s, under Python's import lock) the first time any optimizer
-# is built. Importing it with this module moves that cost to start-up: otherwise the first Start
-# on a server froze every session that pressed Start at the same moment (bench/load_test.py).
-import torch._dynamo  # noqa: F401
 
 from .algorithms import MetaAlgorithm, get_algorithm
 from .config import TrainConfig
