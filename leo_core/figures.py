@@ -68,19 +68,27 @@ def _base_layout(**extra: Any) -> dict[str, Any]:
     return layout
 
 
-def log_ticks(values: Sequence[float | None]) -> dict[str, Any]:
-    """Tick values 1, 2, 5 per decade spanning ``values``, labelled in full ("0.5", not plotly's "5").
+# Tick mantissas per decade, coarse to fine: the first that puts three ticks inside the data is used
+# (a loss that falls from 2.9 to 1.6 would otherwise get one label, "2").
+_LOG_MANTISSAS = ((1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.2, 1.4, 1.6, 1.8, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 9))
 
-    Returns ``tickvals``/``ticktext`` for a log axis, or ``{}`` (plotly's own ticks) when fewer than
-    two positive finite values are given.
+
+def log_ticks(values: Sequence[float | None]) -> dict[str, Any]:
+    """Tick values for a log axis spanning ``values`` (1, 2, 5 per decade, finer over a narrow range),
+    labelled in full ("0.5", not plotly's "5").
+
+    Returns ``tickvals``/``ticktext``, or ``{}`` (plotly's own ticks) when fewer than two positive
+    finite values are given.
     """
     vals = [v for v in values if v is not None and math.isfinite(v) and v > 0]
     if len(vals) < 2:
         return {}
     lo, hi = min(vals), max(vals)
-    ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
-             for m in (1, 2, 5)]
-    ticks = [t for t in ticks if lo / 1.5 <= t <= hi * 1.5]
+    decades = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+    for mantissas in _LOG_MANTISSAS:
+        ticks = [t for t in (m * 10.0 ** e for e in decades for m in mantissas) if lo / 1.5 <= t <= hi * 1.5]
+        if sum(lo <= t <= hi for t in ticks) >= 3:
+            break
     if len(ticks) < 2:
         return {}
     return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}

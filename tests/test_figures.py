@@ -86,3 +86,7 @@ def test_log_ticks_are_written_in_full_and_span_the_data():
     assert t == {"tickvals": [0.5, 1.0, 2.0], "ticktext": ["0.5", "1", "2"]}
     assert log_ticks([0.05, 40])["ticktext"] == ["0.05", "0.1", "0.2", "0.5", "1", "2", "5", "10", "20", "50"]
     assert log_ticks([1.0]) == {} and log_ticks([]) == {}
+    # A narrow range (a loss going from 2.9 to 1.6) gets finer ticks: at least three labels inside the data.
+    narrow = log_ticks([1.6, 2.9])
+    assert [t for t in narrow["tickvals"] if 1.6 <= t <= 2.9] == [1.6, 1.8, 2.0, 2.5]
+    assert log_ticks([1.3, 3.4])["ticktext"] == ["1", "1.5", "2", "3", "5"]

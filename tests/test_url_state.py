@@ -32,7 +32,8 @@ def test_every_default_parses_back_unchanged(page):
     schema = SCHEMAS[page]
     raw = {k: f.dump(f.default) for k, f in schema.items()}
     result = parse(schema, raw)
-    assert result.notes == [] and {k: schema[k].dump(v) for k, v in result.values.items()} == raw
+    as_widgets_hold = {k: list(f.default) if isinstance(f, MultiChoiceField) else f.default for k, f in schema.items()}
+    assert result.notes == [] and result.values == as_widgets_hold
 
 
 def test_out_of_range_numbers_are_clamped_with_a_note():
