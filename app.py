@@ -5,23 +5,23 @@ core call → figure builder.
 
 Session state shared by all pages of one browser session:
 
-- ``st.session_state["leo_runner"]``: this session's ``leo_core.runner.TrainingRunner``. It comes
+- ``st.session_state["leo_runner"]``: this session's ``leo_app.runner.TrainingRunner``. It comes
   from a session-scoped ``st.cache_resource`` whose ``on_release`` hook calls ``runner.close()``,
   so when the browser session ends (tab closed, websocket gone) the training thread stops.
-- ``st.session_state["leo_run"]``: the newest ``leo_core.runner.RunSnapshot`` — status, config,
+- ``st.session_state["leo_run"]``: the newest ``leo_app.runner.RunSnapshot`` — status, config,
   metrics, the trained θ₀ (CPU tensors), model, family and algorithm — refreshed on every full
   rerun and by the Train page's live view while training runs. Read it; never mutate it.
 
-Every page's settings live in the URL's query string (``app_state``, over ``leo_core.url_state``).
+Every page's settings live in the URL's query string (``leo_app.state``, over ``leo_app.url_state``).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-import app_state
+from leo_app import state as app_state
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads
-from leo_core.runner import TrainingRunner
+from leo_app.runner import TrainingRunner
 
 RUNNER_KEY = "leo_runner"
 RUN_KEY = "leo_run"

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from leo_core.checkpoint import save_checkpoint  # noqa: E402
 from leo_core.device import configure_threads  # noqa: E402
 from leo_core.history import MetricHistory  # noqa: E402
-from leo_core.presets import PRESET_DIR, PRESETS, preset_config  # noqa: E402
+from leo_app.presets import PRESET_DIR, PRESETS, preset_config  # noqa: E402
 from leo_core.train import Trainer  # noqa: E402
 
 HISTORY_RECORDS = 64

@@ -1,7 +1,7 @@
 """Quality vs training time: 10-shot sinusoid query MSE after 10 inner steps on 600 fresh tasks.
 
 Trains with the given settings and evaluates θ₀ every ``--every`` seconds of training time
-(evaluation time is not counted). SPEC.md §6 target: ≤ 0.30 within 30 s on a 2-core CPU.
+(evaluation time is not counted). Target: ≤ 0.30 within 30 s on a 2-core CPU.
 
     python bench/quality.py --k 1 --seconds 30
     python bench/quality.py --k 5 --seconds 30

@@ -1,6 +1,6 @@
 """Command line: ``python -m leo_core train …`` and ``python -m leo_core evaluate DIR …``.
 
-Bad input exits non-zero with one line on stderr, never a traceback (SPEC.md §5).
+Bad input exits non-zero with one line on stderr, never a traceback: outside scripts rely on it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 # The models here are tiny (a 1-40-40-1 MLP on a few hundred points). On such tensors torch's
 # intra-op thread pool costs more than it gains, and it collapses when another process is busy:
 # on a 2-core machine 1,000 iterations took 80 s with default threading and one core taken,
-# against 5 s single-threaded (SPEC.md §6). One thread is the default; bench/throughput.py
+# against 5 s single-threaded. One thread is the default; bench/throughput.py
 # measures it under load.
 DEFAULT_CPU_THREADS = 1
 

@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import fields
-from typing import Iterable
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Iterable
 
-from .train import MetricRecord
 
-__all__ = ["MetricHistory"]
+__all__ = ["MetricRecord", "MetricHistory"]
+
+@dataclass(frozen=True)
+class MetricRecord:
+    iteration: int  # 1-based count of meta-updates done
+    meta_loss: float  # J(θ₀) on this meta-batch (before the update)
+    pre_loss: float  # mean query loss at θ₀, no adaptation
+    post_loss: float  # mean query loss after k inner steps
+    grad_norm: float  # ‖∇J‖ over all meta-parameters
+    its_per_sec: float  # recent meta-iterations per second
+    elapsed: float  # seconds spent training (pauses excluded)
+    pre_accuracy: float | None = None
+    post_accuracy: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 COLUMNS = [f.name for f in fields(MetricRecord)]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
 from typing import Any, Iterator
 
 import torch
@@ -18,6 +17,7 @@ import torch
 from .algorithms import MetaAlgorithm, get_algorithm
 from .config import TrainConfig
 from .device import resolve_device
+from .history import MetricRecord
 from .models import MLP, Model, Params, build_model
 from .tasks import TaskFamily, get_family
 
@@ -30,22 +30,6 @@ _RATE_WINDOW = 50  # iterations/s is averaged over this many recent iterations
 
 class TrainingDiverged(RuntimeError):
     """A non-finite loss, gradient or θ₀; the trainer keeps the last finite θ₀."""
-
-
-@dataclass(frozen=True)
-class MetricRecord:
-    iteration: int  # 1-based count of meta-updates done
-    meta_loss: float  # J(θ₀) on this meta-batch (before the update)
-    pre_loss: float  # mean query loss at θ₀, no adaptation
-    post_loss: float  # mean query loss after k inner steps
-    grad_norm: float  # ‖∇J‖ over all meta-parameters
-    its_per_sec: float  # recent meta-iterations per second
-    elapsed: float  # seconds spent training (pauses excluded)
-    pre_accuracy: float | None = None
-    post_accuracy: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def make_family(cfg: TrainConfig) -> TaskFamily:

@@ -1,6 +1,6 @@
 """Adaptation page: one task adapted step by step from the meta-learned θ₀ and from the baselines.
 
-Widgets → task and settings → ``leo_core.adaptation`` (cached) → ``leo_core.adaptation_figures``.
+Widgets → task and settings → ``leo_core.views.adaptation`` (cached) → ``figures.adaptation``.
 The fit animation carries one plotly frame per step, so its slider and play button run in the
 browser. Classification families (``leo_core.adaptation_classification``): a meta-test task's decision
 regions after every step (2-D points, animated the same way) or its query predictions at a few steps
@@ -16,18 +16,17 @@ import traceback
 import streamlit as st
 import torch
 
-import app_state
-
-from leo_core import adaptation as ad
-from leo_core import adaptation_classification as ac
-from leo_core.adaptation_classification_figures import regions_animation_figure, step_accuracy_figure
-from leo_core.adaptation_figures import fit_animation_figure, parameter_path_figure, step_loss_figure
-from leo_core.classification_figures import digit_predictions_figure
-from leo_core.classification_preview import preview_kind
+from leo_app import state as app_state
+from leo_core.views import adaptation as ad
+from leo_core.views import adaptation_classification as ac
+from figures.adaptation_classification import regions_animation_figure, step_accuracy_figure
+from figures.adaptation import fit_animation_figure, parameter_path_figure, step_loss_figure
+from figures.classification import digit_predictions_figure
+from leo_core.views.classification_preview import preview_kind
 from leo_core.config import TrainConfig
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.train import make_family, make_model
-from leo_core.url_state import ALPHAS, DEFAULT_POINTS, PRETRAIN_ITERATIONS, TASK_SOURCES, task_param_key
+from leo_app.url_state import ALPHAS, DEFAULT_POINTS, PRETRAIN_ITERATIONS, TASK_SOURCES, task_param_key
 
 RUN_KEY = "leo_run"
 PRETRAINED_KEY = "_leo_pretrained"  # {settings tuple: θ₀ of the pretrained baseline}

@@ -1,7 +1,7 @@
 """Compare page: trained runs and baselines on the same seeded test tasks, and α × k sweeps.
 
 Runs to compare accumulate in ``st.session_state["leo_compare_runs"]`` (a bounded list of
-``leo_core.comparison.ComparedRun``): the Train page's current run, uploaded checkpoints, and quick
+``leo_core.views.comparison.ComparedRun``): the Train page's current run, uploaded checkpoints, and quick
 baselines trained here with the current run's settings.
 """
 
@@ -11,16 +11,15 @@ from dataclasses import replace
 
 import streamlit as st
 
-import app_state
-
-from leo_core import comparison as cmp
+from leo_app import state as app_state
+from leo_core.views import comparison as cmp
 from leo_core.checkpoint import CheckpointError, load_checkpoint
-from leo_core.compare_figures import shots_figure, steps_figure, sweep_heatmap_figure
+from figures.compare import shots_figure, steps_figure, sweep_heatmap_figure
 from leo_core.config import EvalConfig, TrainConfig
 from leo_core.evaluate import EvalResult
 from leo_core.sweep import (LOSS_NAMES, MAX_CELLS, SweepConfig, cell_config, estimate_seconds, measure_its_per_sec,
                             parse_grid, run_sweep)
-from leo_core.url_state import EVAL_TASKS, SHOT_CHOICES
+from leo_app.url_state import EVAL_TASKS, SHOT_CHOICES
 
 RUN_KEY = "leo_run"
 RUNS_KEY = "leo_compare_runs"

@@ -20,17 +20,16 @@ from collections import OrderedDict
 import streamlit as st
 import torch
 
-import app_state
-
-from leo_core import adaptation as ad
-from leo_core import landscape_views as lv
+from leo_app import state as app_state
+from leo_core.views import adaptation as ad
+from leo_core.views import landscape as lv
 from leo_core.config import TrainConfig
 from leo_core.device import resolve_device
-from leo_core.landscape_figures import (linear_landscape_figure, projection_check_figure, slice_contour_figure,
+from figures.landscape import (linear_landscape_figure, projection_check_figure, slice_contour_figure,
                                         slice_surface_figure)
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.train import make_family, make_model
-from leo_core.url_state import LANDSCAPE_ALPHAS as ALPHAS
+from leo_app.url_state import LANDSCAPE_ALPHAS as ALPHAS
 
 RUN_KEY = "leo_run"
 QUERY_POINTS = 50

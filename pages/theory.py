@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-import app_state
-
+from leo_app import state as app_state
 from leo_core.algorithms import ALGORITHMS
 
 RUN_KEY = "leo_run"

@@ -15,21 +15,21 @@ import traceback
 
 import streamlit as st
 
-import app_state
-
+from leo_app import state as app_state
 from leo_core.algorithms import ALGORITHMS
 from leo_core.checkpoint import CheckpointError, load_checkpoint
-from leo_core.classification_figures import accuracy_curve_figure, classification_preview_figure
-from leo_core.classification_preview import classification_preview, preview_kind
+from figures.classification import accuracy_curve_figure, classification_preview_figure
+from leo_core.views.classification_preview import classification_preview, preview_kind
 from leo_core.config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
 from leo_core.device import DEVICE_CHOICES
-from leo_core.figures import adaptation_preview_figure, empty_figure, loss_curve_figure
-from leo_core.jobs import default_slots
-from leo_core.presets import PRESETS
-from leo_core.preview import preview_curves, preview_tasks
-from leo_core.runner import RunSnapshot, RunStatus, TrainingRunner
+from figures.style import empty_figure
+from figures.training import adaptation_preview_figure, loss_curve_figure
+from leo_app.jobs import default_slots
+from leo_app.presets import PRESETS
+from leo_core.views.preview import preview_curves, preview_tasks
+from leo_app.runner import RunSnapshot, RunStatus, TrainingRunner
 from leo_core.tasks import TASK_FAMILIES
-from leo_core.url_state import ALPHAS, BETAS, CURVES, PREVIEW_STEPS
+from leo_app.url_state import ALPHAS, BETAS, CURVES, PREVIEW_STEPS
 
 RUNNER_KEY = "leo_runner"
 RUN_KEY = "leo_run"

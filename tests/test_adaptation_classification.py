@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from leo_core import adaptation as ad
-from leo_core import adaptation_classification as ac
-from leo_core.adaptation_classification_figures import regions_animation_figure, step_accuracy_figure
-from leo_core.classification_preview import stage_accuracy
+from leo_core.views import adaptation as ad
+from leo_core.views import adaptation_classification as ac
+from figures.adaptation_classification import regions_animation_figure, step_accuracy_figure
+from leo_core.views.classification_preview import stage_accuracy
 from leo_core.train import make_family, make_model
 
 from helpers import tiny_config

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from helpers import tiny_config, no_errors as _no_errors
 from leo_core.checkpoint import checkpoint_bytes, load_checkpoint
 from leo_core.history import MetricHistory
-from leo_core.runner import RunStatus
+from leo_app.runner import RunStatus
 from leo_core.train import Trainer
 
 

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from helpers import no_errors as _no_errors
 
-from leo_core.runner import RunStatus
+from leo_app.runner import RunStatus
 
 
 def _charts(at: AppTest) -> list[dict]:

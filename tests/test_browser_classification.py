@@ -66,7 +66,7 @@ def test_points2d_then_digits_live_views(server, browser):
         its = float(metric(page, "it / s").replace(",", ""))
         (ARTIFACTS / "browser-metrics-points2d.json").write_text(json.dumps(
             {"chart_refreshes_per_s": rate, "in_app_its_per_s": its}, indent=2))
-        # SPEC §6 asks for >= 2 (measured here: 2.5, the 0.4 s poll's ceiling, at load ~4.5 on 2 cores); on
+        # the app promises >= 2 (measured here: 2.5, the 0.4 s poll's ceiling, at load ~4.5 on 2 cores); on
         # this shared machine a heavier load has pushed it to 1.0 together with the training rate (121 → 29 it/s),
         # so the test holds the existing browser test's floor and records the number.
         assert rate >= 1.5, f"only {rate:.2f} chart refreshes per second while training points2d"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from leo_core import classification
+from leo_core.tasks import classification
 from leo_core.algorithms import get_algorithm
 from leo_core.checkpoint import load_checkpoint, save_run
-from leo_core.classification import DIGIT_ROTATIONS, digit_class
+from leo_core.tasks.classification import DIGIT_ROTATIONS, digit_class
 from leo_core.config import EvalConfig, TrainConfig
 from leo_core.evaluate import evaluate
 from leo_core.history import MetricHistory

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from helpers import tiny_config
-from leo_core.classification_figures import (
+from figures.classification import (
     CLASS_COLORS, OUTCOME_COLORS, accuracy_curve_figure, class_color, class_colorscale,
     classification_preview_figure, decision_regions_figure, digit_predictions_figure,
 )
-from leo_core.classification_preview import (
+from leo_core.views.classification_preview import (
     classification_preview, fixed_tasks, grid_points, preview_kind, region_labels, regions_preview,
 )
 from leo_core.history import MetricHistory

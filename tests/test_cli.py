@@ -1,4 +1,4 @@
-"""The command-line contract of SPEC.md §5."""
+"""The command-line contract that outside scripts rely on: train, evaluate, exit codes, one-line errors."""
 
 from __future__ import annotations
 

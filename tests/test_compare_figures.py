@@ -7,9 +7,9 @@ import math
 import plotly.graph_objects as go
 import pytest
 
-from leo_core.compare_figures import PALETTE, shots_figure, steps_figure, sweep_heatmap_figure
+from figures.compare import PALETTE, shots_figure, steps_figure, sweep_heatmap_figure
 from leo_core.evaluate import EvalResult
-from leo_core.figures import FONT_SIZE
+from figures.style import FONT_SIZE
 from leo_core.sweep import SweepResult
 
 

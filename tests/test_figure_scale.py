@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from leo_core.figure_scale import scale_figure
-from leo_core.figures import FONT_SIZE, LINE_WIDTH, loss_curve_figure
+from figures.scale import scale_figure
+from figures.style import FONT_SIZE, LINE_WIDTH
+from figures.training import loss_curve_figure
 
 
 def _figure():

@@ -8,10 +8,11 @@ import plotly.graph_objects as go
 import pytest
 
 from helpers import tiny_config
-from leo_core.figures import MAX_POINTS, adaptation_preview_figure, empty_figure, loss_curve_figure, smooth, thin
+from figures.style import MAX_POINTS, empty_figure, smooth, thin
+from figures.training import adaptation_preview_figure, loss_curve_figure
 from leo_core.history import MetricHistory
-from leo_core.preview import preview_curves, preview_tasks
-from leo_core.runner import RunSnapshot
+from leo_core.views.preview import preview_curves, preview_tasks
+from leo_app.runner import RunSnapshot
 from leo_core.train import Trainer
 
 
@@ -80,7 +81,7 @@ def test_adaptation_preview_figure(family):
 
 
 def test_log_ticks_are_written_in_full_and_span_the_data():
-    from leo_core.figures import log_ticks
+    from figures.style import log_ticks
 
     t = log_ticks([0.42, 3.1, None, float("nan"), 1.0])
     assert t == {"tickvals": [0.5, 1.0, 2.0], "ticktext": ["0.5", "1", "2"]}

@@ -20,10 +20,10 @@ from streamlit.testing.v1 import AppTest
 from helpers import tiny_config
 from leo_core.checkpoint import checkpoint_bytes
 from leo_core.history import MetricHistory
-from leo_core.jobs import JobSlots, max_jobs_from_env
-from leo_core.runner import RunStatus, TrainingRunner
+from leo_app.jobs import JobSlots, max_jobs_from_env
+from leo_app.runner import RunStatus, TrainingRunner
 from leo_core.train import Trainer
-from leo_core.url_state import SCHEMAS
+from leo_app.url_state import SCHEMAS
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -34,8 +34,8 @@ HARNESS = f"""
 import sys, runpy
 sys.path.insert(0, {str(ROOT)!r})
 import streamlit as st
-import app_state
-from leo_core.runner import TrainingRunner
+from leo_app import state as app_state
+from leo_app.runner import TrainingRunner
 if "leo_runner" not in st.session_state:
     st.session_state["leo_runner"] = TrainingRunner()
 st.session_state["leo_run"] = st.session_state["leo_runner"].snapshot()

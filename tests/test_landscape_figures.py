@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from helpers import tiny_config
-from leo_core import adaptation as ad
-from leo_core import landscape_views as lv
-from leo_core.adaptation_figures import fit_animation_figure, parameter_path_figure, step_loss_figure
-from leo_core.landscape_figures import (linear_landscape_figure, log10_grid, projection_check_figure,
+from leo_core.views import adaptation as ad
+from leo_core.views import landscape as lv
+from figures.adaptation import fit_animation_figure, parameter_path_figure, step_loss_figure
+from figures.landscape import (linear_landscape_figure, log10_grid, projection_check_figure,
                                         slice_contour_figure, slice_surface_figure)
 from leo_core.train import Trainer
 

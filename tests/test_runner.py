@@ -10,8 +10,8 @@ import torch
 
 from helpers import tiny_config
 from leo_core.checkpoint import load_checkpoint
-from leo_core.preview import preview_curves, preview_tasks
-from leo_core.runner import RunStatus, TrainingRunner
+from leo_core.views.preview import preview_curves, preview_tasks
+from leo_app.runner import RunStatus, TrainingRunner
 from leo_core.train import Trainer
 
 

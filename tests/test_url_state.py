@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from leo_core.config import TrainConfig
-from leo_core.presets import PRESETS
-from leo_core.url_state import (ALPHAS, BETAS, GLOBAL_SCHEMA, MAX_VALUE_CHARS, SCHEMAS, BoolField, ChoiceField, IntField,
+from leo_app.presets import PRESETS
+from leo_app.url_state import (ALPHAS, BETAS, GLOBAL_SCHEMA, MAX_VALUE_CHARS, SCHEMAS, BoolField, ChoiceField, IntField,
                                 MultiChoiceField, StepField, TextField, parse, serialise)
 
 TRAIN = SCHEMAS["train"]
@@ -161,7 +161,7 @@ def test_every_setting_of_a_page_is_in_its_link(page):
 
 def test_every_task_parameter_slider_is_in_the_link():
     from leo_core.tasks import TASK_FAMILIES
-    from leo_core.url_state import task_param_key
+    from leo_app.url_state import task_param_key
 
     for name, family in TASK_FAMILIES.items():
         for param, (lo, hi) in getattr(family, "param_ranges", {}).items():

@@ -14,9 +14,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from .adaptation_figures import START_COLORS
-from .classification_figures import decision_regions_figure
-from .figures import COLORS, FONT_SIZE, LINE_WIDTH, _base_layout, step_animation_controls
+from .adaptation import START_COLORS
+from .classification import decision_regions_figure
+from .style import COLORS, FONT_SIZE, LINE_WIDTH, base_layout, step_animation_controls
 
 __all__ = ["regions_animation_figure", "step_accuracy_figure"]
 
@@ -78,7 +78,7 @@ def step_accuracy_figure(metrics: list[dict[str, Any]], *, ways: int | None = No
         traces.append(dict(type="scatter", x=[None], y=[None], mode="lines", name=name,
                            line=dict(color="#555555", width=3, dash=dash)))
     n_steps = len(metrics[0]["query_accuracy"]) if metrics else 0
-    layout = _base_layout(
+    layout = base_layout(
         height=height, margin=dict(l=80, r=20, t=110, b=60), uirevision=None,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
         xaxis=dict(title=dict(text="inner step", font=_TITLE), tickfont=_TICK, dtick=1 if n_steps <= 12 else None),

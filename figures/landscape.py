@@ -1,4 +1,4 @@
-"""Figures of loss landscapes: data in (``leo_core.landscape_views`` results), plotly figure out.
+"""Figures of loss landscapes: data in (``leo_core.views.landscape`` results), plotly figure out.
 
 Losses span decades, so colours are log₁₀(loss) with colour-bar ticks labelled in plain loss
 values. Every panel of one figure shares one colour scale, so panels can be compared by colour.
@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
-from .figures import COLORS, FONT_SIZE, LINE_WIDTH, _base_layout, log_ticks
+from .style import COLORS, FONT_SIZE, LINE_WIDTH, base_layout, log_ticks
 
 __all__ = ["linear_landscape_figure", "slice_contour_figure", "slice_surface_figure", "projection_check_figure",
            "log10_grid", "MARKS"]
@@ -91,7 +91,7 @@ def linear_landscape_figure(data: Any, *, shown: int = 0, height: int = 1000, lo
     ]
     logs = [log10_grid(z) for z, _ in panels]
     zmin, zmax = _range(*logs)
-    layout = _base_layout(height=height, margin=dict(l=80, r=20, t=110, b=70), uirevision=None)
+    layout = base_layout(height=height, margin=dict(l=80, r=20, t=110, b=70), uirevision=None)
     layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.04, xanchor="left", x=0, font=dict(size=FONT_SIZE))
     gap_x, gap_y = 0.1, 0.25  # room between rows for the lower panels' titles and the upper x-axis titles
     w, h = (0.9 - gap_x) / 2, (1 - gap_y) / 2  # leave room on the right for the colour bar
@@ -142,7 +142,7 @@ def slice_contour_figure(data: Any, *, height: int = 560, loss_name: str = "MSE"
                        marker=dict(size=8, color=PATH_COLOR),
                        text=[f"step {j}" for j in range(len(data.path))], hovertemplate="%{text}<extra></extra>"))
     traces.append(dict(type="scatter", x=[0.0], y=[0.0], mode="markers", name="θ₀ (centre)", marker=MARKS["theta0"]))
-    return go.Figure(data=traces, layout=_base_layout(
+    return go.Figure(data=traces, layout=base_layout(
         height=height, margin=dict(l=80, r=20, t=100, b=70), uirevision=None,
         title=dict(text=surface_label, font=dict(size=FONT_SIZE), y=0.99, yanchor="top"),
         xaxis=dict(title=dict(text=axes[0], font=_TITLE), tickfont=_TICK),
@@ -172,7 +172,7 @@ def slice_surface_figure(data: Any, *, height: int = 620, loss_name: str = "MSE"
              marker=dict(size=4, color=PATH_COLOR)),
     ]
     scene_axis = dict(tickfont=dict(size=FONT_SIZE - 6), title=dict(font=dict(size=FONT_SIZE - 2)))
-    return go.Figure(data=traces, layout=_base_layout(
+    return go.Figure(data=traces, layout=base_layout(
         height=height, margin=dict(l=0, r=0, t=60, b=0), uirevision=None,
         scene=dict(xaxis={**scene_axis, "title": {**scene_axis["title"], "text": "a"}},
                    yaxis={**scene_axis, "title": {**scene_axis["title"], "text": "b"}},
@@ -198,7 +198,7 @@ def projection_check_figure(data: Any, *, height: int = 460, loss_name: str = "M
         dict(type="scatter", x=steps, y=data.residual, mode="lines", yaxis="y2", name="distance from the plane",
              line=dict(color="#7f7f7f", width=5, dash="dot")),
     ]
-    return go.Figure(data=traces, layout=_base_layout(
+    return go.Figure(data=traces, layout=base_layout(
         height=height, margin=dict(l=80, r=90, t=110, b=60), uirevision=None,
         xaxis=dict(title=dict(text="inner step j", font=_TITLE), tickfont=_TICK),
         yaxis=dict(title=dict(text=f"support loss ({loss_name})", font=_TITLE), type="log", tickfont=_TICK,

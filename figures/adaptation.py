@@ -1,6 +1,6 @@
 """Figures of one task's adaptation: the animated fit, loss per step, the path in parameter space.
 
-Data in (plain lists from ``leo_core.adaptation``), plotly figure out. The fit animation carries
+Data in (plain lists from ``leo_core.views.adaptation``), plotly figure out. The fit animation carries
 one plotly frame per inner step and its own slider and play button, so stepping through it runs
 in the browser without a rerun of the page.
 """
@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
-from .figures import COLORS, FONT_SIZE, LINE_WIDTH, _base_layout, log_ticks, step_animation_controls
+from .style import COLORS, FONT_SIZE, LINE_WIDTH, base_layout, log_ticks, step_animation_controls
 
 __all__ = ["START_COLORS", "fit_animation_figure", "step_loss_figure", "parameter_path_figure"]
 
@@ -45,7 +45,7 @@ def fit_animation_figure(task: dict[str, Any], fits: list[dict[str, Any]], *, he
     lo, hi = min(ys), max(ys)
     pad = 0.3 * max(hi - lo, 1.0)
     y_range = [lo - pad, hi + pad]
-    layout = _base_layout(height=height, margin=dict(l=70, r=20, t=110, b=150), uirevision=None)
+    layout = base_layout(height=height, margin=dict(l=70, r=20, t=110, b=150), uirevision=None)
     traces: list[dict[str, Any]] = []
     fit_index = []
     for i, ((x0, x1), fit) in enumerate(zip(_panels(len(fits)), fits)):
@@ -107,7 +107,7 @@ def step_loss_figure(fits: list[dict[str, Any]], *, loss_name: str = "MSE", log_
         traces.append(dict(type="scatter", x=[None], y=[None], mode="lines", name=name,
                            line=dict(color="#555555", width=3, dash=dash)))
     n_steps = len(fits[0]["support_loss"]) if fits else 0
-    return go.Figure(data=traces, layout=_base_layout(
+    return go.Figure(data=traces, layout=base_layout(
         height=height, margin=dict(l=80, r=20, t=110, b=60), uirevision=None,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
         xaxis=dict(title=dict(text="inner step", font=_TITLE), tickfont=_TICK, dtick=1 if n_steps <= 12 else None),
@@ -137,7 +137,7 @@ def parameter_path_figure(paths: list[dict[str, Any]], *, axis_titles: tuple[str
         traces.append(dict(type="scatter", x=[m["a"]], y=[m["b"]], mode="markers", name=m["label"],
                            marker=dict(size=18, symbol=m.get("symbol", "x"), color=m.get("color", "#000"),
                                        line=dict(width=2, color="white"))))
-    return go.Figure(data=traces, layout=_base_layout(
+    return go.Figure(data=traces, layout=base_layout(
         height=height, margin=dict(l=80, r=20, t=50, b=150), uirevision=None,
         title=dict(text=title, font=dict(size=FONT_SIZE), x=0.5, xanchor="center", y=0.98, yanchor="top"),
         legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),

@@ -14,12 +14,12 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from .algorithms import ALGORITHMS
-from .comparison import BASELINES
-from .config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
-from .device import DEVICE_CHOICES
-from .landscape_views import DIRECTIONS, SURFACES
-from .tasks import TASK_FAMILIES
+from leo_core.algorithms import ALGORITHMS
+from leo_core.views.comparison import BASELINES
+from leo_core.config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
+from leo_core.device import DEVICE_CHOICES
+from leo_core.views.landscape import DIRECTIONS, SURFACES
+from leo_core.tasks import TASK_FAMILIES
 
 __all__ = ["IntField", "FloatField", "StepField", "ChoiceField", "MultiChoiceField", "BoolField", "TextField", "Schema",
            "ParseResult", "parse", "serialise", "task_param_key", "SCHEMAS", "GLOBAL_SCHEMA", "MAX_VALUE_CHARS",

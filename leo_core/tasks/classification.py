@@ -26,8 +26,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .models import MLP, Model
-from .tasks import TASK_FAMILIES, TaskBatch, TaskFamily, check_split
+from ..models import MLP, Model
+from .base import TaskBatch, TaskFamily, check_split
 
 __all__ = [
     "ClassificationFamily", "Points2DFamily", "DigitsFamily", "CLASSIFICATION_FAMILIES",
@@ -221,7 +221,3 @@ CLASSIFICATION_FAMILIES: dict[str, ClassificationFamily] = {
         "3 digits (12 classes) are held out for meta-test. Labels are shuffled per task.",
     ),
 }
-
-# Registering here, not in tasks.py, works whichever module is imported first (tasks.py imports
-# this module at its end, after the classes it builds on exist).
-TASK_FAMILIES.update(CLASSIFICATION_FAMILIES)

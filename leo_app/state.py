@@ -1,4 +1,4 @@
-"""The app's thin layer over ``leo_core.url_state``: URL ⇄ session state, presentation mode, share link.
+"""The app's thin layer over ``leo_app.url_state``: URL ⇄ session state, presentation mode, share link.
 
 ``app.py`` calls ``before_page`` before a page runs (the first time a page runs in a session, its
 valid query values become its widgets' values, and notes about refused values are shown) and
@@ -16,11 +16,11 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from leo_core.checkpoint import CheckpointError, load_checkpoint
-from leo_core.figure_scale import scale_figure
-from leo_core.presets import PRESETS, preset_checkpoint
-from leo_core.url_state import GLOBAL_SCHEMA, SCHEMAS, parse, serialise
+from figures.scale import scale_figure
+from .presets import PRESETS, preset_checkpoint
+from .url_state import GLOBAL_SCHEMA, SCHEMAS, parse, serialise
 
-APP_SCRIPT = Path(__file__).resolve().with_name("app.py")
+APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
 RUNNER_KEY = "leo_runner"
 APPLIED_KEY = "_leo_url_applied"  # pages whose URL values were applied in this session
 NOTES_KEY = "_leo_url_notes"  # {page: [note, …]} shown on that page for the rest of the session

@@ -1,94 +1,22 @@
-"""Task families: seeded samplers of meta-batches of few-shot tasks, one object per family.
+"""Regression task families: y = target(task parameters, x) + noise, sampled on any device.
 
-A family draws T tasks at once as tensors ``[T, N, ...]`` on the requested device from an explicit
-``torch.Generator``; no hidden global random state is used.
+A family draws T tasks at once as tensors ``[T, N, 1]`` from an explicit ``torch.Generator``;
+no hidden global random state is used.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from torch import Tensor
 
-from .models import LinearModel, MLP, Model
+from ..models import LinearModel, MLP, Model
+from .base import TaskBatch, TaskFamily, TaskParams, check_split, uniform
 
-__all__ = ["TaskBatch", "TaskFamily", "RegressionFamily", "TASK_FAMILIES", "get_family", "SPLITS", "check_split"]
-
-TaskParams = dict[str, Tensor]
-
-# Which tasks ``sample`` draws: meta-training ("train") or meta-test ("test"). Families with a
-# finite set of classes (digits) draw the two from disjoint classes; regression families have a
-# continuum of tasks and draw both from the same distribution.
-SPLITS = ("train", "test")
-
-
-def check_split(split: str) -> None:
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-
-
-@dataclass(frozen=True)
-class TaskBatch:
-    """A meta-batch of T tasks. Regression: ``x [T, N, 1]``, ``y [T, N, 1]``."""
-
-    x_support: Tensor
-    y_support: Tensor
-    x_query: Tensor
-    y_query: Tensor
-    task_params: TaskParams = field(default_factory=dict)
-
-    @property
-    def n_tasks(self) -> int:
-        return self.x_support.shape[0]
-
-    def select(self, index: int | slice | Tensor) -> "TaskBatch":
-        """Tasks ``index`` as a smaller batch (an int keeps a task axis of length 1)."""
-        if isinstance(index, int):
-            index = slice(index, index + 1)
-        return TaskBatch(
-            self.x_support[index], self.y_support[index], self.x_query[index], self.y_query[index],
-            {k: v[index] for k, v in self.task_params.items()},
-        )
-
-    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> "TaskBatch":
-        def move(t: Tensor) -> Tensor:
-            return t.to(device, dtype) if dtype is not None and t.is_floating_point() else t.to(device)
-
-        return TaskBatch(
-            move(self.x_support), move(self.y_support), move(self.x_query), move(self.y_query),
-            {k: move(v) for k, v in self.task_params.items()},
-        )
-
-
-def _uniform(n: int, low: float, high: float, g: torch.Generator, device: torch.device, dtype: torch.dtype) -> Tensor:
-    return torch.rand(n, generator=g, device=device, dtype=dtype) * (high - low) + low
-
-
-class TaskFamily:
-    """Interface every family implements (regression here; classification families add theirs)."""
-
-    name: str
-    title: str
-    description: str
-    loss: str  # key into losses.LOSSES
-    is_classification: bool = False
-    eval_query: int = 100  # default query examples at meta-test (per class for classification)
-
-    def default_model(self) -> Model:
-        raise NotImplementedError
-
-    def configure(self, cfg: object) -> "TaskFamily":
-        """The family as a run configures it (classification: ``cfg.ways``); regression: itself."""
-        return self
-
-    def sample(
-        self, n_tasks: int, shots: int, query: int, generator: torch.Generator,
-        device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, split: str = "train",
-    ) -> TaskBatch:
-        raise NotImplementedError
+__all__ = ["RegressionFamily", "REGRESSION_FAMILIES"]
 
 
 @dataclass(frozen=True)
@@ -118,7 +46,7 @@ class RegressionFamily(TaskFamily):
         dtype: torch.dtype = torch.float32,
     ) -> TaskParams:
         device = torch.device(device)
-        params = {k: _uniform(n_tasks, lo, hi, generator, device, dtype) for k, (lo, hi) in self.param_ranges.items()}
+        params = {k: uniform(n_tasks, lo, hi, generator, device, dtype) for k, (lo, hi) in self.param_ranges.items()}
         if self.extra_params is not None:
             params.update(self.extra_params(n_tasks, generator, device, dtype))
         return params
@@ -183,7 +111,7 @@ def _cubic(p: TaskParams, x: Tensor) -> Tensor:
     return sum(_col(p[f"c{i}"]) * x.pow(i) for i in range(4))
 
 
-TASK_FAMILIES: dict[str, TaskFamily] = {
+REGRESSION_FAMILIES: dict[str, RegressionFamily] = {
     "sinusoid": RegressionFamily(
         name="sinusoid",
         title="Sinusoids (Finn et al. 2017)",
@@ -221,15 +149,3 @@ TASK_FAMILIES: dict[str, TaskFamily] = {
         x_range=(-2.0, 2.0),
     ),
 }
-
-
-def get_family(name: str) -> TaskFamily:
-    """The family registered as ``name``; a clear ``ValueError`` for an unknown one."""
-    try:
-        return TASK_FAMILIES[name]
-    except KeyError:
-        raise ValueError(f"unknown task family {name!r}; choose one of {', '.join(TASK_FAMILIES)}") from None
-
-
-# The classification families build on the classes above and register themselves on import.
-from . import classification as _classification  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""Plotly figure builders: data in, figure out (no Streamlit, no training).
+"""The figures' shared style: fonts, colours, the base layout, log ticks, thinning, animation controls.
 
 Figures are meant for a projector: large fonts, thick lines, a legend above the plot. They are
 rebuilt several times a second during training while the training thread competes for the GIL,
@@ -14,13 +14,14 @@ from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
-__all__ = ["MAX_POINTS", "thin", "smooth", "loss_curve_figure", "adaptation_preview_figure", "empty_figure", "FONT_SIZE", "COLORS"]
+__all__ = ["MAX_POINTS", "FONT_SIZE", "LINE_WIDTH", "TICK_FONT", "TITLE_FONT", "COLORS", "thin", "smooth", "figure",
+           "base_layout", "log_ticks", "empty_figure", "step_animation_controls"]
 
 MAX_POINTS = 300  # per line on the loss chart: enough for a smooth curve on a projector, cheap to send
 FONT_SIZE = 18  # readable from the back of a lecture hall
 LINE_WIDTH = 4
-_TICK_FONT = {"size": FONT_SIZE - 2}
-_TITLE_FONT = {"size": FONT_SIZE}
+TICK_FONT = {"size": FONT_SIZE - 2}
+TITLE_FONT = {"size": FONT_SIZE}
 COLORS = {
     "pre": "#d62728",  # before adaptation (θ₀ alone)
     "post": "#1f77b4",  # after k inner steps
@@ -53,11 +54,11 @@ def thin(n: int, max_points: int = MAX_POINTS) -> list[int]:
     return idx
 
 
-def _figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
+def figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
     return go.Figure(data=traces, layout=layout, _validate=False)
 
 
-def _base_layout(**extra: Any) -> dict[str, Any]:
+def base_layout(**extra: Any) -> dict[str, Any]:
     layout = dict(
         font=dict(size=FONT_SIZE),
         margin=dict(l=70, r=20, t=70, b=60),
@@ -96,89 +97,11 @@ def log_ticks(values: Sequence[float | None]) -> dict[str, Any]:
 
 def empty_figure(message: str, height: int = 420) -> go.Figure:
     """A blank figure with a centred message (before any data)."""
-    return _figure([], _base_layout(
+    return figure([], base_layout(
         height=height, xaxis=dict(visible=False), yaxis=dict(visible=False),
         annotations=[dict(text=message, showarrow=False, font=dict(size=FONT_SIZE + 2, color="#666"),
                           xref="paper", yref="paper", x=0.5, y=0.5)],
     ))
-
-
-def loss_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: int | None = None,
-                      log_y: bool = True, height: int = 420, loss_name: str = "MSE") -> go.Figure:
-    """Meta-training curves: query loss before and after adaptation (raw, faint) with EMA lines.
-
-    Args:
-        columns: ``MetricHistory.columns()`` (needs ``iteration``, ``pre_loss``, ``post_loss``).
-        smoothing: EMA weight of the thick lines (0 = no smoothing).
-        k: inner steps, for the legend ("after k steps").
-        loss_name: the loss, for the y-axis title.
-    """
-    it = list(columns.get("iteration") or [])
-    if not it:
-        return empty_figure("Press Start to meta-train; the loss curves appear here.", height)
-    after = f"after {k} step{'s' if k != 1 else ''}" if k is not None else "after adaptation"
-    idx = thin(len(it))
-    xs = [it[i] for i in idx]
-    traces = []
-    for key, label in (("pre", "θ₀ alone (no adaptation)"), ("post", f"θ₀ {after}")):
-        ys = list(columns[f"{key}_loss"])
-        smoothed = smooth(ys, smoothing) if smoothing else ys  # smoothed at full resolution, then thinned
-        color = COLORS[key]
-        traces.append(dict(type="scatter", x=xs, y=[ys[i] for i in idx], mode="lines", opacity=0.3,
-                           line=dict(color=color, width=1), showlegend=False, hoverinfo="skip"))
-        traces.append(dict(type="scatter", x=xs, y=[smoothed[i] for i in idx], mode="lines", name=label,
-                           line=dict(color=color, width=LINE_WIDTH)))
-    return _figure(traces, _base_layout(
-        height=height,
-        xaxis=dict(title=dict(text="meta-iteration", font=_TITLE_FONT), rangemode="tozero", tickfont=_TICK_FONT),
-        yaxis=dict(title=dict(text=f"query loss ({loss_name})", font=_TITLE_FONT), type="log" if log_y else "linear",
-                   tickfont=_TICK_FONT, **(log_ticks([*columns["pre_loss"], *columns["post_loss"]]) if log_y else {})),
-    ))
-
-
-def adaptation_preview_figure(curves: dict[str, Any], *, height: int = 420, y_range: Sequence[float] | None = None
-                              ) -> go.Figure:
-    """One panel per preview task: true function, support points, θ₀'s fit and its adapted fit.
-
-    Args:
-        curves: ``preview.preview_curves(...)`` output (lists per task).
-        y_range: fixed y-axis range; default: the true functions' range with a margin, so a wild
-            early θ₀ does not squash the picture.
-    """
-    n = len(curves["x"])
-    gap = 0.04
-    width = (1 - gap * (n - 1)) / n
-    steps = curves["steps"]
-    after = f"θ₀ + {steps} step{'s' if steps != 1 else ''}"
-    if y_range is None:
-        ys = [v for row in curves["y_true"] + curves["y_support"] for v in row]
-        lo, hi = min(ys), max(ys)
-        pad = 0.25 * max(hi - lo, 1.0)
-        y_range = (lo - pad, hi + pad)
-    traces, layout = [], _base_layout(height=height, margin=dict(l=60, r=20, t=80, b=50))
-    for i in range(n):
-        ax = "" if i == 0 else str(i + 1)
-        xa, ya = f"x{ax}", f"y{ax}"
-        first = i == 0
-        traces += [
-            dict(type="scatter", x=curves["x"][i], y=curves["y_true"][i], xaxis=xa, yaxis=ya, mode="lines", name="true function",
-                       line=dict(color=COLORS["true"], width=3, dash="dot"), legendgroup="true", showlegend=first),
-            dict(type="scatter", x=curves["x"][i], y=curves["before"][i], xaxis=xa, yaxis=ya, mode="lines",
-                       name="θ₀", line=dict(color=COLORS["pre"], width=3, dash="dash"),
-                       legendgroup="pre", showlegend=first),
-            dict(type="scatter", x=curves["x"][i], y=curves["after"][i], xaxis=xa, yaxis=ya, mode="lines",
-                       name=after, line=dict(color=COLORS["post"], width=LINE_WIDTH + 1),
-                       legendgroup="post", showlegend=first),
-            dict(type="scatter", x=curves["x_support"][i], y=curves["y_support"][i], xaxis=xa, yaxis=ya, mode="markers",
-                       name="support points", legendgroup="support", showlegend=first,
-                       marker=dict(color=COLORS["support"], size=13, line=dict(color="white", width=1.5))),
-        ]
-        start = i * (width + gap)
-        layout[f"xaxis{ax}"] = dict(domain=[start, start + width], anchor=ya, tickfont=_TICK_FONT,
-                                    title=dict(text=f"x  (task {i + 1})", font=_TITLE_FONT))
-        layout[f"yaxis{ax}"] = dict(anchor=xa, range=list(y_range), showticklabels=first, tickfont=_TICK_FONT,
-                                    title=dict(text="y" if first else "", font=_TITLE_FONT))
-    return _figure(traces, layout)
 
 
 def step_animation_controls(steps: int, *, frame_ms: int, redraw: bool, y: float) -> dict[str, list]:

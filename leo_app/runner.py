@@ -16,7 +16,7 @@ and the server, the browser and other sessions share the cores. The training loo
 after Python's 5 ms switch interval; while other jobs run too it sleeps ``CROWDED_SLEEP_S``, so
 the server's event loop and the other sessions' polls get their turn.
 
-Many users: a run takes a slot from ``leo_core.jobs`` (``LEO_MAX_JOBS`` per server, default 4)
+Many users: a run takes a slot from ``leo_app.jobs`` (``LEO_MAX_JOBS`` per server, default 4)
 before its first step and shows status ``queued`` while it waits; pausing, stopping, finishing,
 failing and closing give the slot back. ``close()`` waits at most ``CLOSE_JOIN_S`` for the thread.
 """
@@ -36,14 +36,14 @@ import torch
 # Here, not in train.py: the CLI's evaluate never builds an optimizer and skips the cost.
 import torch._dynamo  # noqa: F401
 
-from .algorithms import MetaAlgorithm
-from .config import TrainConfig
-from .device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority
-from .history import MetricHistory
+from leo_core.algorithms import MetaAlgorithm
+from leo_core.config import TrainConfig
+from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority
+from leo_core.history import MetricHistory
 from .jobs import JobSlots, default_slots
-from .models import Model, Params
-from .tasks import TaskFamily
-from .train import MetricRecord, Trainer, TrainingDiverged
+from leo_core.models import Model, Params
+from leo_core.tasks import TaskFamily
+from leo_core.train import MetricRecord, Trainer, TrainingDiverged
 
 __all__ = [
     "RunStatus", "RunSnapshot", "TrainingRunner", "with_iterations",
@@ -374,7 +374,7 @@ class TrainingRunner:
             return t.state_dict()
 
     def checkpoint_bytes(self) -> bytes | None:
-        from .checkpoint import checkpoint_bytes
+        from leo_core.checkpoint import checkpoint_bytes
 
         state = self.state_dict()
         if state is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from .figures import FONT_SIZE
+from .style import FONT_SIZE
 
 __all__ = ["scale_figure"]
 

@@ -1,20 +1,32 @@
 """The Train page's live adaptation preview (regression families): a few fixed tasks, and θ₀'s fit on
-them before and after some inner steps, taken from a ``RunSnapshot`` while the run trains.
+them before and after some inner steps, taken from the app's run snapshot while the run trains.
 (Classification families have ``classification_preview``.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
-from .runner import RunSnapshot
-from .tasks import TaskFamily
+from ..algorithms import MetaAlgorithm
+from ..config import TrainConfig
+from ..models import Model, Params
+from ..tasks import TaskFamily
 
 __all__ = ["PreviewTasks", "preview_tasks", "preview_curves", "PREVIEW_SEED"]
 
 PREVIEW_SEED = 2026  # the fixed tasks shown in the live adaptation panel
+
+
+class TrainedRun(Protocol):
+    """What a preview needs of a run: the app's ``RunSnapshot`` is one (``None`` before training starts)."""
+
+    meta_params: Params | None
+    model: Model | None
+    config: TrainConfig | None
+    algorithm: MetaAlgorithm | None
+    family: TaskFamily | None
 
 
 @dataclass(frozen=True)
@@ -32,7 +44,7 @@ def preview_tasks(family: TaskFamily, shots: int, n_tasks: int = 3, points: int 
     """``n_tasks`` tasks drawn with a fixed seed, so the panel shows the same tasks all run long."""
     if family.is_classification:
         raise ValueError(f"preview_tasks draws regression tasks; {family.name!r} is a classification family "
-                         "(use leo_core.classification_preview.classification_preview)")
+                         "(use leo_core.views.classification_preview.classification_preview)")
     g = torch.Generator().manual_seed(seed)
     batch = family.sample(n_tasks, shots, 1, g, "cpu", dtype)
     lo, hi = family.x_range
@@ -41,7 +53,7 @@ def preview_tasks(family: TaskFamily, shots: int, n_tasks: int = 3, points: int 
     return PreviewTasks(batch.x_support, batch.y_support, grid.contiguous(), y_true)
 
 
-def preview_curves(snapshot: RunSnapshot, tasks: PreviewTasks, steps: int) -> dict[str, Any]:
+def preview_curves(snapshot: TrainedRun, tasks: PreviewTasks, steps: int) -> dict[str, Any]:
     """θ₀'s prediction and its ``steps``-step adaptation on each preview task, as plain lists.
 
     Returns ``{"x", "y_true", "x_support", "y_support", "before", "after", "steps"}``, each a list

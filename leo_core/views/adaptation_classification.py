@@ -17,9 +17,9 @@ import torch
 
 from .adaptation import Start
 from .classification_preview import GRID_RESOLUTION, images_preview, preview_kind, regions_preview
-from .losses import LOSSES, accuracy
-from .models import Model, Params
-from .tasks import TaskBatch, TaskFamily
+from ..losses import LOSSES, accuracy
+from ..models import Model, Params
+from ..tasks import TaskBatch, TaskFamily
 
 __all__ = ["TASK_QUERY", "StepMetrics", "sample_task", "step_metrics", "regions_by_step", "predictions_at",
            "shown_stages"]

@@ -20,11 +20,11 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
-from .algorithms import MetaAlgorithm
-from .classification import DigitsFamily, Points2DFamily, digit_class
-from .losses import accuracy
-from .models import Model, Params
-from .tasks import TaskBatch, TaskFamily
+from ..algorithms import MetaAlgorithm
+from ..tasks.classification import DigitsFamily, Points2DFamily, digit_class
+from ..losses import accuracy
+from ..models import Model, Params
+from ..tasks import TaskBatch, TaskFamily
 
 __all__ = [
     "PREVIEW_KINDS", "PREVIEW_SEED", "PREVIEW_QUERY", "GRID_RESOLUTION", "preview_kind", "fixed_tasks",

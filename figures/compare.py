@@ -12,16 +12,16 @@ from typing import Sequence
 
 import plotly.graph_objects as go
 
-from .evaluate import EvalResult
-from .figures import FONT_SIZE, LINE_WIDTH, _base_layout, empty_figure
-from .sweep import SweepResult
+from leo_core.evaluate import EvalResult
+from .style import FONT_SIZE, LINE_WIDTH, base_layout, empty_figure
+from leo_core.sweep import SweepResult
 
 __all__ = ["PALETTE", "steps_figure", "shots_figure", "sweep_heatmap_figure"]
 
 # One colour per compared run, distinguishable and colour-blind friendly (Okabe–Ito).
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
-_TICK_FONT = {"size": FONT_SIZE - 2}
-_TITLE_FONT = {"size": FONT_SIZE}
+TICK_FONT = {"size": FONT_SIZE - 2}
+TITLE_FONT = {"size": FONT_SIZE}
 
 
 def _finite(v: float | None) -> float | None:
@@ -57,8 +57,8 @@ def _metric(result: EvalResult, accuracy: bool) -> tuple[list[float], list[float
 
 def _axes(x_title: str, y_title: str, log_y: bool, x_extra: dict | None = None) -> dict:
     return dict(
-        xaxis=dict(title=dict(text=x_title, font=_TITLE_FONT), tickfont=_TICK_FONT, **(x_extra or {})),
-        yaxis=dict(title=dict(text=y_title, font=_TITLE_FONT), tickfont=_TICK_FONT, type="log" if log_y else "linear"),
+        xaxis=dict(title=dict(text=x_title, font=TITLE_FONT), tickfont=TICK_FONT, **(x_extra or {})),
+        yaxis=dict(title=dict(text=y_title, font=TITLE_FONT), tickfont=TICK_FONT, type="log" if log_y else "linear"),
     )
 
 
@@ -73,9 +73,9 @@ def steps_figure(labels: Sequence[str], results: Sequence[EvalResult], *, accura
         traces += _band_traces(list(range(len(mean))), mean, ci, label, PALETTE[i % len(PALETTE)])
     y_title = "query accuracy" if accuracy else f"query loss ({loss_name})"
     tasks = results[0].tasks
-    layout = _base_layout(height=height, **_axes("adaptation steps on the support set", y_title,
+    layout = base_layout(height=height, **_axes("adaptation steps on the support set", y_title,
                                                  log_y and not accuracy, dict(dtick=1 if results[0].steps <= 12 else None)))
-    layout["title"] = dict(text=f"After each step: mean over {tasks} test tasks, 95% band", font=_TITLE_FONT,
+    layout["title"] = dict(text=f"After each step: mean over {tasks} test tasks, 95% band", font=TITLE_FONT,
                            y=0.99, yanchor="top")
     layout["margin"] = dict(l=80, r=20, t=130, b=60)
     return go.Figure(data=traces, layout=layout)
@@ -93,10 +93,10 @@ def shots_figure(labels: Sequence[str], shots: Sequence[int], results: Sequence[
                                [c[-1] if c else math.nan for _, c in final], label, PALETTE[i % len(PALETTE)])
     steps = results[0][0].steps
     y_title = "query accuracy" if accuracy else f"query loss ({loss_name})"
-    layout = _base_layout(height=height, **_axes("shots (support examples per task" + (" per class)" if accuracy else ")"),
+    layout = base_layout(height=height, **_axes("shots (support examples per task" + (" per class)" if accuracy else ")"),
                                                  y_title, log_y and not accuracy, dict(tickvals=list(shots))))
     layout["title"] = dict(text=f"After {steps} step{'s' if steps != 1 else ''}, by support-set size (95% band)",
-                           font=_TITLE_FONT, y=0.99, yanchor="top")
+                           font=TITLE_FONT, y=0.99, yanchor="top")
     layout["margin"] = dict(l=80, r=20, t=130, b=60)
     return go.Figure(data=traces, layout=layout)
 
@@ -114,11 +114,11 @@ def sweep_heatmap_figure(result: SweepResult, *, height: int = 460) -> go.Figure
     bar_title = f"log₁₀ {result.loss_name}" if log_colour else result.loss_name
     trace = dict(type="heatmap", x=x, y=y, z=zc, text=text, texttemplate="%{text}",
                  textfont=dict(size=FONT_SIZE), colorscale="Viridis", reversescale=True, hoverongaps=False,
-                 colorbar=dict(title=dict(text=bar_title, font=_TITLE_FONT), tickfont=_TICK_FONT),
+                 colorbar=dict(title=dict(text=bar_title, font=TITLE_FONT), tickfont=TICK_FONT),
                  hovertemplate="α=%{x}, k=%{y}: %{text}<extra></extra>")
-    layout = _base_layout(height=height, **_axes("α (inner step size)", "k (inner steps, train = test)", False,
+    layout = base_layout(height=height, **_axes("α (inner step size)", "k (inner steps, train = test)", False,
                                                  dict(type="category")))
     layout["yaxis"]["type"] = "category"
-    layout["title"] = dict(text=f"Query {result.loss_name} after k steps with α (lower is better)", font=_TITLE_FONT)
+    layout["title"] = dict(text=f"Query {result.loss_name} after k steps with α (lower is better)", font=TITLE_FONT)
     layout["margin"] = dict(l=90, r=20, t=80, b=70)
     return go.Figure(data=[trace], layout=layout)

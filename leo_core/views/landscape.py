@@ -18,12 +18,12 @@ import torch
 from torch import Tensor
 from torch.func import vmap
 
-from . import landscape as ls
+from .. import landscape as ls
 from .adaptation import least_squares_line
-from .algorithms import MetaAlgorithm
-from .losses import LOSSES
-from .models import Model, Params
-from .tasks import RegressionFamily, TaskBatch, TaskFamily
+from ..algorithms import MetaAlgorithm
+from ..losses import LOSSES
+from ..models import Model, Params
+from ..tasks import RegressionFamily, TaskBatch, TaskFamily
 
 __all__ = ["LinearLandscape", "NetworkSlice", "linear_landscape", "network_slice", "SURFACES", "DIRECTIONS"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import TrainConfig
+from leo_core.config import TrainConfig
 
 __all__ = ["Preset", "PRESETS", "PRESET_DIR", "preset_config", "preset_checkpoint"]
 

@@ -5,7 +5,7 @@
 - ``digit_predictions_figure``: a digits task's support images and its query predictions per stage.
 
 Each class label has one colour everywhere (``class_color``): region fill, support marker, row
-label. The inputs are the dicts of ``leo_core.classification_preview``; like ``figures``, traces
+label. The inputs are the dicts of ``leo_core.views.classification_preview``; like ``figures``, traces
 are plain dicts built without plotly's validation, so a live view can redraw them cheaply.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import plotly.graph_objects as go
 
-from .figures import COLORS, FONT_SIZE, LINE_WIDTH, _base_layout, empty_figure, smooth, thin
+from .style import COLORS, FONT_SIZE, LINE_WIDTH, base_layout, empty_figure, smooth, thin
 
 __all__ = [
     "CLASS_COLORS", "OUTCOME_COLORS", "class_color", "class_colorscale", "accuracy_curve_figure",
@@ -28,8 +28,8 @@ CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 OUTCOME_COLORS = {"correct": "#1a9641", "wrong": "#d7191c"}
 REGION_OPACITY = 0.4  # region tint: the support points (full colour) must stand out on it
-_TICK_FONT = {"size": FONT_SIZE - 2}
-_TITLE_FONT = {"size": FONT_SIZE}
+TICK_FONT = {"size": FONT_SIZE - 2}
+TITLE_FONT = {"size": FONT_SIZE}
 _PANEL_TITLE_FONT = {"size": FONT_SIZE - 1}
 
 
@@ -46,7 +46,7 @@ def class_colorscale(ways: int) -> list[list[Any]]:
     return scale
 
 
-def _figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
+def figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
     return go.Figure(data=traces, layout=layout, _validate=False)
 
 
@@ -97,10 +97,10 @@ def accuracy_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k
                            line=dict(color=color, width=1), showlegend=False, hoverinfo="skip"))
         traces.append(dict(type="scatter", x=xs, y=[round(smoothed[i], 2) for i in idx], mode="lines", name=label,
                            line=dict(color=color, width=LINE_WIDTH)))
-    layout = _base_layout(
+    layout = base_layout(
         height=height,
-        xaxis=dict(title=dict(text="meta-iteration", font=_TITLE_FONT), rangemode="tozero", tickfont=_TICK_FONT),
-        yaxis=dict(title=dict(text="query accuracy (%)", font=_TITLE_FONT), range=[0, 101], tickfont=_TICK_FONT,
+        xaxis=dict(title=dict(text="meta-iteration", font=TITLE_FONT), rangemode="tozero", tickfont=TICK_FONT),
+        yaxis=dict(title=dict(text="query accuracy (%)", font=TITLE_FONT), range=[0, 101], tickfont=TICK_FONT,
                    dtick=20),
     )
     if ways:
@@ -110,7 +110,7 @@ def accuracy_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k
         layout["annotations"] = [dict(text=f"chance (1/{ways})", xref="paper", x=1, xanchor="right", yref="y",
                                       y=chance, yanchor="bottom", showarrow=False,
                                       font=dict(size=FONT_SIZE - 2, color="#555"))]
-    return _figure(traces, layout)
+    return figure(traces, layout)
 
 
 # -- 2-D decision regions -----------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def decision_regions_figure(data: dict[str, Any], *, height: int | None = None) 
     if height is None:
         height = 90 + 210 * n_rows
     traces: list[dict[str, Any]] = []
-    layout = _base_layout(height=height, margin=dict(l=90 if not one_task else 50, r=10, t=40, b=35),
+    layout = base_layout(height=height, margin=dict(l=90 if not one_task else 50, r=10, t=40, b=35),
                           showlegend=False)
     annotations = []
     for s in range(n_stages):
@@ -160,11 +160,11 @@ def decision_regions_figure(data: dict[str, Any], *, height: int | None = None) 
                                            line=dict(color="#111", width=2))))
             x0 = col * (width + gap_x)
             y1 = 1 - row * (tall + gap_y)
-            layout[f"xaxis{ax}"] = dict(domain=_span(x0, x0 + width), anchor=ya, range=[lo, hi], tickfont=_TICK_FONT,
+            layout[f"xaxis{ax}"] = dict(domain=_span(x0, x0 + width), anchor=ya, range=[lo, hi], tickfont=TICK_FONT,
                                         tickvals=ticks, showticklabels=row == n_rows - 1, showgrid=False, zeroline=False)
             # Stages side by side are named above each panel; stacked stages name their row on the left.
-            row_name = dict(text=names[s], font=_TITLE_FONT) if not one_task and col == 0 else None
-            layout[f"yaxis{ax}"] = dict(domain=_span(y1 - tall, y1), anchor=xa, range=[lo, hi], tickfont=_TICK_FONT,
+            row_name = dict(text=names[s], font=TITLE_FONT) if not one_task and col == 0 else None
+            layout[f"yaxis{ax}"] = dict(domain=_span(y1 - tall, y1), anchor=xa, range=[lo, hi], tickfont=TICK_FONT,
                                         tickvals=ticks, showticklabels=col == 0, showgrid=False, zeroline=False, title=row_name)
             parts = [names[s]] if one_task else [f"task {t + 1}"] if row == 0 else []
             if accuracy is not None:
@@ -172,7 +172,7 @@ def decision_regions_figure(data: dict[str, Any], *, height: int | None = None) 
             title = " · ".join(parts)
             annotations.append(_panel_title(title, x0 + width / 2, y1))
     layout["annotations"] = annotations
-    return _figure(traces, layout)
+    return figure(traces, layout)
 
 
 # -- digits: support images and query predictions -----------------------------------------------------
@@ -235,7 +235,7 @@ def digit_predictions_figure(data: dict[str, Any], *, max_shots: int = 3, height
     if height is None:
         height = 100 + 50 * ways
     traces: list[dict[str, Any]] = []
-    layout = _base_layout(height=height, margin=dict(l=10, r=10, t=75, b=10), plot_bgcolor="white",
+    layout = base_layout(height=height, margin=dict(l=10, r=10, t=75, b=10), plot_bgcolor="white",
                           legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="right", x=1,
                                       font=dict(size=FONT_SIZE - 2)))
     annotations = []
@@ -284,7 +284,7 @@ def digit_predictions_figure(data: dict[str, Any], *, max_shots: int = 3, height
         annotations.append(_panel_title(title, x0 + width / 2))
         x0 += width + gap
     layout["annotations"] = annotations
-    return _figure(traces, layout)
+    return figure(traces, layout)
 
 
 _BUILDERS: dict[str, Callable[..., go.Figure]] = {

@@ -3,7 +3,7 @@
 The Adaptation page picks a task (sampled, set by its parameters, or typed as points), adapts it
 from each available start (the meta-learned θ₀, the jointly pretrained baseline, a random
 initialization) and draws the fit after every step. Everything here is plain torch: the page
-turns the results into figures with ``leo_core.adaptation_figures``.
+turns the results into figures with ``figures.adaptation``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .algorithms import MetaAlgorithm, get_algorithm
-from .config import TrainConfig
-from .models import Model, Params
-from .tasks import RegressionFamily, TaskFamily
-from .train import Trainer
-from .trajectory import adaptation_trajectory
+from ..algorithms import MetaAlgorithm, get_algorithm
+from ..config import TrainConfig
+from ..models import Model, Params
+from ..tasks import RegressionFamily, TaskFamily
+from ..train import Trainer
+from ..trajectory import adaptation_trajectory
 
 __all__ = [
     "Start", "RegressionTask", "FitPath", "sample_task", "task_from_params", "parse_points", "typed_task",

@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
-from .algorithms import MetaAlgorithm, get_algorithm
-from .checkpoint import Checkpoint
-from .config import EvalConfig, TrainConfig
-from .evaluate import EvalResult, evaluate
-from .models import Model, Params
-from .tasks import TaskFamily
-from .train import Trainer, make_family
+from ..algorithms import MetaAlgorithm, get_algorithm
+from ..checkpoint import Checkpoint
+from ..config import EvalConfig, TrainConfig
+from ..evaluate import EvalResult, evaluate
+from ..models import Model, Params
+from ..tasks import TaskFamily
+from ..train import Trainer, make_family
 
 __all__ = ["ComparedRun", "BASELINES", "from_snapshot", "from_checkpoint", "train_run", "steps_curve", "shots_curve",
            "final_table", "check_comparable", "add_bounded", "MAX_RUNS"]
