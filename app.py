@@ -23,8 +23,6 @@ from leo_app import state as app_state
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads
 from leo_app.runner import TrainingRunner
 
-RUNNER_KEY = "leo_runner"
-RUN_KEY = "leo_run"
 
 
 def _release_runner(runner: TrainingRunner) -> None:
@@ -45,8 +43,8 @@ def main() -> None:
     st.set_page_config(page_title="LEO Explorer", page_icon=":material/school:", layout="wide")
     configure_threads(DEFAULT_CPU_THREADS)  # tiny tensors: one torch thread (leo_core/device.py)
     runner = session_runner()
-    st.session_state[RUNNER_KEY] = runner
-    st.session_state[RUN_KEY] = runner.snapshot()
+    st.session_state[app_state.RUNNER_KEY] = runner
+    st.session_state[app_state.RUN_KEY] = runner.snapshot()
     pages = [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
         st.Page("pages/adaptation.py", title="Adaptation", icon=":material/timeline:"),

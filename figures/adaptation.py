@@ -40,7 +40,7 @@ def fit_animation_figure(task: dict[str, Any], fits: list[dict[str, Any]], *, he
     """
     if not fits:
         raise ValueError("nothing to animate: no starting point")
-    steps = len(fits[0]["predictions"]) - 1
+    steps = len(fits[0].predictions) - 1
     ys = list(task["y_support"]) + list(task.get("y_query") or []) + list(task.get("y_true") or [])
     lo, hi = min(ys), max(ys)
     pad = 0.3 * max(hi - lo, 1.0)
@@ -62,21 +62,21 @@ def fit_animation_figure(task: dict[str, Any], fits: list[dict[str, Any]], *, he
         traces.append(dict(type="scatter", x=task["x_support"], y=task["y_support"], xaxis=xa, yaxis=ya,
                            mode="markers", name="support points", legendgroup="support", showlegend=first,
                            marker=dict(color=COLORS["support"], size=13, line=dict(color="white", width=1.5))))
-        traces.append(dict(type="scatter", x=task["x"], y=fit["predictions"][0], xaxis=xa, yaxis=ya, mode="lines",
+        traces.append(dict(type="scatter", x=task["x"], y=fit.predictions[0], xaxis=xa, yaxis=ya, mode="lines",
                            name="start (step 0)", legendgroup="start", showlegend=first,
                            line=dict(color=COLORS["pre"], width=2, dash="dash")))
         fit_index.append(len(traces))
-        traces.append(dict(type="scatter", x=task["x"], y=fit["predictions"][0], xaxis=xa, yaxis=ya, mode="lines",
+        traces.append(dict(type="scatter", x=task["x"], y=fit.predictions[0], xaxis=xa, yaxis=ya, mode="lines",
                            name="fit after the shown step", legendgroup="fit", showlegend=first,
-                           line=dict(color=START_COLORS.get(fit["key"], COLORS["post"]), width=LINE_WIDTH + 1)))
+                           line=dict(color=START_COLORS.get(fit.key, COLORS["post"]), width=LINE_WIDTH + 1)))
         layout[f"xaxis{ax}"] = dict(domain=[x0, x1], anchor=ya, tickfont=_TICK,
-                                    title=dict(text=f"x — from {fit['label']}", font=_TITLE))
+                                    title=dict(text=f"x — from {fit.label}", font=_TITLE))
         layout[f"yaxis{ax}"] = dict(anchor=xa, range=y_range, tickfont=_TICK, showticklabels=first,
                                     title=dict(text="y" if first else "", font=_TITLE))
 
     def frame(j: int) -> dict[str, Any]:
         return dict(name=str(j), traces=fit_index,
-                    data=[dict(type="scatter", x=task["x"], y=f["predictions"][j]) for f in fits])
+                    data=[dict(type="scatter", x=task["x"], y=f.predictions[j]) for f in fits])
 
     frames = [frame(j) for j in range(steps + 1)]
     layout.update(step_animation_controls(steps, frame_ms=_FRAME_MS, redraw=False, y=-0.2))
@@ -91,28 +91,28 @@ def step_loss_figure(fits: list[dict[str, Any]], *, loss_name: str = "MSE", log_
     """
     traces = []
     for fit in fits:
-        color = START_COLORS.get(fit["key"], COLORS["post"])
-        steps = list(range(len(fit["support_loss"])))
-        query = _clean(fit.get("query_loss") or [])
+        color = START_COLORS.get(fit.key, COLORS["post"])
+        steps = list(range(len(fit.support_loss)))
+        query = _clean(fit.query_loss or [])
         has_query = any(v is not None for v in query)
         if has_query:
-            traces.append(dict(type="scatter", x=steps, y=query, mode="lines+markers", name=fit["label"],
-                               legendgroup=fit["key"], line=dict(color=color, width=LINE_WIDTH), marker=dict(size=8),
-                               hovertemplate="query loss %{y:.3g}<extra>" + fit["label"] + "</extra>"))
-        traces.append(dict(type="scatter", x=steps, y=_clean(fit["support_loss"]), mode="lines+markers",
-                           name=fit["label"], legendgroup=fit["key"], showlegend=not has_query,
+            traces.append(dict(type="scatter", x=steps, y=query, mode="lines+markers", name=fit.label,
+                               legendgroup=fit.key, line=dict(color=color, width=LINE_WIDTH), marker=dict(size=8),
+                               hovertemplate="query loss %{y:.3g}<extra>" + fit.label + "</extra>"))
+        traces.append(dict(type="scatter", x=steps, y=_clean(fit.support_loss), mode="lines+markers",
+                           name=fit.label, legendgroup=fit.key, showlegend=not has_query,
                            line=dict(color=color, width=2, dash="dash"), marker=dict(size=6, symbol="square"),
-                           hovertemplate="support loss %{y:.3g}<extra>" + fit["label"] + "</extra>"))
+                           hovertemplate="support loss %{y:.3g}<extra>" + fit.label + "</extra>"))
     for name, dash in (("solid: query loss", "solid"), ("dashed: support loss", "dash")):
         traces.append(dict(type="scatter", x=[None], y=[None], mode="lines", name=name,
                            line=dict(color="#555555", width=3, dash=dash)))
-    n_steps = len(fits[0]["support_loss"]) if fits else 0
+    n_steps = len(fits[0].support_loss) if fits else 0
     return go.Figure(data=traces, layout=base_layout(
         height=height, margin=dict(l=80, r=20, t=110, b=60), uirevision=None,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
         xaxis=dict(title=dict(text="inner step", font=_TITLE), tickfont=_TICK, dtick=1 if n_steps <= 12 else None),
         yaxis=dict(title=dict(text=f"loss ({loss_name}, log scale)", font=_TITLE), type="log", tickfont=_TICK,
-                   **log_ticks([v for f in fits for v in (*f["support_loss"], *(f.get("query_loss") or []))]))
+                   **log_ticks([v for f in fits for v in (*f.support_loss, *(f.query_loss or []))]))
         if log_y else dict(title=dict(text=f"loss ({loss_name})", font=_TITLE), tickfont=_TICK, rangemode="tozero"),
     ), _validate=False)
 

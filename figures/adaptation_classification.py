@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from .adaptation import START_COLORS
 from .classification import decision_regions_figure
-from .style import COLORS, FONT_SIZE, LINE_WIDTH, base_layout, step_animation_controls
+from .style import chance_line, COLORS, FONT_SIZE, LINE_WIDTH, base_layout, step_animation_controls
 
 __all__ = ["regions_animation_figure", "step_accuracy_figure"]
 
@@ -64,20 +64,20 @@ def step_accuracy_figure(metrics: list[dict[str, Any]], *, ways: int | None = No
     """Query (solid) and support (dashed) accuracy in % after 0 … steps inner steps, one colour per start."""
     traces = []
     for m in metrics:
-        color = START_COLORS.get(m["key"], COLORS["post"])
-        steps = list(range(len(m["query_accuracy"])))
-        traces.append(dict(type="scatter", x=steps, y=[round(100 * v, 2) for v in m["query_accuracy"]],
-                           mode="lines+markers", name=m["label"], legendgroup=m["key"],
+        color = START_COLORS.get(m.key, COLORS["post"])
+        steps = list(range(len(m.query_accuracy)))
+        traces.append(dict(type="scatter", x=steps, y=[round(100 * v, 2) for v in m.query_accuracy],
+                           mode="lines+markers", name=m.label, legendgroup=m.key,
                            line=dict(color=color, width=LINE_WIDTH), marker=dict(size=8),
-                           hovertemplate="query accuracy %{y:.1f}%<extra>" + m["label"] + "</extra>"))
-        traces.append(dict(type="scatter", x=steps, y=[round(100 * v, 2) for v in m["support_accuracy"]],
-                           mode="lines+markers", name=m["label"], legendgroup=m["key"], showlegend=False,
+                           hovertemplate="query accuracy %{y:.1f}%<extra>" + m.label + "</extra>"))
+        traces.append(dict(type="scatter", x=steps, y=[round(100 * v, 2) for v in m.support_accuracy],
+                           mode="lines+markers", name=m.label, legendgroup=m.key, showlegend=False,
                            line=dict(color=color, width=2, dash="dash"), marker=dict(size=6, symbol="square"),
-                           hovertemplate="support accuracy %{y:.1f}%<extra>" + m["label"] + "</extra>"))
+                           hovertemplate="support accuracy %{y:.1f}%<extra>" + m.label + "</extra>"))
     for name, dash in (("solid: query", "solid"), ("dashed: support", "dash")):
         traces.append(dict(type="scatter", x=[None], y=[None], mode="lines", name=name,
                            line=dict(color="#555555", width=3, dash=dash)))
-    n_steps = len(metrics[0]["query_accuracy"]) if metrics else 0
+    n_steps = len(metrics[0].query_accuracy) if metrics else 0
     layout = base_layout(
         height=height, margin=dict(l=80, r=20, t=110, b=60), uirevision=None,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
@@ -85,10 +85,5 @@ def step_accuracy_figure(metrics: list[dict[str, Any]], *, ways: int | None = No
         yaxis=dict(title=dict(text="accuracy (%)", font=_TITLE), range=[0, 103], dtick=20, tickfont=_TICK),
     )
     if ways:
-        chance = 100.0 / ways
-        layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=chance, y1=chance,
-                                 line=dict(color="#555", width=2, dash="dot"))]
-        layout["annotations"] = [dict(text=f"chance (1/{ways})", xref="paper", x=1, xanchor="right", yref="y",
-                                      y=chance, yanchor="bottom", showarrow=False,
-                                      font=dict(size=FONT_SIZE - 2, color="#555"))]
+        layout.update(chance_line(ways))
     return go.Figure(data=traces, layout=layout, _validate=False)

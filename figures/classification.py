@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import plotly.graph_objects as go
 
-from .style import COLORS, FONT_SIZE, LINE_WIDTH, base_layout, empty_figure, smooth, thin
+from .style import chance_line, COLORS, FONT_SIZE, LINE_WIDTH, base_layout, empty_figure, smooth, thin
 
 __all__ = [
     "CLASS_COLORS", "OUTCOME_COLORS", "class_color", "class_colorscale", "accuracy_curve_figure",
@@ -104,12 +104,7 @@ def accuracy_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k
                    dtick=20),
     )
     if ways:
-        chance = 100.0 / ways
-        layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=chance, y1=chance,
-                                 line=dict(color="#555", width=2, dash="dash"))]
-        layout["annotations"] = [dict(text=f"chance (1/{ways})", xref="paper", x=1, xanchor="right", yref="y",
-                                      y=chance, yanchor="bottom", showarrow=False,
-                                      font=dict(size=FONT_SIZE - 2, color="#555"))]
+        layout.update(chance_line(ways))
     return figure(traces, layout)
 
 

@@ -161,7 +161,6 @@ def slice_surface_figure(data: Any, *, height: int = 620, loss_name: str = "MSE"
     """The slice as a 3-D surface (height log₁₀ loss), the projected path drawn on it."""
     logz = log10_grid(data.z)
     zmin, zmax = _range(logz)
-    axes = _slice_axes(data)
     path_z = [math.log10(max(v, _FLOOR)) if math.isfinite(v) else zmax for v in data.projected_loss]
     traces = [
         dict(type="surface", x=data.a, y=data.b, z=logz, colorscale="Viridis", cmin=zmin, cmax=zmax,

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import plotly.graph_objects as go
 
 __all__ = ["MAX_POINTS", "FONT_SIZE", "LINE_WIDTH", "TICK_FONT", "TITLE_FONT", "COLORS", "thin", "smooth", "figure",
-           "base_layout", "log_ticks", "empty_figure", "step_animation_controls"]
+           "base_layout", "log_ticks", "chance_line", "empty_figure", "step_animation_controls"]
 
 MAX_POINTS = 300  # per line on the loss chart: enough for a smooth curve on a projector, cheap to send
 FONT_SIZE = 18  # readable from the back of a lecture hall
@@ -93,6 +93,17 @@ def log_ticks(values: Sequence[float | None]) -> dict[str, Any]:
     if len(ticks) < 2:
         return {}
     return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
+
+
+def chance_line(ways: int) -> dict[str, list]:
+    """``shapes`` and ``annotations`` for a layout: a dashed line at chance accuracy, 100/ways %."""
+    chance = 100.0 / ways
+    return {
+        "shapes": [dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=chance, y1=chance,
+                        line=dict(color="#555", width=2, dash="dash"))],
+        "annotations": [dict(text=f"chance (1/{ways})", xref="paper", x=1, xanchor="right", yref="y", y=chance,
+                             yanchor="bottom", showarrow=False, font=dict(size=FONT_SIZE - 2, color="#555"))],
+    }
 
 
 def empty_figure(message: str, height: int = 420) -> go.Figure:

@@ -6,9 +6,11 @@ dicts without plotly's validation (see ``style.figure``) and the curves are thin
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import plotly.graph_objects as go
+
+from leo_core.views.preview import PreviewCurves
 
 from .style import COLORS, LINE_WIDTH, TICK_FONT, TITLE_FONT, base_layout, empty_figure, figure, log_ticks, smooth, thin
 
@@ -48,22 +50,22 @@ def loss_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: in
     ))
 
 
-def adaptation_preview_figure(curves: dict[str, Any], *, height: int = 420, y_range: Sequence[float] | None = None
+def adaptation_preview_figure(curves: PreviewCurves, *, height: int = 420, y_range: Sequence[float] | None = None
                               ) -> go.Figure:
     """One panel per preview task: true function, support points, θ₀'s fit and its adapted fit.
 
     Args:
-        curves: ``preview.preview_curves(...)`` output (lists per task).
+        curves: ``leo_core.views.preview.preview_curves(...)``: lists per task.
         y_range: fixed y-axis range; default: the true functions' range with a margin, so a wild
             early θ₀ does not squash the picture.
     """
-    n = len(curves["x"])
+    n = len(curves.x)
     gap = 0.04
     width = (1 - gap * (n - 1)) / n
-    steps = curves["steps"]
+    steps = curves.steps
     after = f"θ₀ + {steps} step{'s' if steps != 1 else ''}"
     if y_range is None:
-        ys = [v for row in curves["y_true"] + curves["y_support"] for v in row]
+        ys = [v for row in curves.y_true + curves.y_support for v in row]
         lo, hi = min(ys), max(ys)
         pad = 0.25 * max(hi - lo, 1.0)
         y_range = (lo - pad, hi + pad)
@@ -73,15 +75,15 @@ def adaptation_preview_figure(curves: dict[str, Any], *, height: int = 420, y_ra
         xa, ya = f"x{ax}", f"y{ax}"
         first = i == 0
         traces += [
-            dict(type="scatter", x=curves["x"][i], y=curves["y_true"][i], xaxis=xa, yaxis=ya, mode="lines", name="true function",
+            dict(type="scatter", x=curves.x[i], y=curves.y_true[i], xaxis=xa, yaxis=ya, mode="lines", name="true function",
                        line=dict(color=COLORS["true"], width=3, dash="dot"), legendgroup="true", showlegend=first),
-            dict(type="scatter", x=curves["x"][i], y=curves["before"][i], xaxis=xa, yaxis=ya, mode="lines",
+            dict(type="scatter", x=curves.x[i], y=curves.before[i], xaxis=xa, yaxis=ya, mode="lines",
                        name="θ₀", line=dict(color=COLORS["pre"], width=3, dash="dash"),
                        legendgroup="pre", showlegend=first),
-            dict(type="scatter", x=curves["x"][i], y=curves["after"][i], xaxis=xa, yaxis=ya, mode="lines",
+            dict(type="scatter", x=curves.x[i], y=curves.after[i], xaxis=xa, yaxis=ya, mode="lines",
                        name=after, line=dict(color=COLORS["post"], width=LINE_WIDTH + 1),
                        legendgroup="post", showlegend=first),
-            dict(type="scatter", x=curves["x_support"][i], y=curves["y_support"][i], xaxis=xa, yaxis=ya, mode="markers",
+            dict(type="scatter", x=curves.x_support[i], y=curves.y_support[i], xaxis=xa, yaxis=ya, mode="markers",
                        name="support points", legendgroup="support", showlegend=first,
                        marker=dict(color=COLORS["support"], size=13, line=dict(color="white", width=1.5))),
         ]

@@ -21,7 +21,8 @@ from .presets import PRESETS, preset_checkpoint
 from .url_state import GLOBAL_SCHEMA, SCHEMAS, parse, serialise
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
-RUNNER_KEY = "leo_runner"
+RUNNER_KEY = "leo_runner"  # st.session_state: this session's TrainingRunner (set by app.py)
+RUN_KEY = "leo_run"  # st.session_state: its newest RunSnapshot, refreshed on every full rerun
 APPLIED_KEY = "_leo_url_applied"  # pages whose URL values were applied in this session
 NOTES_KEY = "_leo_url_notes"  # {page: [note, …]} shown on that page for the rest of the session
 PRESENT_KEY = "present"  # presentation mode toggle (also ?present=1)

@@ -14,23 +14,20 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from leo_core.algorithms import ALGORITHMS
-from leo_core.views.comparison import BASELINES
-from leo_core.config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
-from leo_core.device import DEVICE_CHOICES
-from leo_core.views.landscape import DIRECTIONS, SURFACES
+from leo_core.config import TrainConfig
+from leo_core.settings import ALPHAS, BETAS, TRAIN_SETTINGS, Setting
 from leo_core.tasks import TASK_FAMILIES
+from leo_core.views.comparison import BASELINES
+from leo_core.views.landscape import DIRECTIONS, SURFACES
 
 __all__ = ["IntField", "FloatField", "StepField", "ChoiceField", "MultiChoiceField", "BoolField", "TextField", "Schema",
-           "ParseResult", "parse", "serialise", "task_param_key", "SCHEMAS", "GLOBAL_SCHEMA", "MAX_VALUE_CHARS",
+           "ParseResult", "parse", "serialise", "field_for", "task_param_key", "SCHEMAS", "GLOBAL_SCHEMA", "MAX_VALUE_CHARS",
            "ALPHAS", "BETAS", "LANDSCAPE_ALPHAS", "CURVES", "PREVIEW_STEPS", "TASK_SOURCES", "START_KEYS",
            "DEFAULT_POINTS", "PRETRAIN_ITERATIONS", "EVAL_TASKS", "SHOT_CHOICES"]
 
 MAX_VALUE_CHARS = 200  # longer query values are refused outright (no 10⁵-digit int parsing)
 _SHOWN_CHARS = 40  # how much of a bad value a note quotes
 
-ALPHAS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-BETAS = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1)
 LANDSCAPE_ALPHAS = (1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 # Options of the pages' other fixed-choice widgets (the pages build their widgets from these).
 CURVES = ("accuracy", "loss")  # Train: what the left chart shows for a classification family
@@ -243,22 +240,21 @@ def serialise(schema: Schema, values: Mapping[str, Any]) -> dict[str, str]:
 # -- the app's schemas (keys are the pages' widget keys) --------------------------------------------
 
 _D = TrainConfig()
+def field_for(setting: Setting) -> Field:
+    """The URL field of a training setting, from its one declaration (``leo_core.settings``)."""
+    if setting.choices is not None:
+        return ChoiceField(setting.default, tuple(setting.choices))
+    if setting.stops is not None:
+        return StepField(setting.default, tuple(setting.stops))
+    if setting.kind is bool:
+        return BoolField(setting.default)
+    if setting.kind is int:
+        return IntField(setting.default, int(setting.low), int(setting.high))
+    return FloatField(setting.default, float(setting.low), float(setting.high))
+
+
 TRAIN_SCHEMA: dict[str, Field] = {
-    "family": ChoiceField(_D.family, tuple(TASK_FAMILIES)),
-    "algorithm": ChoiceField(_D.algorithm, tuple(ALGORITHMS)),
-    "ways": IntField(_D.ways, 2, 10),
-    "alpha": StepField(_D.alpha, ALPHAS),
-    "beta": StepField(_D.beta, BETAS),
-    "k": IntField(_D.k, 0, 10),
-    "shots": IntField(_D.shots, 1, 50),
-    "query": IntField(_D.query, 1, 100),
-    "meta_batch": IntField(_D.meta_batch, 1, 100),
-    "iterations": IntField(_D.iterations, 1, 1_000_000),
-    "seed": IntField(_D.seed, 0, 2**31 - 1),
-    "device": ChoiceField("auto", tuple(DEVICE_CHOICES)),
-    "outer_optimizer": ChoiceField(_D.outer_optimizer, tuple(OUTER_OPTIMIZERS)),
-    "outer_loss": ChoiceField(_D.outer_loss, tuple(OUTER_LOSSES)),
-    "first_order": BoolField(_D.first_order),
+    **{s.name: field_for(s) for s in TRAIN_SETTINGS if s.in_link},
     "curve_metric": ChoiceField(CURVES[0], CURVES),
     "preview_steps": ChoiceField(PREVIEW_STEPS[0], PREVIEW_STEPS),
 }

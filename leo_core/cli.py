@@ -13,13 +13,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from .algorithms import ALGORITHMS, get_algorithm
+from .algorithms import get_algorithm
 from .checkpoint import CheckpointError, load_checkpoint, save_run
-from .config import OUTER_LOSSES, OUTER_OPTIMIZERS, EvalConfig, TrainConfig
+from .config import EvalConfig, TrainConfig
 from .device import DEFAULT_CPU_THREADS, DEVICE_CHOICES, configure_threads, resolve_device
 from .evaluate import evaluate
 from .history import MetricHistory
-from .tasks import TASK_FAMILIES, get_family
+from .recommended import TUNED_FIELDS, recommended_settings
+from .settings import TRAIN_SETTINGS, Setting
+from .tasks import get_family
 from .train import Trainer, TrainingDiverged
 
 __all__ = ["main"]
@@ -36,11 +38,42 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"error: {message} (see --help)\n")
 
 
-def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(h) for h in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated widths like 40,40, got {text!r}") from None
+def _typed(parse):
+    """argparse's ``type``: a ValueError becomes argparse's one-line "invalid value" error."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
+
+_REGISTRIES = ("family", "algorithm")
+
+
+def _add_setting(parser: argparse.ArgumentParser, setting: Setting) -> None:
+    """One flag per training setting, from its single declaration; left out, it is ``None`` and the
+    run takes the recommended value for its family and algorithm."""
+    flags = [setting.flag, *setting.cli_aliases]
+    if setting.name in TUNED_FIELDS:
+        default_text = "default: recommended for the family and algorithm"
+    else:
+        default = ",".join(map(str, setting.default)) if isinstance(setting.default, tuple) else setting.default
+        default_text = f"default {default}"
+    help_text = f"{setting.help} ({default_text})".replace("%", "%%")
+    if setting.kind is bool:
+        parser.add_argument(*flags, dest=setting.name, action=argparse.BooleanOptionalAction, default=None,
+                            help=help_text)
+        return
+    # Family and algorithm are checked by their registries, whose errors name the choices.
+    choices = setting.choices if setting.choices is not None and setting.name not in _REGISTRIES else None
+    if setting.name in _REGISTRIES:
+        help_text = f"{', '.join(setting.choices)}. {help_text}"
+    kind = setting.parse or setting.kind
+    parser.add_argument(*flags, dest=setting.name, type=_typed(kind) if setting.parse else kind, choices=choices,
+                        default=None, metavar=None if choices else setting.name.upper(), help=help_text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,32 +82,9 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="meta-train an initialization and write a checkpoint",
                        description="Meta-train θ₀ and write checkpoint.pt, metrics.csv and config.json into --out.")
-    t.add_argument("--family", default=_D.family, help=f"task family: {', '.join(TASK_FAMILIES)} (default %(default)s)")
-    t.add_argument("--algorithm", default=_D.algorithm,
-                   help=f"meta-learning algorithm: {', '.join(ALGORITHMS)} (default %(default)s)")
-    t.add_argument("--alpha", type=float, default=_D.alpha, help="inner step size α (default %(default)s)")
-    t.add_argument("--beta", type=float, default=_D.beta, help="outer step size β (default %(default)s)")
-    t.add_argument("--k", type=int, default=_D.k, help="inner gradient steps per task (default %(default)s)")
-    t.add_argument("--shots", type=int, default=_D.shots,
-                   help="support examples per task; per class (K) for classification (default %(default)s)")
-    t.add_argument("--query", type=int, default=_D.query,
-                   help="query examples per task for the outer loss; per class for classification (default %(default)s)")
-    t.add_argument("--ways", type=int, default=_D.ways,
-                   help="classes per task (N) for classification families; ignored by regression (default %(default)s)")
-    t.add_argument("--meta-batch", type=int, default=_D.meta_batch, help="tasks per meta-iteration (default %(default)s)")
-    t.add_argument("--iterations", type=int, default=_D.iterations, help="meta-iterations in total (default %(default)s)")
-    t.add_argument("--seed", type=int, default=_D.seed, help="random seed; same seed + device = same run (default %(default)s)")
-    t.add_argument("--first-order", action="store_true", help="drop second-order terms (first-order approximation)")
-    t.add_argument("--outer-loss", choices=OUTER_LOSSES, default=_D.outer_loss,
-                   help="J_i on the query set (standard) or the support set (the document's literal variant)")
-    t.add_argument("--optimizer", choices=OUTER_OPTIMIZERS, default=_D.outer_optimizer, help="outer optimizer (default %(default)s)")
-    t.add_argument("--imaml-lambda", type=float, default=_D.imaml_lambda,
-                   help="iMAML: proximal regularisation λ of the inner problem (default %(default)s)")
-    t.add_argument("--cg-steps", type=int, default=_D.cg_steps,
-                   help="iMAML: conjugate-gradient iterations for the implicit gradient (default %(default)s)")
-    t.add_argument("--hidden", type=_hidden, default=_D.hidden, help="MLP hidden widths, e.g. 40,40 (default 40,40)")
-    t.add_argument("--dtype", choices=("float32", "float64"), default=_D.dtype, help="floating point precision")
-    t.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="auto picks cuda, then mps, then cpu")
+    for setting in TRAIN_SETTINGS:
+        if setting.on_cli:
+            _add_setting(t, setting)
     t.add_argument("--threads", type=int, default=DEFAULT_CPU_THREADS,
                    help="CPU threads for torch (default %(default)s: fastest for these tiny models, robust under load)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out up to --iterations")
@@ -135,22 +145,34 @@ class _Progress:
             self.stream.write("\n")
 
 
+def _config_from_flags(args: argparse.Namespace) -> tuple[TrainConfig, set[str]]:
+    """The run's config: the flags given, and the recommended settings of the family and algorithm
+    for every flag left out. Also returns the names the user set."""
+    given = {s.name: getattr(args, s.name) for s in TRAIN_SETTINGS if s.on_cli and getattr(args, s.name) is not None}
+    family = given.pop("family", TrainConfig.family)
+    algorithm = given.pop("algorithm", TrainConfig.algorithm)
+    recommended = recommended_settings(family, algorithm)
+    return TrainConfig(family=family, algorithm=algorithm, **{**recommended, **given}), set(given)
+
+
+def _print_settings(cfg: TrainConfig, chosen: set[str], stream: TextIO) -> None:
+    """One line: every tuned setting of the run, those the user set marked with *."""
+    shown = [s.name for s in TRAIN_SETTINGS if s.name not in ("family", "algorithm", "hidden", "dtype", "device")]
+    parts = [f"{name}={getattr(cfg, name)}{'*' if name in chosen else ''}" for name in shown]
+    stream.write(f"settings for {cfg.family} / {cfg.algorithm} (recommended; * = set by you): {' '.join(parts)}\n")
+
+
 def _train(args: argparse.Namespace) -> int:
     configure_threads(args.threads)
     out = Path(args.out)
     if args.resume:
         ckpt = load_checkpoint(out)
-        cfg = replace(ckpt.config, iterations=args.iterations, device=args.device)
+        cfg = replace(ckpt.config, iterations=args.iterations if args.iterations is not None else ckpt.config.iterations,
+                      device=args.device or "auto")
         history = ckpt.metrics
     else:
-        cfg = TrainConfig(
-            family=args.family, algorithm=args.algorithm, alpha=args.alpha, beta=args.beta, k=args.k,
-            shots=args.shots, query=args.query, meta_batch=args.meta_batch, iterations=args.iterations,
-            seed=args.seed, first_order=args.first_order, outer_loss=args.outer_loss,
-            outer_optimizer=args.optimizer, imaml_lambda=args.imaml_lambda, cg_steps=args.cg_steps,
-            hidden=args.hidden, device=args.device, dtype=args.dtype,
-            ways=args.ways,
-        )
+        cfg, chosen = _config_from_flags(args)
+        _print_settings(cfg, chosen, sys.stderr)
         history = MetricHistory()
     trainer = Trainer(cfg)
     if args.resume:

@@ -21,10 +21,10 @@ from torch.func import vmap
 
 from . import inner
 from .losses import Loss
-from .models import Model, Params
+from .models import Model, Params, flatten, unflatten
 
 __all__ = [
-    "Plane", "flatten", "unflatten", "filter_normalized_directions", "pca_directions", "axis_plane",
+    "Plane", "filter_normalized_directions", "pca_directions", "principal_axes", "axis_plane",
     "plane_params", "loss_grid", "meta_objective_grid", "project", "DEFAULT_CHUNK",
 ]
 
@@ -45,21 +45,6 @@ class Plane:
     @property
     def shape(self) -> tuple[int, int]:
         return (self.b_values.numel(), self.a_values.numel())  # rows = b, columns = a (as contours draw)
-
-
-def flatten(params: Params) -> Tensor:
-    return torch.cat([v.reshape(-1) for v in params.values()])
-
-
-def unflatten(flat: Tensor, like: Params) -> Params:
-    """Split ``flat [..., P]`` into tensors shaped like ``like`` (keeping leading axes)."""
-    out, offset = {}, 0
-    lead = flat.shape[:-1]
-    for name, v in like.items():
-        n = v.numel()
-        out[name] = flat[..., offset:offset + n].reshape(*lead, *v.shape)
-        offset += n
-    return out
 
 
 def filter_normalized_directions(params: Params, generator: torch.Generator) -> tuple[Params, Params]:
@@ -90,10 +75,16 @@ def pca_directions(paths: list[Tensor], center: Tensor, like: Params) -> tuple[P
     disp = torch.cat([p - center for p in paths])
     if disp.abs().max() == 0:
         raise ValueError("the adaptation paths do not move; PCA directions are undefined")
-    _, s, vh = torch.linalg.svd(disp, full_matrices=False)
-    explained = s.pow(2) / s.pow(2).sum()
+    vh, explained = principal_axes(disp)
     d2 = vh[1] if vh.shape[0] > 1 else torch.zeros_like(vh[0])
     return unflatten(vh[0], like), unflatten(d2, like), explained[:2]
+
+
+def principal_axes(disp: Tensor) -> tuple[Tensor, Tensor]:
+    """Principal directions of the rows of ``disp [n, P]`` (taken around zero, not centred) as the
+    rows of ``vh``, and the fraction of ``‖disp‖²`` each explains."""
+    _, s, vh = torch.linalg.svd(disp, full_matrices=False)
+    return vh, s.pow(2) / s.pow(2).sum()
 
 
 def axis_plane(center: Params, span: float | tuple[float, float], resolution: int) -> Plane:

@@ -22,6 +22,7 @@ __all__ = ["Loss", "LOSSES", "accuracy"]
 @dataclass(frozen=True)
 class Loss:
     name: str
+    display: str  # how axis titles and tables name it
     per_task: Callable[[Tensor, Tensor], Tensor]  # [T, N, ...] -> [T]
     total: Callable[[Tensor, Tensor], Tensor]  # Σ over tasks of per_task, one fused op
     mean: Callable[[Tensor, Tensor], Tensor]  # mean over tasks of per_task, one fused op
@@ -55,6 +56,6 @@ def accuracy(logits: Tensor, labels: Tensor) -> Tensor:
 
 
 LOSSES: dict[str, Loss] = {
-    "mse": Loss("mse", _mse_per_task, _mse_total, F.mse_loss),
-    "cross_entropy": Loss("cross_entropy", _ce_per_task, _ce_total, _ce_mean),
+    "mse": Loss("mse", "MSE", _mse_per_task, _mse_total, F.mse_loss),
+    "cross_entropy": Loss("cross_entropy", "cross-entropy", _ce_per_task, _ce_total, _ce_mean),
 }

@@ -15,7 +15,7 @@ from typing import Any, Callable, Protocol
 import torch
 from torch import Tensor
 
-__all__ = ["Model", "MLP", "LinearModel", "MODELS", "build_model", "Params"]
+__all__ = ["Model", "MLP", "LinearModel", "MODELS", "build_model", "Params", "flatten", "unflatten"]
 
 Params = dict[str, Tensor]
 
@@ -112,3 +112,19 @@ def build_model(spec: dict[str, Any]) -> Model:
     if "sizes" in spec:
         spec["sizes"] = tuple(spec["sizes"])
     return MODELS[kind](**spec)
+
+
+def flatten(params: Params) -> Tensor:
+    """All parameters as one vector ``[P]``, in the dict's order."""
+    return torch.cat([v.reshape(-1) for v in params.values()])
+
+
+def unflatten(flat: Tensor, like: Params) -> Params:
+    """Split ``flat [..., P]`` into tensors shaped like ``like`` (keeping leading axes)."""
+    out, offset = {}, 0
+    lead = flat.shape[:-1]
+    for name, v in like.items():
+        n = v.numel()
+        out[name] = flat[..., offset:offset + n].reshape(*lead, *v.shape)
+        offset += n
+    return out

@@ -23,16 +23,16 @@ from typing import Callable
 
 from .config import EvalConfig, TrainConfig
 from .evaluate import evaluate
+from .losses import LOSSES
 from .train import Trainer, TrainingDiverged, make_family
 
 __all__ = ["MAX_CELLS", "SweepConfig", "SweepResult", "cell_config", "measure_its_per_sec", "estimate_seconds",
            "run_sweep",
-           "parse_grid", "LOSS_NAMES"]
+           "parse_grid"]
 
 MAX_CELLS = 36  # at most a 6 × 6 grid: a lecture waits seconds to a few minutes, not an hour
 _PROBE_ITERATIONS = 5  # iterations timed to estimate the cost (after one warm-up iteration)
 
-LOSS_NAMES = {"mse": "MSE", "ce": "cross-entropy", "cross_entropy": "cross-entropy"}  # for axis titles
 Progress = Callable[[int, int], None]  # (cells done, cells in all)
 
 
@@ -147,7 +147,7 @@ def run_sweep(sweep: SweepConfig, progress: Progress | None = None,
                 progress(done, sweep.cells)
     family = make_family(sweep.base)
     return SweepResult(tuple(sweep.alphas), tuple(sweep.ks), loss, ci, acc if family.is_classification else None,
-                       seconds, diverged, loss_name=LOSS_NAMES.get(family.loss, family.loss))
+                       seconds, diverged, loss_name=LOSSES[family.loss].display)
 
 
 def parse_grid(text: str, kind: type) -> tuple:

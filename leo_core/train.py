@@ -21,7 +21,7 @@ from .history import MetricRecord
 from .models import MLP, Model, Params, build_model
 from .tasks import TaskFamily, get_family
 
-__all__ = ["MetricRecord", "Trainer", "TrainingDiverged", "make_model", "make_family"]
+__all__ = ["MetricRecord", "Trainer", "TrainingDiverged", "make_model", "make_family", "train_to_end"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -178,3 +178,15 @@ class Trainer:
             self.generator.set_state(state["generator"].to(torch.uint8))
         self.iteration = int(state["iteration"])
         self.elapsed = float(state["elapsed"])
+
+
+def train_to_end(cfg: TrainConfig) -> Trainer:
+    """Run ``cfg.iterations`` meta-iterations in this thread and return the finished trainer.
+
+    For short runs whose caller waits (tests, benchmarks, a worker process); the app trains in its
+    session runner instead. A divergence raises ``TrainingDiverged``.
+    """
+    trainer = Trainer(cfg)
+    for _ in trainer:
+        pass
+    return trainer

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from .algorithms import MetaAlgorithm
 from .losses import LOSSES
-from .models import Model, Params
+from .models import Model, Params, flatten
 from .tasks import TaskFamily
 
 __all__ = ["Trajectory", "adaptation_trajectory"]
@@ -27,7 +27,7 @@ class Trajectory:
 
     def flat(self) -> Tensor:
         """The path as a ``[steps + 1, n_params]`` matrix (for PCA projections)."""
-        return torch.stack([torch.cat([v.reshape(-1) for v in p.values()]) for p in self.params])
+        return torch.stack([flatten(p) for p in self.params])
 
 
 def adaptation_trajectory(

@@ -23,17 +23,16 @@ from figures.adaptation_classification import regions_animation_figure, step_acc
 from figures.adaptation import fit_animation_figure, parameter_path_figure, step_loss_figure
 from figures.classification import digit_predictions_figure
 from leo_core.views.classification_preview import preview_kind
+from leo_core.losses import LOSSES
 from leo_core.config import TrainConfig
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.train import make_family, make_model
 from leo_app.url_state import ALPHAS, DEFAULT_POINTS, PRETRAIN_ITERATIONS, TASK_SOURCES, task_param_key
 
-RUN_KEY = "leo_run"
 PRETRAINED_KEY = "_leo_pretrained"  # {settings tuple: θ₀ of the pretrained baseline}
 SOURCES = dict(zip(TASK_SOURCES, ("sample one (seed)", "set its parameters", "type support points")))
 MAX_STEPS = 50
 MAX_PRETRAINED = 8  # pretrained baselines kept per session (one per settings)
-_LOSS_NAMES = {"mse": "MSE", "cross_entropy": "cross-entropy"}
 
 
 def pretrained_key(cfg: TrainConfig, iterations: int) -> tuple:
@@ -42,7 +41,7 @@ def pretrained_key(cfg: TrainConfig, iterations: int) -> tuple:
 
 def context() -> tuple[TrainConfig, list[ad.Start], str | None]:
     """The session's run (config and meta-learned start), or a fresh config for a chosen family."""
-    snap = st.session_state.get(RUN_KEY)
+    snap = st.session_state.get(app_state.RUN_KEY)
     if snap is not None and snap.meta_params is not None and snap.config is not None:
         cfg = snap.config
         label = {"pretrained": "pretrained θ₀ (this run)", "random": "random θ₀ (this run)"}.get(
@@ -113,9 +112,9 @@ def _pretrained_expander(cfg: TrainConfig) -> None:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _classification_data(_model, _family, _starts: list[ad.Start], _task, key: tuple, alpha: float, steps: int,
-                         stages: tuple[int, ...]) -> tuple[list[dict], list[dict]]:
+                         stages: tuple[int, ...]) -> tuple[list[ac.StepMetrics], list[dict]]:
     """Metrics per step and the pictures (regions after every step, or predictions at ``stages``) per start."""
-    metrics = [ac.step_metrics(_model, _family, s, _task, alpha, steps).as_dict() for s in _starts]
+    metrics = [ac.step_metrics(_model, _family, s, _task, alpha, steps) for s in _starts]
     if preview_kind(_family) == "regions":
         pictures = [ac.regions_by_step(_model, _family, s, _task, alpha, steps) for s in _starts]
     else:
@@ -174,15 +173,9 @@ def _classification_view(cfg: TrainConfig, family, model, starts: list[ad.Start]
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _fits(_model, _family, _starts: list[ad.Start], _task: ad.RegressionTask, key: tuple, alpha: float,
-          steps: int) -> list[dict]:
-    """Plain-list fits per start (cached on the settings and the parameters' fingerprints in ``key``)."""
-    out = []
-    for s in _starts:
-        fp = ad.fit_path(_model, _family, s, _task, alpha, steps)
-        coords, explained = ad.pca_path_2d(fp.flat) if fp.flat.shape[1] != 2 else (fp.flat.tolist(), None)
-        out.append(dict(key=fp.key, label=fp.label, predictions=fp.predictions, support_loss=fp.support_loss,
-                        query_loss=fp.query_loss, coords=coords, explained=explained))
-    return out
+          steps: int) -> list[ad.PlottedFit]:
+    """Fits per start (cached on the settings and the parameters' fingerprints in ``key``)."""
+    return [ad.plotted_fit(ad.fit_path(_model, _family, s, _task, alpha, steps)) for s in _starts]
 
 
 def _task_dict(task: ad.RegressionTask) -> dict:
@@ -194,15 +187,15 @@ def _task_dict(task: ad.RegressionTask) -> dict:
                 x_query=col(task.x_query), y_query=col(task.y_query))
 
 
-def _path_figure(fits: list[dict], task: ad.RegressionTask, linear: bool):
+def _path_figure(fits: list[ad.PlottedFit], task: ad.RegressionTask, linear: bool):
     if linear:
         opt = ad.least_squares_line(task.x_support, task.y_support)
         markers = [dict(label="task optimum (least squares)", a=opt[0], b=opt[1], symbol="x", color="#d62728")]
-        return parameter_path_figure([dict(key=f["key"], label=f["label"], coords=f["coords"]) for f in fits],
+        return parameter_path_figure([dict(key=f.key, label=f.label, coords=f.coords) for f in fits],
                                      axis_titles=("θ₀ (intercept)", "θ₁ (slope)"),
                                      title="Path in parameter space (exact)", markers=markers)
-    paths = [dict(key=f["key"], coords=f["coords"],
-                  label=f"{f['label']} (PC 1 {100 * f['explained'][0]:.0f}%, PC 2 {100 * f['explained'][1]:.0f}%)")
+    paths = [dict(key=f.key, coords=f.coords,
+                  label=f"{f.label} (PC 1 {100 * f.explained[0]:.0f}%, PC 2 {100 * f.explained[1]:.0f}%)")
              for f in fits]
     return parameter_path_figure(paths, axis_titles=("principal direction 1", "principal direction 2"),
                                  title="Each path in its own top-2 PCA plane (origin = its start)")
@@ -245,7 +238,7 @@ def main() -> None:
                + (f" · {task.x_query.shape[0]} query points" if task.has_query else " · no query set"))
     app_state.chart(fit_animation_figure(_task_dict(task), fits), "adaptation-fit", key="fit_anim")
     a, b = st.columns(2, gap="large")
-    loss_name = _LOSS_NAMES.get(family.loss, family.loss)
+    loss_name = LOSSES[family.loss].display
     app_state.chart(step_loss_figure(fits, loss_name=loss_name), "loss-per-step", key="step_loss", where=a)
     app_state.chart(_path_figure(fits, task, model.kind == "linear"), "parameter-path", key="param_path", where=b)
     if model.kind != "linear":

@@ -15,13 +15,13 @@ from leo_app import state as app_state
 from leo_core.views import comparison as cmp
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from figures.compare import shots_figure, steps_figure, sweep_heatmap_figure
+from leo_core.losses import LOSSES
 from leo_core.config import EvalConfig, TrainConfig
 from leo_core.evaluate import EvalResult
-from leo_core.sweep import (LOSS_NAMES, MAX_CELLS, SweepConfig, cell_config, estimate_seconds, measure_its_per_sec,
+from leo_core.sweep import (MAX_CELLS, SweepConfig, cell_config, estimate_seconds, measure_its_per_sec,
                             parse_grid, run_sweep)
 from leo_app.url_state import EVAL_TASKS, SHOT_CHOICES
 
-RUN_KEY = "leo_run"
 RUNS_KEY = "leo_compare_runs"
 COUNTER_KEY = "leo_compare_counter"
 CHOSEN_KEY = "compare_runs"  # the multiselect of runs shown
@@ -47,7 +47,7 @@ def _add(run: cmp.ComparedRun) -> None:
 
 def _base_config() -> TrainConfig | None:
     """Settings a baseline copies: the current run's, else the newest run in the list."""
-    snap = st.session_state.get(RUN_KEY)
+    snap = st.session_state.get(app_state.RUN_KEY)
     if snap is not None and snap.config is not None:
         return snap.config
     return _runs()[-1].config if _runs() else None
@@ -76,7 +76,7 @@ def _its_per_sec(cfg: TrainConfig) -> float:
 
 def _collect() -> None:
     st.subheader("1 · Collect runs")
-    snap = st.session_state.get(RUN_KEY)
+    snap = st.session_state.get(app_state.RUN_KEY)
     has_run = snap is not None and snap.config is not None and snap.meta_params is not None
     c1, c2 = st.columns(2)
     with c1:
@@ -148,7 +148,7 @@ def _compare() -> None:
     eval_cfg = EvalConfig(tasks=int(tasks), shots=picked[0].config.shots, query=family.eval_query,
                           steps=int(steps), seed=int(seed))
     accuracy = family.is_classification
-    loss_name = LOSS_NAMES.get(family.loss, family.loss)
+    loss_name = LOSSES[family.loss].display
     with st.spinner("Evaluating…"):
         results = [_steps(r.key, r, eval_cfg) for r in picked]
         per_shot = [_shots(r.key, r, tuple(sorted(shots)), eval_cfg) for r in picked] if shots else []

@@ -23,6 +23,7 @@ import torch
 from leo_app import state as app_state
 from leo_core.views import adaptation as ad
 from leo_core.views import landscape as lv
+from leo_core.losses import LOSSES
 from leo_core.config import TrainConfig
 from leo_core.device import resolve_device
 from figures.landscape import (linear_landscape_figure, projection_check_figure, slice_contour_figure,
@@ -31,15 +32,13 @@ from leo_core.tasks import TASK_FAMILIES
 from leo_core.train import make_family, make_model
 from leo_app.url_state import LANDSCAPE_ALPHAS as ALPHAS
 
-RUN_KEY = "leo_run"
 QUERY_POINTS = 50
 CACHE_ENTRIES = 32  # grids kept (each a few hundred kB of floats at most)
-_LOSS_NAMES = {"mse": "MSE", "cross_entropy": "cross-entropy"}
 
 
 def _context() -> tuple[TrainConfig, ad.Start, str | None]:
     """The session's run, or a random initialization of a chosen family (said in a note)."""
-    snap = st.session_state.get(RUN_KEY)
+    snap = st.session_state.get(app_state.RUN_KEY)
     if snap is not None and snap.meta_params is not None and snap.config is not None:
         return snap.config, ad.Start("meta", f"θ₀ ({snap.config.algorithm})", snap.algorithm, snap.meta_params), None
     family = st.selectbox("Task family (no trained run yet)", list(TASK_FAMILIES), key="land_family",
@@ -117,7 +116,7 @@ def _linear_view(cfg, model, family, start, batch, key, device) -> None:
     data = _cached(("linear", *key, float(alpha), int(k), int(resolution), int(shown), str(device)), lambda progress:
                    lv.linear_landscape(model, family, start.algorithm, start.meta_params, batch, float(alpha), int(k),
                                        int(resolution), int(shown), device, progress))
-    app_state.chart(linear_landscape_figure(data, shown=shown, loss_name=_LOSS_NAMES.get(family.loss, "loss")),
+    app_state.chart(linear_landscape_figure(data, shown=shown, loss_name=LOSSES[family.loss].display),
                     "linear-landscape", key="linear_landscape")
     best = min(((v, i, j) for j, row in enumerate(data.meta) for i, v in enumerate(row)))
     st.caption(f"Star: θ₀ = ({data.theta0[0]:.2f}, {data.theta0[1]:.2f}). Diamond: pretrained optimum "
@@ -146,7 +145,7 @@ def _network_view(cfg, model, family, start, batch, key, device) -> None:
     settings = (float(alpha), int(steps), int(k), int(resolution), directions, surface, float(span))
     data = _cached(("slice", *key, *settings, str(device)), lambda progress: lv.network_slice(
         model, family, start.algorithm, start.meta_params, batch, *settings, seed=0, device=device, progress=progress))
-    loss_name = _LOSS_NAMES.get(family.loss, "loss")
+    loss_name = LOSSES[family.loss].display
     label = lv.SURFACES[surface] + (f" (k = {k}, α = {alpha:g})" if surface == "meta" else "")
     left, right = st.columns(2, gap="large")
     app_state.chart(slice_contour_figure(data, loss_name=loss_name, surface_label=label), "landscape-contour",

@@ -7,7 +7,6 @@ import streamlit as st
 from leo_app import state as app_state
 from leo_core.algorithms import ALGORITHMS
 
-RUN_KEY = "leo_run"
 
 
 def _algorithm() -> None:
@@ -125,7 +124,7 @@ def _references() -> None:
 
 
 def _your_run() -> None:
-    snap = st.session_state.get(RUN_KEY)
+    snap = st.session_state.get(app_state.RUN_KEY)
     if snap is None or snap.config is None:
         return
     cfg = snap.config

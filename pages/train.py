@@ -20,8 +20,9 @@ from leo_core.algorithms import ALGORITHMS
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from figures.classification import accuracy_curve_figure, classification_preview_figure
 from leo_core.views.classification_preview import classification_preview, preview_kind
-from leo_core.config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
-from leo_core.device import DEVICE_CHOICES
+from leo_core.losses import LOSSES
+from leo_core.config import TrainConfig
+from leo_core.settings import SETTINGS, TRAIN_SETTINGS, Setting
 from figures.style import empty_figure
 from figures.training import adaptation_preview_figure, loss_curve_figure
 from leo_app.jobs import default_slots
@@ -29,10 +30,9 @@ from leo_app.presets import PRESETS
 from leo_core.views.preview import preview_curves, preview_tasks
 from leo_app.runner import RunSnapshot, RunStatus, TrainingRunner
 from leo_core.tasks import TASK_FAMILIES
-from leo_app.url_state import ALPHAS, BETAS, CURVES, PREVIEW_STEPS
+from leo_app import widgets
+from leo_app.url_state import CURVES, PREVIEW_STEPS
 
-RUNNER_KEY = "leo_runner"
-RUN_KEY = "leo_run"
 FLASH_KEY = "_leo_train_flash"  # (kind, message) to show once after a button callback
 POLL_S = 0.4  # numbers and loss curve refresh period while training (≥ 2 refreshes per second)
 # The fit preview changes slowly and costs more to draw; refreshing it less often leaves the
@@ -45,8 +45,6 @@ CROWD_FREE_RUNS = 2
 RETIME_RATIO = 2.0  # rebuild the live view when the crowd factor doubled or halved since it was built
 CROWD_KEY = "_leo_crowd_factor"  # the crowd factor the live view's periods were built with
 MAX_UPLOAD_MB = 20
-_D = TrainConfig()
-_LOSS_NAMES = {"mse": "MSE", "ce": "cross-entropy", "cross_entropy": "cross-entropy"}
 _STATUS_TEXT = {
     RunStatus.IDLE: "Ready — press Start.",
     RunStatus.LOADED: "Checkpoint loaded — inspect it, or continue training.",
@@ -61,7 +59,7 @@ _STATUS_TEXT = {
 
 
 def _runner() -> TrainingRunner:
-    return st.session_state[RUNNER_KEY]
+    return st.session_state[app_state.RUNNER_KEY]
 
 
 def _flash(kind: str, message: str) -> None:
@@ -71,8 +69,50 @@ def _flash(kind: str, message: str) -> None:
 # -- widgets → config --------------------------------------------------------------------------------
 
 
+_FORMATS = {
+    "family": lambda k: TASK_FAMILIES[k].title,
+    "algorithm": lambda k: f"{k} — {ALGORITHMS[k].title}",
+    "outer_loss": lambda v: {"query": "query set", "support": "support set"}[v],
+}
+
+
+def _on_problem_change() -> None:
+    """A new family or algorithm starts from its recommended settings (the user's changes reset)."""
+    s = st.session_state
+    widgets.apply_recommended(s["family"], s["algorithm"])
+
+
+def _on_reset_recommended() -> None:
+    _on_problem_change()
+
+
+def _shown_settings(family: str, algorithm: str, advanced: bool) -> list[Setting]:
+    classify = TASK_FAMILIES[family].is_classification
+    return [s for s in TRAIN_SETTINGS if s.in_link and s.advanced == advanced and s.name not in ("family", "algorithm")
+            and s.shown_for(algorithm, classify)]
+
+
+def _recommended_note(where, family: str, algorithm: str) -> None:
+    """Say whether the settings are the recommended ones for this family and algorithm; one click resets."""
+    shown = {s.name for adv in (False, True) for s in _shown_settings(family, algorithm, adv)}
+    changed = widgets.changed_from_recommended(family, algorithm, shown)
+    if not changed:
+        where.caption(f":material/verified: Recommended settings for {family} × {algorithm}.")
+        return
+    diffs = ", ".join(f"{s.label.split(' (')[0]} {_fmt(cur)} (rec. {_fmt(rec)})" for s, cur, rec in changed)
+    where.caption(f":material/tune: Changed from the recommended: {diffs}.")
+    where.button("Reset to recommended", key="btn_reset_recommended", on_click=_on_reset_recommended,
+                 icon=":material/restart_alt:")
+
+
+def _fmt(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _settings() -> None:
-    """The next run's settings (sidebar). Values persist across pages for the session."""
+    """The next run's settings (sidebar), made from their declarations in ``leo_core.settings``.
+    Values persist across pages for the session; a new family or algorithm starts from its
+    recommended settings."""
     sb = st.sidebar
     sb.header("Run settings")
     sb.selectbox("Lecture preset", list(PRESETS), index=None, key="preset_choice", on_change=_on_preset,
@@ -80,58 +120,24 @@ def _settings() -> None:
                  help="Sets every setting below at once and loads a small pretrained checkpoint, so the pictures "
                       "appear at once; press Continue to train on, or Start to train from scratch.")
     sb.caption("Applied at the next Start; a running run keeps its own settings.")
-    keep = dict(persist_state="session")
-    sb.selectbox("Task family", list(TASK_FAMILIES), index=0, key="family", **keep,
-                 format_func=lambda k: TASK_FAMILIES[k].title,
-                 help="The distribution of tasks to meta-learn over. Each task is a small regression problem, or an "
-                      "N-way K-shot classification problem (2-D points, handwritten digits).")
-    sb.selectbox("Algorithm", list(ALGORITHMS), index=0, key="algorithm", **keep,
-                 format_func=lambda k: f"{k} — {ALGORITHMS[k].title}",
-                 help="leo: the source document's algorithm (MAML), differentiating through the inner steps. "
-                      "leo-fo: its first-order approximation.")
-    if TASK_FAMILIES[st.session_state.get("family", _D.family)].is_classification:
-        sb.slider("Ways (classes per task)", 2, 10, _D.ways, key="ways", **keep,
-                  help="N in N-way K-shot classification: classes per task; shots are per class.")
-    sb.select_slider("Inner step size α", ALPHAS, value=_D.alpha, key="alpha", **keep, format_func=lambda v: f"{v:g}",
-                     help="Step size of the k adaptation steps θ ← θ − α∇L. Too large and adaptation overshoots "
-                          "or diverges. Log scale.")
-    sb.select_slider("Outer step size β", BETAS, value=_D.beta, key="beta", **keep, format_func=lambda v: f"{v:g}",
-                     help="Step size of the meta-update of θ₀ (Adam's learning rate, or plain SGD's). Log scale.")
-    sb.slider("Inner steps k", 0, 10, _D.k, key="k", **keep,
-              help="Gradient steps each task takes from θ₀ during meta-training. Cost grows linearly with k.")
-    sb.slider("Shots (support examples per task)", 1, 50, _D.shots, key="shots", **keep,
-              help="How many labelled examples a task gives for adaptation.")
-    sb.radio("Outer loss on", list(OUTER_LOSSES), index=0, key="outer_loss", horizontal=True, **keep,
-             format_func=lambda v: {"query": "query set", "support": "support set"}[v],
-             help="query set: J_i scores the adapted model on held-out data (standard). support set: the source "
-                  "document's literal variant, scored on the data it adapted on — it rewards memorising.")
-    sb.toggle("First-order approximation", value=_D.first_order, key="first_order", **keep,
-              help="Drop the second-order (Hessian) terms of the meta-gradient: cheaper, usually close.")
-    sb.number_input("Iterations", min_value=1, max_value=1_000_000, value=_D.iterations, step=500,
-                    key="iterations", **keep, help="Meta-iterations (outer updates) of the run.")
+    for name in ("family", "algorithm"):
+        widgets.setting_widget(sb, SETTINGS[name], format_func=_FORMATS[name], on_change=_on_problem_change)
+    family, algorithm = st.session_state["family"], st.session_state["algorithm"]
+    widgets.start_from_recommended(family, algorithm)
+    _recommended_note(sb, family, algorithm)
+    for setting in _shown_settings(family, algorithm, advanced=False):
+        widgets.setting_widget(sb, setting, format_func=_FORMATS.get(setting.name))
     # Presentation mode folds these away (fewer controls on the projector).
-    sb = sb.expander("Advanced settings", expanded=not app_state.presenting())
-    sb.slider("Query examples per task", 1, 100, _D.query, key="query", **keep,
-              help="Held-out examples per task on which the adapted model is scored (the outer loss).")
-    sb.slider("Meta-batch (tasks per iteration)", 1, 100, _D.meta_batch, key="meta_batch", **keep,
-              help="Tasks averaged in each meta-gradient: more is smoother but slower per iteration.")
-    sb.number_input("Seed", min_value=0, max_value=2**31 - 1, value=_D.seed, step=1, key="seed", **keep,
-                    help="Same seed and device give the same run, curve for curve.")
-    sb.selectbox("Device", list(DEVICE_CHOICES), index=0, key="device", **keep,
-                 help="auto picks a CUDA GPU, then Apple MPS, then the CPU.")
-    sb.radio("Outer optimizer", list(OUTER_OPTIMIZERS), index=0, key="outer_optimizer", horizontal=True, **keep,
-             help="adam: the standard choice (MAML's default), step β. sgd: the document's plain θ₀ ← θ₀ − β∇J.")
+    more = sb.expander("Advanced settings", expanded=not app_state.presenting())
+    for setting in _shown_settings(family, algorithm, advanced=True):
+        widgets.setting_widget(more, setting, format_func=_FORMATS.get(setting.name))
 
 
 def _config_from_widgets() -> TrainConfig:
     s = st.session_state
-    return TrainConfig(
-        family=s["family"], algorithm=s["algorithm"], alpha=float(s["alpha"]), beta=float(s["beta"]), k=int(s["k"]),
-        shots=int(s["shots"]), query=int(s["query"]), meta_batch=int(s["meta_batch"]),
-        iterations=int(s["iterations"]), seed=int(s["seed"]), first_order=bool(s["first_order"]),
-        outer_loss=s["outer_loss"], outer_optimizer=s["outer_optimizer"], device=s["device"],
-        ways=int(s.get("ways", _D.ways)),
-    )
+    values = {setting.name: setting.kind(s[setting.name]) for setting in TRAIN_SETTINGS
+              if setting.in_link and setting.name in s}
+    return TrainConfig(**values)
 
 
 # -- button callbacks (run before the script, so the page shows the new state at once) --------------
@@ -241,7 +247,7 @@ def _guarded(body):
 def _status_and_loss_view() -> None:
     """Status, numbers and the loss curve; asks for a full rerun when the run ends."""
     snap = _runner().snapshot()
-    st.session_state[RUN_KEY] = snap
+    st.session_state[app_state.RUN_KEY] = snap
     was_active = st.session_state.get("_leo_was_active", False)
     st.session_state["_leo_was_active"] = snap.active
 
@@ -291,7 +297,7 @@ def _curve_figure(snap: RunSnapshot, classify: bool):
                                      help="Query accuracy (chance is 1/N) or the cross-entropy loss being minimised.")
         if shown != "loss":
             return accuracy_curve_figure(snap.columns, k=k, ways=cfg.ways)
-    loss_name = _LOSS_NAMES.get(snap.family.loss, snap.family.loss) if snap.family else "MSE"
+    loss_name = LOSSES[snap.family.loss].display if snap.family else LOSSES["mse"].display
     return loss_curve_figure(snap.columns, k=k, loss_name=loss_name)
 
 

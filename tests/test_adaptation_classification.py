@@ -45,7 +45,7 @@ def test_regions_animation_has_one_frame_per_step():
     assert [t.type for t in fig.data].count("heatmap") == 2
     assert len(fig.frames[2].data[0].z) == 8
     assert all(len(f.layout.annotations) == 2 for f in fig.frames)  # panel titles with that step's accuracy
-    acc = step_accuracy_figure([ac.step_metrics(model, fam, start, task, 0.3, 3).as_dict()], ways=3)
+    acc = step_accuracy_figure([ac.step_metrics(model, fam, start, task, 0.3, 3)], ways=3)
     assert len(acc.data) == 4 and acc.layout.shapes[0].y0 == pytest.approx(100 / 3)
 
 

@@ -146,7 +146,7 @@ def test_loaded_checkpoint_continues(app):
 
 @pytest.mark.parametrize("algorithm", ["meta-sgd", "reptile", "leo-latent"])
 def test_other_algorithms_train_and_preview(app, algorithm):
-    app.selectbox(key="algorithm").set_value(algorithm)
+    app.selectbox(key="algorithm").set_value(algorithm).run()  # a new algorithm starts from its recommended settings
     app.number_input(key="iterations").set_value(5)
     app.slider(key="meta_batch").set_value(5)
     app.run()
@@ -175,3 +175,18 @@ def test_classification_family(app):
     app.button(key="btn_start").click().run()
     assert not app.exception
     assert any("Cannot start" in e.value and "regression" in e.value for e in app.error)
+
+
+def test_a_new_algorithm_starts_from_its_recommended_settings_and_a_change_can_be_reset(app):
+    from leo_core.recommended import recommended_settings
+
+    app.selectbox(key="algorithm").set_value("reptile").run()
+    rec = recommended_settings("sinusoid", "reptile")
+    assert app.session_state["alpha"] == rec["alpha"] and app.session_state["k"] == rec["k"]
+    assert any("Recommended settings for sinusoid × reptile" in c.value for c in app.sidebar.caption)
+    app.slider(key="k").set_value(rec["k"] + 1).run()  # the user's change stays…
+    assert app.session_state["k"] == rec["k"] + 1
+    assert any("Changed from the recommended" in c.value for c in app.sidebar.caption)
+    app.button(key="btn_reset_recommended").click().run()  # …until reset
+    assert app.session_state["k"] == rec["k"]
+    _no_errors(app)

@@ -45,12 +45,7 @@ def sine():
 def _fits(tr: Trainer, steps: int):
     task, _ = ad.sample_task(tr.family, 5, 20, seed=3)
     starts = [ad.Start("meta", "meta-learned θ₀", tr.algorithm, tr.meta_params), ad.random_start(tr.model, 0)]
-    out = []
-    for s in starts:
-        fp = ad.fit_path(tr.model, tr.family, s, task, 0.05, steps)
-        coords, explained = ad.pca_path_2d(fp.flat)
-        out.append(dict(key=fp.key, label=fp.label, predictions=fp.predictions, support_loss=fp.support_loss,
-                        query_loss=fp.query_loss, coords=coords, explained=explained))
+    out = [ad.plotted_fit(ad.fit_path(tr.model, tr.family, s, task, 0.05, steps)) for s in starts]
     t = dict(x=task.x_grid.reshape(-1).tolist(), y_true=task.y_true.reshape(-1).tolist(),
              x_support=task.x_support.reshape(-1).tolist(), y_support=task.y_support.reshape(-1).tolist(),
              x_query=task.x_query.reshape(-1).tolist(), y_query=task.y_query.reshape(-1).tolist())
@@ -68,7 +63,7 @@ def test_fit_animation_has_one_frame_per_step(sine, steps):
     assert {"true function", "support points", "query points", "fit after the shown step"} <= names
     # Each frame updates the two panels' fit lines with that step's predictions.
     last = fig.frames[-1]
-    assert len(last.data) == 2 and list(last.data[0].y) == pytest.approx(fits[0]["predictions"][-1])
+    assert len(last.data) == 2 and list(last.data[0].y) == pytest.approx(fits[0].predictions[-1])
     assert "x — from meta-learned θ₀" in fig.layout.xaxis.title.text and fig.layout.yaxis.title.text == "y"
 
 
@@ -77,11 +72,11 @@ def test_step_loss_and_path_figures(sine, linear):
     fig = _valid(step_loss_figure(fits))
     assert fig.layout.xaxis.title.text == "inner step" and "log scale" in fig.layout.yaxis.title.text
     assert sum(1 for t in fig.data if t.x and t.x[0] is not None) == 4  # query and support per start
-    path = _valid(parameter_path_figure([dict(key=f["key"], label=f["label"], coords=f["coords"]) for f in fits],
+    path = _valid(parameter_path_figure([dict(key=f.key, label=f.label, coords=f.coords) for f in fits],
                                         axis_titles=("PC 1", "PC 2"), title="paths"))
     assert path.layout.xaxis.title.text == "PC 1" and len(path.data[0].x) == 5
     _, lin = _fits(linear, 2)
-    assert all(len(c) == 2 for c in lin[0]["coords"])
+    assert all(len(c) == 2 for c in lin[0].coords)
 
 
 def test_linear_landscape_figure(linear):

@@ -172,6 +172,6 @@ def test_preview_curves_show_adaptation(runner):
     again = preview_tasks(snap.family, cfg.shots)
     assert torch.equal(tasks.x_support, again.x_support)  # fixed tasks, run after run
     curves = preview_curves(snap, tasks, steps=cfg.k)
-    assert len(curves["x"]) == 3 and len(curves["x"][0]) == 120
-    assert curves["before"] != curves["after"]
-    assert all(math.isfinite(v) for row in curves["after"] for v in row)
+    assert len(curves.x) == 3 and len(curves.x[0]) == 120
+    assert curves.before != curves.after
+    assert all(math.isfinite(v) for row in curves.after for v in row)

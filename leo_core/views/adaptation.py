@@ -17,13 +17,14 @@ from torch import Tensor
 
 from ..algorithms import MetaAlgorithm, get_algorithm
 from ..config import TrainConfig
+from ..landscape import principal_axes
 from ..models import Model, Params
 from ..tasks import RegressionFamily, TaskFamily
-from ..train import Trainer
+from ..train import train_to_end
 from ..trajectory import adaptation_trajectory
 
 __all__ = [
-    "Start", "RegressionTask", "FitPath", "sample_task", "task_from_params", "parse_points", "typed_task",
+    "Start", "RegressionTask", "FitPath", "PlottedFit", "plotted_fit", "sample_task", "task_from_params", "parse_points", "typed_task",
     "fit_path", "pca_path_2d", "least_squares_line", "random_start", "pretrained_config", "train_pretrained",
     "GRID_POINTS", "MAX_TYPED_POINTS", "fingerprint",
 ]
@@ -69,6 +70,25 @@ class FitPath:
     support_loss: list[float]
     query_loss: list[float]  # NaN where the task has no query set
     flat: Tensor  # [steps + 1, P]: the path in parameter space
+
+
+@dataclass(frozen=True)
+class PlottedFit:
+    """A ``FitPath`` as plain lists for the figures, with its path in two dimensions: exact for a
+    two-parameter model, else in the path's own top-2 principal directions (``explained``)."""
+
+    key: str
+    label: str
+    predictions: list[list[float]]
+    support_loss: list[float]
+    query_loss: list[float]
+    coords: list[list[float]]  # [steps + 1][2]
+    explained: list[float] | None  # fraction of the path's variance per direction; None when exact
+
+
+def plotted_fit(fp: FitPath) -> PlottedFit:
+    coords, explained = pca_path_2d(fp.flat) if fp.flat.shape[1] != 2 else (fp.flat.tolist(), None)
+    return PlottedFit(fp.key, fp.label, fp.predictions, fp.support_loss, fp.query_loss, coords, explained)
 
 
 def _regression(family: TaskFamily) -> RegressionFamily:
@@ -161,12 +181,12 @@ def pca_path_2d(flat: Tensor) -> tuple[list[list[float]], list[float]]:
     disp = (flat - flat[0]).double()
     if disp.abs().max() == 0:
         return [[0.0, 0.0] for _ in range(flat.shape[0])], [0.0, 0.0]
-    _, s, vh = torch.linalg.svd(disp, full_matrices=False)
+    vh, fraction = principal_axes(disp)
     basis = vh[:2].T  # [P, ≤2]
     coords = disp @ basis
     if coords.shape[1] < 2:
         coords = torch.cat([coords, torch.zeros_like(coords)], dim=1)
-    explained = (s.pow(2) / s.pow(2).sum()).tolist() + [0.0]
+    explained = fraction.tolist() + [0.0]
     return coords.tolist(), explained[:2]
 
 
@@ -194,9 +214,7 @@ def pretrained_config(cfg: TrainConfig, iterations: int, beta: float = 0.005) ->
 
 def train_pretrained(cfg: TrainConfig) -> Params:
     """Run the pretrained baseline for ``cfg.iterations`` and return its θ₀ (CPU tensors)."""
-    trainer = Trainer(cfg)
-    for _ in trainer:
-        pass
+    trainer = train_to_end(cfg)
     return {k: v.detach().to("cpu", copy=True) for k, v in trainer.meta_params.items()}
 
 

@@ -40,10 +40,6 @@ class StepMetrics:
     support_loss: list[float]  # cross-entropy
     query_loss: list[float]
 
-    def as_dict(self) -> dict[str, Any]:
-        return dict(key=self.key, label=self.label, support_accuracy=self.support_accuracy,
-                    query_accuracy=self.query_accuracy, support_loss=self.support_loss, query_loss=self.query_loss)
-
 
 def sample_task(family: TaskFamily, shots: int, seed: int, query: int | None = None) -> TaskBatch:
     """One N-way ``shots``-shot task from the meta-test split, drawn with ``seed`` (a batch of one)."""
@@ -64,17 +60,17 @@ def step_metrics(model: Model, family: TaskFamily, start: Start, task: TaskBatch
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
     loss = LOSSES[family.loss]
-    out: dict[str, list[float]] = {k: [] for k in ("sa", "qa", "sl", "ql")}
+    support_acc, query_acc, support_loss, query_loss = [], [], [], []
     path = start.algorithm.adapt_path(model, family, _meta(start, task), task.x_support, task.y_support, alpha,
                                       steps)
     for p in path:
         with torch.no_grad():
-            for (x, y), acc_key, loss_key in (((task.x_support, task.y_support), "sa", "sl"),
-                                              ((task.x_query, task.y_query), "qa", "ql")):
+            for x, y, accs, losses in ((task.x_support, task.y_support, support_acc, support_loss),
+                                       (task.x_query, task.y_query, query_acc, query_loss)):
                 logits = model.forward(p, x)
-                out[acc_key].append(round(float(accuracy(logits, y)[0]), 4))
-                out[loss_key].append(float(loss.per_task(logits, y)[0]))
-    return StepMetrics(start.key, start.label, out["sa"], out["qa"], out["sl"], out["ql"])
+                accs.append(round(float(accuracy(logits, y)[0]), 4))
+                losses.append(float(loss.per_task(logits, y)[0]))
+    return StepMetrics(start.key, start.label, support_acc, query_acc, support_loss, query_loss)
 
 
 def regions_by_step(model: Model, family: TaskFamily, start: Start, task: TaskBatch, alpha: float, steps: int,

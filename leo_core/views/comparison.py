@@ -19,7 +19,7 @@ from ..config import EvalConfig, TrainConfig
 from ..evaluate import EvalResult, evaluate
 from ..models import Model, Params
 from ..tasks import TaskFamily
-from ..train import Trainer, make_family
+from ..train import make_family, train_to_end
 
 __all__ = ["ComparedRun", "BASELINES", "from_snapshot", "from_checkpoint", "train_run", "steps_curve", "shots_curve",
            "final_table", "check_comparable", "add_bounded", "MAX_RUNS"]
@@ -78,10 +78,8 @@ def train_run(cfg: TrainConfig, key: str, source: str = "baseline") -> ComparedR
     """
     if cfg.algorithm == "random":
         cfg = replace(cfg, iterations=0)
-    trainer = Trainer(cfg)
     t0 = time.perf_counter()
-    for _ in trainer:
-        pass
+    trainer = train_to_end(cfg)
     seconds = time.perf_counter() - t0
     return ComparedRun(key, _label(cfg, trainer.iteration, source), cfg, trainer.model,
                        _cpu(trainer.meta_params), trainer.iteration, seconds)

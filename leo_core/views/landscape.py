@@ -22,7 +22,7 @@ from .. import landscape as ls
 from .adaptation import least_squares_line
 from ..algorithms import MetaAlgorithm
 from ..losses import LOSSES
-from ..models import Model, Params
+from ..models import Model, Params, unflatten
 from ..tasks import RegressionFamily, TaskBatch, TaskFamily
 
 __all__ = ["LinearLandscape", "NetworkSlice", "linear_landscape", "network_slice", "SURFACES", "DIRECTIONS"]
@@ -172,7 +172,7 @@ def network_slice(
     else:
         z = ls.meta_objective_grid(model, loss, plane, b.x_support, b.y_support, b.x_query, b.y_query, alpha, k,
                                    progress=progress)
-    true_params = ls.unflatten(flat_paths[0], theta0)
+    true_params = unflatten(flat_paths[0], theta0)
     projected = ls.unflatten(ls.flatten(theta0) + coords @ torch.stack([ls.flatten(d1), ls.flatten(d2)]), theta0)
     xs, ys = one.x_support[0], one.y_support[0]
     path_loss = _losses_at(model, loss, true_params, xs, ys)

@@ -5,7 +5,7 @@ them before and after some inner steps, taken from the app's run snapshot while 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import torch
 
@@ -14,7 +14,7 @@ from ..config import TrainConfig
 from ..models import Model, Params
 from ..tasks import TaskFamily
 
-__all__ = ["PreviewTasks", "preview_tasks", "preview_curves", "PREVIEW_SEED"]
+__all__ = ["PreviewTasks", "PreviewCurves", "TrainedRun", "preview_tasks", "preview_curves", "PREVIEW_SEED"]
 
 PREVIEW_SEED = 2026  # the fixed tasks shown in the live adaptation panel
 
@@ -53,12 +53,22 @@ def preview_tasks(family: TaskFamily, shots: int, n_tasks: int = 3, points: int 
     return PreviewTasks(batch.x_support, batch.y_support, grid.contiguous(), y_true)
 
 
-def preview_curves(snapshot: TrainedRun, tasks: PreviewTasks, steps: int) -> dict[str, Any]:
-    """θ₀'s prediction and its ``steps``-step adaptation on each preview task, as plain lists.
+@dataclass(frozen=True)
+class PreviewCurves:
+    """θ₀'s fit and its adapted fit on each preview task: one list of numbers per task."""
 
-    Returns ``{"x", "y_true", "x_support", "y_support", "before", "after", "steps"}``, each a list
-    per task (for ``figures.adaptation_preview_figure``).
-    """
+    x: list[list[float]]  # the grid
+    y_true: list[list[float]]
+    x_support: list[list[float]]
+    y_support: list[list[float]]
+    before: list[list[float]]  # θ₀'s prediction on the grid
+    after: list[list[float]]  # after ``steps`` inner steps
+    steps: int
+
+
+def preview_curves(snapshot: TrainedRun, tasks: PreviewTasks, steps: int) -> PreviewCurves:
+    """θ₀'s prediction and its ``steps``-step adaptation on each preview task (for
+    ``figures.training.adaptation_preview_figure``)."""
     if snapshot.meta_params is None or snapshot.model is None or snapshot.config is None:
         raise ValueError("no θ₀ to preview yet")
     model, cfg = snapshot.model, snapshot.config
@@ -73,8 +83,5 @@ def preview_curves(snapshot: TrainedRun, tasks: PreviewTasks, steps: int) -> dic
         # 4 decimals are plenty for a plot and halve the JSON sent to the browser.
         return [[round(v, 4) for v in row] for row in t.squeeze(-1).tolist()]
 
-    return {
-        "x": rows(tasks.x_grid), "y_true": rows(tasks.y_true),
-        "x_support": rows(tasks.x_support), "y_support": rows(tasks.y_support),
-        "before": rows(before), "after": rows(after), "steps": steps,
-    }
+    return PreviewCurves(x=rows(tasks.x_grid), y_true=rows(tasks.y_true), x_support=rows(tasks.x_support),
+                         y_support=rows(tasks.y_support), before=rows(before), after=rows(after), steps=steps)

@@ -1,0 +1,88 @@
+"""Widgets made from the settings' one declaration (``leo_core.settings``), and the recommended settings.
+
+``setting_widget`` draws the widget a ``Setting`` calls for (label, help, range, options from the
+declaration; its key is the setting's name, which is also its URL key). ``start_from_recommended``
+puts the recommended settings of the chosen family and algorithm into the session when the user
+has not set them, ``apply_recommended`` does so on request (a family or algorithm change, the
+reset button), and ``changed_from_recommended`` lists what the user has moved away from them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import streamlit as st
+
+from leo_core.recommended import TUNED_FIELDS, recommended_settings
+from leo_core.settings import SETTINGS, Setting
+
+__all__ = ["setting_widget", "start_from_recommended", "apply_recommended", "changed_from_recommended",
+           "RECOMMENDED_FOR_KEY"]
+
+RECOMMENDED_FOR_KEY = "_leo_recommended_for"  # (family, algorithm) whose recommendations the widgets hold
+_SLIDER_MAX_SPAN = 100  # wider integer ranges get a number input instead of a slider
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def setting_widget(where: Any, setting: Setting, *, format_func: Callable[[Any], str] | None = None,
+                   on_change: Callable[[], None] | None = None) -> Any:
+    """Draw ``setting``'s widget in ``where`` (the sidebar, an expander, a column); returns its value.
+
+    The value lives in ``st.session_state[setting.name]`` for the whole session (``persist_state``),
+    so it survives page switches and feeds the URL.
+    """
+    st.session_state.setdefault(setting.name, setting.default)
+    common = dict(key=setting.name, help=setting.help, on_change=on_change, persist_state="session")
+    if setting.choices is not None:
+        options = list(setting.choices)
+        fmt = format_func or str
+        if setting.radio:
+            return where.radio(setting.label, options, horizontal=True, format_func=fmt, **common)
+        return where.selectbox(setting.label, options, format_func=fmt, **common)
+    if setting.stops is not None:
+        common["help"] = f"{setting.help} Log scale."
+        return where.select_slider(setting.label, options=list(setting.stops), format_func=format_func or _fmt,
+                                   **common)
+    if setting.kind is bool:
+        return where.toggle(setting.label, **common)
+    if setting.kind is int and setting.high - setting.low <= _SLIDER_MAX_SPAN:
+        return where.slider(setting.label, int(setting.low), int(setting.high), step=1, **common)
+    step = 500 if setting.name == "iterations" else 1 if setting.kind is int else None
+    return where.number_input(setting.label, min_value=setting.kind(setting.low), max_value=setting.kind(setting.high),
+                              step=step, **common)
+
+
+def _widget_fields() -> list[str]:
+    """The recommended fields a page shows as widgets (the rest stay at their recommended values)."""
+    return [name for name in TUNED_FIELDS if name in SETTINGS]
+
+
+def apply_recommended(family: str, algorithm: str) -> None:
+    """Set every tuned widget to the recommended value for ``family`` and ``algorithm``."""
+    rec = recommended_settings(family, algorithm)
+    for name in _widget_fields():
+        st.session_state[name] = rec[name]
+    st.session_state[RECOMMENDED_FOR_KEY] = (family, algorithm)
+
+
+def start_from_recommended(family: str, algorithm: str) -> None:
+    """Fill the tuned widgets the session (or the link) has not set with the recommended values, once."""
+    if RECOMMENDED_FOR_KEY in st.session_state:
+        return
+    rec = recommended_settings(family, algorithm)
+    for name in _widget_fields():
+        st.session_state.setdefault(name, rec[name])
+    st.session_state[RECOMMENDED_FOR_KEY] = (family, algorithm)
+
+
+def changed_from_recommended(family: str, algorithm: str, shown: set[str]) -> list[tuple[Setting, Any, Any]]:
+    """``(setting, current, recommended)`` for each shown tuned setting the user moved away from."""
+    rec = recommended_settings(family, algorithm)
+    out = []
+    for name in _widget_fields():
+        if name in shown and name in st.session_state and st.session_state[name] != rec[name]:
+            out.append((SETTINGS[name], st.session_state[name], rec[name]))
+    return out

@@ -1,0 +1,137 @@
+"""Every training setting declared once: its range, default, label, help, CLI flag and link membership.
+
+The Train page's widgets (``leo_app.widgets``), the URL schema (``leo_app.url_state``) and the
+command line (``leo_core.cli``) are all generated from ``TRAIN_SETTINGS``; ``TrainConfig`` still
+validates the values. The default of each setting is ``TrainConfig``'s; the CLI and the app then
+start from the recommended settings of the chosen family and algorithm (``leo_core.recommended``).
+
+A setting's range (``low``/``high``/``stops``) is what a slider and a link may hold; the CLI checks
+only what ``TrainConfig`` checks, so a script may go beyond a slider's range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+from .algorithms import ALGORITHMS
+from .config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
+from .device import DEVICE_CHOICES
+from .tasks import TASK_FAMILIES
+
+__all__ = ["Setting", "TRAIN_SETTINGS", "SETTINGS", "ALPHAS", "BETAS"]
+
+# Log-scale slider stops for the step sizes (every recommended value lies on one; a test checks it).
+ALPHAS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0)
+BETAS = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+_DEFAULTS = TrainConfig()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``TrainConfig`` field as a user sets it.
+
+    The kind of widget follows from the declaration: ``choices`` → a select box (``radio`` for a
+    few short ones), ``stops`` → a log-scale select slider, a bool → a toggle, a number with a
+    small range → a slider, else a number input.
+    """
+
+    name: str  # the TrainConfig field, the URL key and the widget key
+    label: str
+    help: str
+    low: float | None = None
+    high: float | None = None
+    stops: tuple[float, ...] | None = None
+    choices: tuple[Any, ...] | None = None
+    radio: bool = False  # show choices as a horizontal radio (few, short options)
+    advanced: bool = False  # folded into the page's "Advanced settings"
+    algorithms: tuple[str, ...] = ()  # shown only for these algorithms (their own knobs); () = always
+    classification_only: bool = False  # shown only for classification families
+    in_link: bool = True  # part of the page's URL
+    on_cli: bool = True
+    parse: Callable[[str], Any] | None = None  # the CLI's parser when not the default's type
+    cli_aliases: tuple[str, ...] = ()  # older flag names that scripts still use
+
+    @property
+    def default(self) -> Any:
+        return getattr(_DEFAULTS, self.name)
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def shown_for(self, algorithm: str, classification: bool) -> bool:
+        return ((not self.algorithms or algorithm in self.algorithms)
+                and (classification or not self.classification_only))
+
+    def allows(self, value: Any) -> bool:
+        """Whether a slider or a link can hold ``value`` (the recommended table is checked with it)."""
+        if self.choices is not None:
+            return value in self.choices
+        if self.stops is not None:
+            return any(abs(value - s) <= 1e-9 * max(abs(s), 1.0) for s in self.stops)
+        if self.kind is bool:
+            return isinstance(value, bool)
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(h) for h in text.split(","))
+    except ValueError:
+        raise ValueError(f"expected comma-separated widths like 40,40, got {text!r}") from None
+
+
+TRAIN_SETTINGS: tuple[Setting, ...] = (
+    Setting("family", "Task family", "The distribution of tasks to meta-learn over: small regression problems, "
+            "or N-way K-shot classification (2-D points, handwritten digits).", choices=tuple(TASK_FAMILIES)),
+    Setting("algorithm", "Algorithm", "leo: the source document's algorithm (MAML), differentiating through the "
+            "inner steps; leo-fo: its first-order approximation; the others for comparison, and two baselines.",
+            choices=tuple(ALGORITHMS)),
+    Setting("ways", "Ways (classes per task)", "N in N-way K-shot classification: classes per task; shots are per "
+            "class. Regression ignores it.", low=2, high=10, classification_only=True),
+    Setting("alpha", "Inner step size α", "Step size of the k adaptation steps θ ← θ − α∇L. Too large and "
+            "adaptation overshoots or diverges.", stops=ALPHAS),
+    Setting("beta", "Outer step size β", "Step size of the meta-update of θ₀ (Adam's learning rate, or plain "
+            "SGD's).", stops=BETAS),
+    Setting("k", "Inner steps k", "Gradient steps each task takes from θ₀ during meta-training. Cost grows "
+            "linearly with k.", low=0, high=10),
+    Setting("shots", "Shots (support examples per task)", "How many labelled examples a task gives for "
+            "adaptation; per class for classification.", low=1, high=50),
+    Setting("outer_loss", "Outer loss on", "query: J_i scores the adapted model on held-out data (standard). "
+            "support: the source document's literal variant, scored on the data it adapted on — it rewards "
+            "memorising.", choices=OUTER_LOSSES, radio=True),
+    Setting("first_order", "First-order approximation", "Drop the second-order (Hessian) terms of the "
+            "meta-gradient: cheaper, usually close."),
+    Setting("iterations", "Iterations", "Meta-iterations (outer updates) of the run.", low=1, high=1_000_000),
+    Setting("query", "Query examples per task", "Held-out examples per task on which the adapted model is "
+            "scored (the outer loss); per class for classification.", low=1, high=100, advanced=True),
+    Setting("meta_batch", "Meta-batch (tasks per iteration)", "Tasks averaged in each meta-gradient: more is "
+            "smoother but slower per iteration.", low=1, high=100, advanced=True),
+    Setting("seed", "Seed", "Same seed and device give the same run, curve for curve.", low=0, high=2**31 - 1,
+            advanced=True),
+    Setting("device", "Device", "auto picks a CUDA GPU, then Apple MPS, then the CPU.", choices=DEVICE_CHOICES,
+            advanced=True),
+    Setting("outer_optimizer", "Outer optimizer", "adam: the standard choice (MAML's default), step β. sgd: the "
+            "document's plain θ₀ ← θ₀ − β∇J.", choices=OUTER_OPTIMIZERS, radio=True, advanced=True,
+            cli_aliases=("--optimizer",)),
+    Setting("imaml_lambda", "iMAML: proximal strength λ", "How strongly the inner problem keeps φ near θ₀: "
+            "large → φ stays close (≈ first order).", low=0.01, high=100.0, algorithms=("imaml",), advanced=True),
+    Setting("cg_steps", "iMAML: conjugate-gradient steps", "Iterations of conjugate gradient for "
+            "(I + H/λ)⁻¹v; one Hessian-vector product each.", low=1, high=50, algorithms=("imaml",), advanced=True),
+    Setting("hidden", "MLP hidden widths", "Hidden layer widths of the MLP, e.g. 40,40 (ignored by the linear "
+            "model).", in_link=False, parse=_hidden),
+    Setting("dtype", "Floating point", "float32, or float64 for exact comparisons.", choices=("float32", "float64"),
+            in_link=False),
+)
+
+SETTINGS: Mapping[str, Setting] = MappingProxyType({s.name: s for s in TRAIN_SETTINGS})
+
+_unknown = [s.name for s in TRAIN_SETTINGS if s.name not in {f.name for f in fields(TrainConfig)}]
+if _unknown:  # a declaration that names no TrainConfig field is a bug, caught at import
+    raise RuntimeError(f"settings without a TrainConfig field: {_unknown}")
