@@ -63,8 +63,11 @@ def _apply_once(page: str) -> list[str]:
     params = st.query_params.to_dict()
     schema = {**SCHEMAS.get(page, {}), **({} if "global" in applied else GLOBAL_SCHEMA)}
     applied.add("global")
-    if page == "train" and "preset" in params:
+    if "preset" in params:  # any page: the preset's run becomes the session's run, shown on this page
         notes += _apply_preset_param(params["preset"])
+        runner = st.session_state.get(RUNNER_KEY)
+        if runner is not None:
+            st.session_state[RUN_KEY] = runner.snapshot()
     result = parse(schema, params)
     for key, value in result.values.items():
         st.session_state[key] = value

@@ -156,6 +156,30 @@ def test_a_preset_in_the_url_sets_everything_and_loads_its_checkpoint():
         _close(at)
 
 
+@pytest.mark.parametrize("page, preset", [("adaptation", "maml-sinusoid"), ("landscape", "document-linear"),
+                                          ("compare", "first-vs-second-order")])
+def test_a_preset_link_to_any_page_shows_that_pages_view_of_the_preset_run(page, preset):
+    at = _harness(page, {"preset": preset})
+    try:
+        at.run()
+        _no_exception(at)
+        run = at.session_state["leo_run"]
+        assert run.status == RunStatus.LOADED and run.theta0 is not None
+        assert not any("No trained run" in m.value for m in [*at.info, *at.caption, *at.markdown])
+    finally:
+        _close(at)
+
+
+def test_an_unknown_preset_in_a_link_is_noted_on_any_page():
+    at = _harness("landscape", {"preset": "nope"})
+    try:
+        at.run()
+        _no_exception(at)
+        assert any("preset='nope' was ignored" in w.value for w in at.warning)
+    finally:
+        _close(at)
+
+
 def test_presets_from_the_sidebar_and_presentation_mode():
     at = _harness("train", {"present": "1"})
     try:
