@@ -17,6 +17,7 @@ import streamlit as st
 
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from figures.scale import scale_figure
+from .live_chart import live_chart
 from .presets import PRESETS, preset_checkpoint
 from .url_state import GLOBAL_SCHEMA, SCHEMAS, parse, serialise
 
@@ -144,6 +145,12 @@ def chart(fig, name: str, *, key: str, where=None) -> None:
     """Show a plotly figure the app's way: full width, scaled in presentation mode, and a toolbar
     camera that saves it as ``leo-<name>.png`` or ``.svg`` (the sidebar's format)."""
     (where or st).plotly_chart(for_screen(fig), key=key, width="stretch", config=chart_config(name))
+
+
+def live(fig, name: str, *, key: str, where=None) -> None:
+    """Like ``chart``, for a figure a live view redraws: updated in place, so the user's zoom, pan and
+    hidden legend entries stay while the data grows (``leo_app.live_chart``)."""
+    live_chart(for_screen(fig), key=key, config=chart_config(name), where=where)
 
 
 def chart_config(name: str) -> dict:

@@ -276,7 +276,7 @@ def _status_and_loss_view() -> None:
     else:
         m[3].metric("loss θ₀", f"{latest.pre_loss:.3f}" if latest else "—", help="query loss of θ₀ alone, no adaptation")
         m[4].metric(after, f"{latest.post_loss:.3f}" if latest else "—", help="query loss after the k inner steps")
-    app_state.chart(_curve_figure(snap, classify), "training-curve", key="loss_chart")
+    app_state.live(_curve_figure(snap, classify), "training-curve", key="loss_chart")
     if was_active and not snap.active:
         st.rerun()  # the run ended: refresh the buttons and stop polling
     if snap.active and _poll_period_stale():
