@@ -15,7 +15,7 @@ from typing import Sequence, TextIO
 
 from .algorithms import ALGORITHMS, get_algorithm
 from .checkpoint import CheckpointError, load_checkpoint, save_run
-from .config import OUTER_LOSSES, OUTER_OPTIMIZERS, EvalConfig, TrainConfig
+from .config import IMAML_ADAPT, OUTER_LOSSES, OUTER_OPTIMIZERS, EvalConfig, TrainConfig
 from .device import DEFAULT_CPU_THREADS, DEVICE_CHOICES, configure_threads, resolve_device
 from .evaluate import evaluate
 from .history import MetricHistory
@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="iMAML: proximal regularisation λ of the inner problem (default %(default)s)")
     t.add_argument("--cg-steps", type=int, default=_D.cg_steps,
                    help="iMAML: conjugate-gradient iterations for the implicit gradient (default %(default)s)")
+    t.add_argument("--imaml-tol", type=float, default=_D.imaml_tol,
+                   help="iMAML: the inner solve stops at ‖∇G(φ)‖/‖∇G(θ₀)‖ ≤ this (default %(default)s)")
+    t.add_argument("--imaml-max-steps", type=int, default=_D.imaml_max_steps,
+                   help="iMAML: at most this many inner gradient steps per meta-iteration (default %(default)s)")
+    t.add_argument("--imaml-adapt", choices=IMAML_ADAPT, default=_D.imaml_adapt,
+                   help="iMAML at meta-test: the proximal solve's iterates, or plain SGD with α (default %(default)s)")
     t.add_argument("--hidden", type=_hidden, default=_D.hidden, help="MLP hidden widths, e.g. 40,40 (default 40,40)")
     t.add_argument("--dtype", choices=("float32", "float64"), default=_D.dtype, help="floating point precision")
     t.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="auto picks cuda, then mps, then cpu")
@@ -118,7 +124,8 @@ class _Progress:
         frac = rec.iteration / max(self.total, 1)
         eta = (self.total - rec.iteration) / rec.its_per_sec if rec.its_per_sec > 0 else 0.0
         line = (f"it {rec.iteration}/{self.total} ({100 * frac:3.0f}%)  J={rec.meta_loss:.4f}  "
-                f"pre={rec.pre_loss:.4f}  post={rec.post_loss:.4f}  {rec.its_per_sec:.0f} it/s  ETA {eta:.0f}s")
+                f"pre={rec.pre_loss:.4f}  post={rec.post_loss:.4f}  "
+                f"{'' if rec.inner_residual is None else f'res={rec.inner_residual:.3f}  '}{rec.its_per_sec:.0f} it/s  ETA {eta:.0f}s")
         now = time.monotonic()
         if self.tty:
             if now - self._last_draw > 0.1 or rec.iteration == self.total:
@@ -148,6 +155,7 @@ def _train(args: argparse.Namespace) -> int:
             shots=args.shots, query=args.query, meta_batch=args.meta_batch, iterations=args.iterations,
             seed=args.seed, first_order=args.first_order, outer_loss=args.outer_loss,
             outer_optimizer=args.optimizer, imaml_lambda=args.imaml_lambda, cg_steps=args.cg_steps,
+            imaml_tol=args.imaml_tol, imaml_max_steps=args.imaml_max_steps, imaml_adapt=args.imaml_adapt,
             hidden=args.hidden, device=args.device, dtype=args.dtype,
             ways=args.ways,
         )
@@ -199,7 +207,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     alpha = eval_cfg.alpha if eval_cfg.alpha is not None else cfg.alpha
     device = resolve_device(args.device)
-    result = evaluate(ckpt.model, family, get_algorithm(cfg.algorithm), ckpt.meta_params, alpha, eval_cfg, device)
+    result = evaluate(ckpt.model, family, get_algorithm(cfg.algorithm, cfg), ckpt.meta_params, alpha, eval_cfg, device)
     if not result.finite:
         print(f"warning: the query loss is not finite from step {result.first_nonfinite_step} on: adapting with "
               f"α={alpha:g} for {eval_cfg.steps} steps overshoots (try fewer --steps or a smaller --alpha)",
