@@ -128,7 +128,8 @@ class _Progress:
         frac = rec.iteration / max(self.total, 1)
         eta = (self.total - rec.iteration) / rec.its_per_sec if rec.its_per_sec > 0 else 0.0
         line = (f"it {rec.iteration}/{self.total} ({100 * frac:3.0f}%)  J={rec.meta_loss:.4f}  "
-                f"pre={rec.pre_loss:.4f}  post={rec.post_loss:.4f}  {rec.its_per_sec:.0f} it/s  ETA {eta:.0f}s")
+                f"pre={rec.pre_loss:.4f}  post={rec.post_loss:.4f}  "
+                f"{'' if rec.inner_residual is None else f'res={rec.inner_residual:.3f}  '}{rec.its_per_sec:.0f} it/s  ETA {eta:.0f}s")
         now = time.monotonic()
         if self.tty:
             if now - self._last_draw > 0.1 or rec.iteration == self.total:
@@ -221,7 +222,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     alpha = eval_cfg.alpha if eval_cfg.alpha is not None else cfg.alpha
     device = resolve_device(args.device)
-    result = evaluate(ckpt.model, family, get_algorithm(cfg.algorithm), ckpt.meta_params, alpha, eval_cfg, device)
+    result = evaluate(ckpt.model, family, get_algorithm(cfg.algorithm, cfg), ckpt.meta_params, alpha, eval_cfg, device)
     if not result.finite:
         print(f"warning: the query loss is not finite from step {result.first_nonfinite_step} on: adapting with "
               f"α={alpha:g} for {eval_cfg.steps} steps overshoots (try fewer --steps or a smaller --alpha)",

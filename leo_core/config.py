@@ -10,12 +10,15 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-__all__ = ["TrainConfig", "EvalConfig", "OUTER_OPTIMIZERS", "OUTER_LOSSES"]
+__all__ = ["TrainConfig", "EvalConfig", "OUTER_OPTIMIZERS", "OUTER_LOSSES", "IMAML_ADAPT"]
 
 OUTER_OPTIMIZERS = ("adam", "sgd")
 # "query": J_i is the loss on the task's query set (standard practice, the default).
 # "support": the source document's literal variant, J_i on the data it adapted on.
 OUTER_LOSSES = ("query", "support")
+# iMAML at meta-test: "proximal" yields the iterates of the proximal solve it trains through;
+# "sgd" takes plain gradient steps with α from θ₀, like the other algorithms.
+IMAML_ADAPT = ("proximal", "sgd")
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -48,6 +51,11 @@ class TrainConfig:
     # λ = 1 was stable but weak (3.47); λ = 2 and λ = 10 diverged late (iterations 2688 and 1131).
     imaml_lambda: float = 5.0
     cg_steps: int = 5  # iMAML's conjugate-gradient iterations for (I + H/λ)⁻¹v; one Hessian-vector product each
+    # iMAML's inner solve stops per task at ‖∇G(φ)‖/‖∇G(θ₀)‖ ≤ imaml_tol, or after imaml_max_steps
+    # safe gradient steps: a smaller tolerance makes the implicit gradient exact, at more steps each.
+    imaml_tol: float = 0.05
+    imaml_max_steps: int = 25
+    imaml_adapt: str = "proximal"  # meta-test adaptation: see IMAML_ADAPT
     hidden: tuple[int, ...] = (40, 40)  # hidden widths of the MLP (ignored by the linear model)
     device: str = "auto"
     dtype: str = "float32"
@@ -64,6 +72,10 @@ class TrainConfig:
         _check_int("seed", self.seed, 0)
         _check_positive("imaml_lambda", self.imaml_lambda)
         _check_int("cg_steps", self.cg_steps, 1)
+        _check_positive("imaml_tol", self.imaml_tol)
+        _check_int("imaml_max_steps", self.imaml_max_steps, 1)
+        if self.imaml_adapt not in IMAML_ADAPT:
+            raise ValueError(f"imaml_adapt must be one of {IMAML_ADAPT}, got {self.imaml_adapt!r}")
         _check_int("ways", self.ways, 2)
         if self.outer_loss not in OUTER_LOSSES:
             raise ValueError(f"outer_loss must be one of {OUTER_LOSSES}, got {self.outer_loss!r}")

@@ -25,6 +25,7 @@ class MetricRecord:
     elapsed: float  # seconds spent training (pauses excluded)
     pre_accuracy: float | None = None
     post_accuracy: float | None = None
+    inner_residual: float | None = None  # MetaStep.inner_residual (iMAML); None where the algorithm has none
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 from .algorithms import ALGORITHMS
-from .config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
+from .config import IMAML_ADAPT, OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
 from .device import DEVICE_CHOICES
 from .tasks import TASK_FAMILIES
 
@@ -124,6 +124,15 @@ TRAIN_SETTINGS: tuple[Setting, ...] = (
             "large → φ stays close (≈ first order).", low=0.01, high=100.0, algorithms=("imaml",), advanced=True),
     Setting("cg_steps", "iMAML: conjugate-gradient steps", "Iterations of conjugate gradient for "
             "(I + H/λ)⁻¹v; one Hessian-vector product each.", low=1, high=50, algorithms=("imaml",), advanced=True),
+    Setting("imaml_tol", "iMAML: inner tolerance", "The proximal solve of each task stops at "
+            "‖∇G(φ)‖/‖∇G(θ₀)‖ ≤ this (or after the step cap).", low=1e-6, high=1.0, algorithms=("imaml",),
+            advanced=True),
+    Setting("imaml_max_steps", "iMAML: inner step cap", "At most this many gradient steps on the proximal "
+            "problem per meta-iteration (each no larger than 1/(λ_max + λ)).", low=1, high=200,
+            algorithms=("imaml",), advanced=True),
+    Setting("imaml_adapt", "iMAML: adaptation at meta-test", "proximal: the proximal solve iMAML trains through "
+            "(its iterates are the steps); sgd: plain SGD with α like the others.", choices=IMAML_ADAPT, radio=True,
+            algorithms=("imaml",), advanced=True),
     Setting("hidden", "MLP hidden widths", "Hidden layer widths of the MLP, e.g. 40,40 (ignored by the linear "
             "model).", in_link=False, parse=_hidden),
     Setting("dtype", "Floating point", "float32, or float64 for exact comparisons.", choices=("float32", "float64"),

@@ -52,7 +52,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, *, device: torch.device | None = None):
         self.cfg = cfg
         self.family: TaskFamily = make_family(cfg)
-        self.algorithm: MetaAlgorithm = get_algorithm(cfg.algorithm)
+        self.algorithm: MetaAlgorithm = get_algorithm(cfg.algorithm, cfg)
         self.device = device if device is not None else resolve_device(cfg.device)
         self.dtype = _DTYPES[cfg.dtype]
         self.model: Model = make_model(self.family, cfg)
@@ -107,9 +107,10 @@ class Trainer:
         grad_norm = torch.linalg.vector_norm(grad)
         param_norm = torch.linalg.vector_norm(self._flat.detach())
         extras = [a for a in (result.pre_accuracy, result.post_accuracy) if a is not None]
+        residual = [] if result.inner_residual is None else [result.inner_residual.to(grad_norm.dtype)]
         # One host synchronisation per iteration for every scalar.
         values = torch.stack(
-            [result.meta_loss, result.pre_loss, result.post_loss, grad_norm, param_norm, *extras]
+            [result.meta_loss, result.pre_loss, result.post_loss, grad_norm, param_norm, *extras, *residual]
         ).tolist()
         if not all(math.isfinite(v) for v in values):
             self._diverged(values)
@@ -124,7 +125,8 @@ class Trainer:
             self._recent.pop(0)
         rate = len(self._recent) / sum(self._recent)
         acc = values[5:7] if extras else [None, None]
-        return MetricRecord(self.iteration, *values[:4], rate, self.elapsed, *acc)
+        inner_residual = values[-1] if residual else None
+        return MetricRecord(self.iteration, *values[:4], rate, self.elapsed, *acc, inner_residual)
 
     def _diverged(self, values: list[float]) -> None:
         meta_loss, _, _, grad_norm, param_norm = values[:5]

@@ -1,8 +1,9 @@
 """The algorithms beyond ``leo`` against independent references (issue #5).
 
 Reptile against its update rule written per task; Meta-SGD with a uniform step against ``leo``;
-iMAML's implicit gradient against a dense solve on the quadratic linear family; latent LEO
-against finite differences; every algorithm through the CLI and a checkpoint round trip.
+latent LEO
+against finite differences; every algorithm through the CLI and a checkpoint round trip. iMAML's
+tests are in test_imaml.py.
 """
 
 from __future__ import annotations
@@ -14,19 +15,16 @@ import pytest
 import torch
 
 from leo_core.algorithms import ALGORITHMS, get_algorithm
-from leo_core.algorithms.imaml import implicit_gradient, proximal_adapt
 from leo_core.algorithms.meta_sgd import ALPHA_PREFIX
 from leo_core.checkpoint import load_checkpoint, save_run
 from leo_core.history import MetricHistory
 from leo_core.losses import LOSSES
-from leo_core.models import LinearModel
 from leo_core.tasks import get_family
 from leo_core.train import Trainer
 
 from helpers import gen, tiny_config
 from test_cli import run_cli
 from test_inner import reference_forward, setup
-from test_linear_closed_form import hessian
 
 NEW = ["reptile", "meta-sgd", "imaml", "leo-latent", "pretrained", "random"]
 MSE = LOSSES["mse"]
@@ -155,65 +153,6 @@ def test_stop_and_resume_equals_one_straight_run(tmp_path, algorithm):
     assert values(history.records()) + values(second) == straight
 
 
-# -- iMAML --------------------------------------------------------------------------------------------
-
-def _linear_problem(n_tasks=4, lam=0.7):
-    model = LinearModel()
-    batch = get_family("linear").sample(n_tasks, 6, 5, gen(11), dtype=torch.float64)
-    theta0 = {"theta0": torch.tensor([0.4], dtype=torch.float64), "theta1": torch.tensor([-0.2], dtype=torch.float64)}
-    exact = []
-    for i in range(n_tasks):  # φ* = argmin L_s + (λ/2)‖φ − θ₀‖² = (H + λI)⁻¹(b + λθ₀), with ∇L_s = Hφ − b
-        xs, ys = batch.x_support[i, :, 0], batch.y_support[i, :, 0]
-        H = hessian(xs)
-        b = 2 / xs.numel() * torch.stack([ys.sum(), (xs * ys).sum()])
-        t0 = torch.cat([theta0["theta0"], theta0["theta1"]])
-        exact.append(torch.linalg.solve(H + lam * torch.eye(2, dtype=torch.float64), b + lam * t0))
-    return model, batch, theta0, torch.stack(exact), lam
-
-
-def test_imaml_inner_solver_reaches_the_proximal_minimiser():
-    model, batch, theta0, exact, lam = _linear_problem()
-    phi = proximal_adapt(model, MSE, __import__("leo_core.inner", fromlist=["expand"]).expand(theta0, 4),
-                         batch.x_support, batch.y_support, 0.1, lam, 400)
-    got = torch.cat([phi["theta0"], phi["theta1"]], dim=1)
-    assert torch.allclose(got, exact, atol=1e-10)
-
-
-def test_imaml_implicit_gradient_equals_dense_solve_on_the_quadratic_family():
-    model, batch, theta0, exact, lam = _linear_problem()
-    phi = {"theta0": exact[:, :1].clone(), "theta1": exact[:, 1:].clone()}
-    v, expected = {}, []
-    for i in range(batch.n_tasks):
-        xs, xq, yq = batch.x_support[i, :, 0], batch.x_query[i, :, 0], batch.y_query[i, :, 0]
-        r = yq - exact[i, 0] - exact[i, 1] * xq
-        gq = torch.stack([-2 / xq.numel() * r.sum(), -2 / xq.numel() * (xq * r).sum()])  # ∇L_q(φ*)
-        expected.append(torch.linalg.solve(torch.eye(2, dtype=torch.float64) + hessian(xs) / lam, gq))
-        v.setdefault("theta0", []).append(gq[:1])
-        v.setdefault("theta1", []).append(gq[1:])
-    v = {n: torch.stack(t) for n, t in v.items()}
-    g, residual = implicit_gradient(model, MSE, phi, batch.x_support, batch.y_support, v, lam, cg_steps=2)
-    assert torch.allclose(torch.cat([g["theta0"], g["theta1"]], dim=1), torch.stack(expected), atol=1e-10)
-    assert (residual < 1e-8).all()  # CG solves a 2×2 SPD system in 2 iterations
-
-    # The whole meta-step, with enough inner steps to reach φ*, gives the mean of those gradients.
-    cfg = tiny_config(family="linear", algorithm="imaml", alpha=0.1, k=400, imaml_lambda=lam, cg_steps=2,
-                      dtype="float64")
-    step = get_algorithm("imaml").meta_step(model, get_family("linear"), theta0, batch, cfg)
-    mean = torch.stack(expected).mean(dim=0)
-    assert torch.allclose(torch.cat([step.grads["theta0"], step.grads["theta1"]]), mean, atol=1e-9)
-
-
-def test_imaml_conjugate_gradient_converges_on_a_network():
-    model, theta0, batch = setup(sizes=(1, 6, 1), n_tasks=3)
-    phi = proximal_adapt(model, MSE, {n: v.detach() for n, v in
-                                      __import__("leo_core.inner", fromlist=["expand"]).expand(theta0, 3).items()},
-                         batch.x_support, batch.y_support, 0.05, 2.0, 3)
-    v = {n: torch.randn(t.shape, generator=gen(5), dtype=torch.float64) for n, t in phi.items()}
-    residuals = [implicit_gradient(model, MSE, phi, batch.x_support, batch.y_support, v, 2.0, s)[1].max().item()
-                 for s in (1, 5, 40)]
-    assert residuals[0] > residuals[1] > residuals[2] and residuals[2] < 1e-6
-
-
 # -- latent LEO ---------------------------------------------------------------------------------------
 
 def _latent_problem(family="sinusoid"):
@@ -306,13 +245,3 @@ def test_cli_trains_and_evaluates_every_algorithm(tmp_path, algorithm):
     if algorithm == "imaml":
         cfg = load_checkpoint(out).config
         assert (cfg.imaml_lambda, cfg.cg_steps) == (0.5, 2)
-
-
-@pytest.mark.parametrize("argv, fragment", [
-    (["--imaml-lambda", "0"], "imaml_lambda must be"),
-    (["--cg-steps", "0"], "cg_steps must be"),
-])
-def test_bad_imaml_settings_are_one_line_errors(capsys, argv, fragment):
-    from test_cli import one_line_error
-
-    assert fragment in one_line_error(capsys, ["train", *argv, "--out", "x"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .base import MetaAlgorithm, MetaStep
 from .baselines import Pretrained, RandomInit
 from .imaml import IMAML
@@ -9,6 +11,9 @@ from .latent import LatentLEO
 from .leo import LEO
 from .meta_sgd import MetaSGD
 from .reptile import Reptile
+
+if TYPE_CHECKING:
+    from ..config import TrainConfig
 
 __all__ = ["ALGORITHMS", "get_algorithm", "MetaAlgorithm", "MetaStep"]
 
@@ -31,8 +36,10 @@ ALGORITHMS: dict[str, MetaAlgorithm] = {
 }
 
 
-def get_algorithm(name: str) -> MetaAlgorithm:
+def get_algorithm(name: str, cfg: "TrainConfig | None" = None) -> MetaAlgorithm:
+    """The registered algorithm; configured with ``cfg``'s meta-test settings when given."""
     try:
-        return ALGORITHMS[name]
+        algorithm = ALGORITHMS[name]
     except KeyError:
         raise ValueError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}") from None
+    return algorithm if cfg is None else algorithm.configure(cfg)

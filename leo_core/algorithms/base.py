@@ -30,6 +30,9 @@ class MetaStep:
     post_loss: Tensor  # mean query loss after the k inner steps
     pre_accuracy: Tensor | None = None
     post_accuracy: Tensor | None = None
+    # How far the inner problem is from solved, mean over tasks (an algorithm that solves its inner
+    # problem to a tolerance reports it; iMAML: ‖∇G(φ)‖/‖∇G(θ₀)‖). None where it means nothing.
+    inner_residual: Tensor | None = None
 
 
 def query_metrics(
@@ -79,6 +82,11 @@ class MetaAlgorithm:
     title: str = ""
     citation: str = ""
     summary: str = ""  # 2-4 plain-text sentences for the theory page
+
+    def configure(self, cfg: TrainConfig) -> "MetaAlgorithm":
+        """This algorithm with the run's settings that adaptation needs at meta-test time (iMAML's λ,
+        say); most algorithms need none and return themselves."""
+        return self
 
     def init_meta_params(self, theta0: Params, cfg: TrainConfig) -> Params:
         return dict(theta0)

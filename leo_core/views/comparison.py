@@ -40,7 +40,7 @@ class ComparedRun:
 
     @property
     def algorithm(self) -> MetaAlgorithm:
-        return get_algorithm(self.config.algorithm)
+        return get_algorithm(self.config.algorithm, self.config)
 
     @property
     def family(self) -> TaskFamily:
