@@ -19,6 +19,7 @@ from leo_core.views.comparison import BASELINES
 from leo_core.config import OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
 from leo_core.device import DEVICE_CHOICES
 from leo_core.views.landscape import DIRECTIONS, SURFACES
+from leo_core.views.meta_gradients import arrow_keys
 from leo_core.tasks import TASK_FAMILIES
 
 __all__ = ["IntField", "FloatField", "StepField", "ChoiceField", "MultiChoiceField", "BoolField", "TextField", "Schema",
@@ -299,6 +300,8 @@ LANDSCAPE_SCHEMA: dict[str, Field] = {
     "land_k_net": IntField(1, 0, 10),
     "land_alpha_net": StepField(0.01, LANDSCAPE_ALPHAS),
     "land_span": FloatField(1.0, 0.1, 3.0),
+    "land_mg_algos": MultiChoiceField(arrow_keys(), arrow_keys()),
+    "land_mg_frames": IntField(30, 2, 60),
 }
 
 COMPARE_SCHEMA: dict[str, Field] = {
