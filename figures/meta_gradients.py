@@ -28,7 +28,7 @@ ALGORITHM_COLORS = {
     "meta-sgd": "#bcbd22",
     "anil": "#e377c2",
 }
-ARROW_FRACTION = 0.16  # every arrow is this fraction of the smaller axis range long
+ARROW_FRACTION = 0.28  # every arrow is this fraction of the smaller axis range long
 PATH_ALL = "θ₀'s meta-training path"
 PATH_SO_FAR = "θ₀'s path so far"
 
@@ -56,15 +56,17 @@ def _dynamic(data: Any, frame: Any, length: float) -> list[dict[str, Any]]:
                            mode="markers", name=f"θ₀ at iteration {frame.iteration}", legendgroup="theta0",
                            showlegend=first, marker=MARKS["theta0"],
                            hovertemplate="θ₀ = (%{x:.3f}, %{y:.3f})<extra></extra>"))
-        for d in frame.directions:
+        for n, d in enumerate(frame.directions):
             x0, y0 = frame.theta0
+            # Arrows that agree lie on top of each other: each next one is thinner, so all stay visible.
+            width = max(2.0, 11.0 - 2.2 * n)
             ok = d.norm > 0 and math.isfinite(d.norm)
             ux, uy = (d.vector[0] / d.norm, d.vector[1] / d.norm) if ok else (0.0, 0.0)
             traces.append(dict(
                 type="scatter", x=[x0, x0 + length * ux], y=[y0, y0 + length * uy], xaxis=xa, yaxis=ya,
                 mode="lines+markers", name=_arrow_name(d), legendgroup=d.key, showlegend=first,
-                line=dict(color=algorithm_color(d.key), width=LINE_WIDTH),
-                marker=dict(symbol=["circle", "arrow"], size=[1, 20], angleref="previous",
+                line=dict(color=algorithm_color(d.key), width=width),
+                marker=dict(symbol=["circle", "arrow"], size=[1, 12 + 2.2 * width], angleref="previous",
                             color=algorithm_color(d.key)),
                 hovertemplate=f"{d.key}: ‖Δ‖ = {d.norm:.3g}"
                               + (f", cos with leo = {d.cosine:.3f}" if d.cosine is not None else "") + "<extra></extra>"))
@@ -73,26 +75,27 @@ def _dynamic(data: Any, frame: Any, length: float) -> list[dict[str, Any]]:
 
 def _controls(labels: Sequence[str], *, y: float) -> dict[str, list]:
     """Play/pause and a meta-iteration slider for frames named by ``labels``."""
-    def go_to(names, duration: int) -> list:
+    def go_to(names, duration: int, fromcurrent: bool = True) -> list:
         return [names, dict(frame=dict(duration=duration, redraw=True), transition=dict(duration=0),
-                            fromcurrent=True, mode="immediate")]
+                            fromcurrent=fromcurrent, mode="immediate")]
 
     return {
         "updatemenus": [dict(
             type="buttons", direction="left", x=0, y=y, xanchor="left", yanchor="top", showactive=False,
             font=dict(size=FONT_SIZE - 2), pad=dict(t=10, r=10),
-            buttons=[dict(label="▶ play", method="animate", args=go_to(None, 250)),
+            # The figure opens at the newest θ₀ (the last frame): play replays the path from its start.
+            buttons=[dict(label="▶ play", method="animate", args=go_to(None, 250, fromcurrent=False)),
                      dict(label="❚❚ pause", method="animate", args=go_to([None], 0))],
         )],
         "sliders": [dict(
-            active=len(labels) - 1, x=0.2, len=0.8, y=y, yanchor="top", pad=dict(t=10),
+            active=len(labels) - 1, x=0.25, len=0.75, y=y, yanchor="top", pad=dict(t=10),
             currentvalue=dict(prefix="meta-iteration ", font=dict(size=FONT_SIZE)), font=dict(size=FONT_SIZE - 4),
             steps=[dict(label=lab, method="animate", args=go_to([lab], 0)) for lab in labels],
         )],
     }
 
 
-def meta_gradient_figure(data: Any, *, height: int = 720, loss_name: str = "MSE") -> go.Figure:
+def meta_gradient_figure(data: Any, *, height: int = 780, loss_name: str = "MSE") -> go.Figure:
     """J after k steps (left) and the average loss (right), θ₀'s meta-training path on both, and at θ₀
     one arrow per algorithm, all at one length (the legend gives each norm). A slider and play button
     move θ₀ along the path with the arrows computed there; the figure opens at the newest θ₀.
@@ -104,11 +107,11 @@ def meta_gradient_figure(data: Any, *, height: int = 720, loss_name: str = "MSE"
     zmin, zmax = _range(*logs)
     span = min(data.a[-1] - data.a[0], data.b[-1] - data.b[0])
     length = ARROW_FRACTION * span
-    layout = base_layout(height=height, margin=dict(l=80, r=20, t=150, b=170), uirevision=None)
+    layout = base_layout(height=height, margin=dict(l=80, r=20, t=150, b=150), uirevision=None)
     layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.08, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2))
     titles = [f"meta-objective J after k = {k} step{'s' if k != 1 else ''}, α = {alpha:g}",
               "average loss (k = 0): what pretraining minimises"]
-    w, gap = 0.42, 0.06
+    w, gap = 0.4, 0.1
     traces, annotations = [], []
     for i, (logz, title) in enumerate(zip(logs, titles)):
         ax = "" if i == 0 else "2"

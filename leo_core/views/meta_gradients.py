@@ -45,6 +45,7 @@ SKIPPED = {
     "random": "it never moves θ₀",
 }
 _MARGIN = 0.25
+MIN_HALF_WIDTH = 0.5  # the plane is at least this far from its centre on each side
 MAX_PATH_POINTS = 400  # the drawn path is thinned to this many points (the frames use the whole record)
 _ZERO = 1e-6  # a direction shorter than this times the longest one is round-off: zero
 
@@ -213,10 +214,11 @@ def linear_meta_gradients(
     xy = [(float(p[1]), float(p[2])) for p in points]
     pcfg = direction_config(cfg, alpha, k)
     pretrained = least_squares_line(batch.x_query, batch.y_query)
-    ranges = list(getattr(family, "param_ranges", {}).values())
-    lo = [min([p[i] for p in xy] + [pretrained[i]] + ([ranges[i][0]] if len(ranges) == 2 else [])) for i in (0, 1)]
-    hi = [max([p[i] for p in xy] + [pretrained[i]] + ([ranges[i][1]] if len(ranges) == 2 else [])) for i in (0, 1)]
-    half = [max((h - l) * (0.5 + _MARGIN), 1e-3) for l, h in zip(lo, hi)]
+    # A square around the path and the pretrained optimum (the figure's axes share one scale).
+    lo = [min([p[i] for p in xy] + [pretrained[i]]) for i in (0, 1)]
+    hi = [max([p[i] for p in xy] + [pretrained[i]]) for i in (0, 1)]
+    side = max(max(h - l for l, h in zip(lo, hi)) * (0.5 + _MARGIN), MIN_HALF_WIDTH)
+    half = [side, side]
     dtype, device = batch.x_support.dtype, batch.x_support.device
     center = {n: torch.tensor([(l + h) / 2], dtype=dtype, device=device) for n, l, h in zip(names, lo, hi)}
     plane = ls.axis_plane(center, (half[0], half[1]), resolution)
