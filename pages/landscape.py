@@ -225,6 +225,25 @@ def _meta_gradients(cfg, model, family, start, batch, key, device, alpha: float,
         st.fragment(_guarded(section), run_every=LIVE_POLL_S)()
     else:
         section()
+    _cosine_sweep(cfg, model, family, start, batch, key, device, alpha, k, keys, live)
+
+
+def _cosine_sweep(cfg, model, family, start, batch, key, device, alpha: float, k: int, keys, live: bool) -> None:
+    """cos with leo's direction against α and k, at θ₀ as of this page run (not refreshed live: 21 × 5 meta-steps)."""
+    pcfg = mg.direction_config(cfg, alpha, k)
+    b = batch.to(device)
+    theta0 = {n: v.detach().to(device) for n, v in start.algorithm.initialization(start.meta_params).items()}
+    fp = ad.fingerprint(theta0)
+    sweep = _cached(("mg-sweep", *key, fp, float(alpha), int(k), tuple(keys), str(device)),
+                    lambda progress: mg.cosine_sweep(model, family, theta0, b, pcfg, alpha, k, ALPHAS, COSINE_KS, keys,
+                                                     progress))
+    _chart(cosine_figure(sweep), "meta-gradient-cosine-sweep", "Cosine with the true meta-gradient as α and k change",
+           key="meta_gradient_cosines")
+    st.caption("cos(direction, leo's) at θ₀ on the same meta-batch: against α at the page's k (left) and "
+               "against k at the page's α (right); dotted lines mark the page's values. First order → 1 as α → 0; "
+               "Reptile with k = 1 is the pretraining gradient, and has no direction with k = 0 (a gap)."
+               + (" While the run trains this chart keeps θ₀ as of the page's last full run (change a setting to "
+                  "refresh it); the arrows above update live." if live else ""))
 
 
 def _guarded(body):
@@ -273,14 +292,6 @@ def _meta_gradient_body(cfg, model, family, theta0, path, batch, key, device, al
                "Each algorithm's step against the true meta-gradient", key="meta_gradients_chart")
         st.caption(f"Arrows in {n_params:,} dimensions cannot be drawn; the bars give each direction's cosine with "
                    f"leo's meta-gradient at θ₀ (α = {alpha:g}, k = {k}, the slice's settings above).")
-    sweep = _cached(("mg-sweep", *key, fp, float(alpha), int(k), tuple(keys), str(device)),
-                    lambda progress: mg.cosine_sweep(model, family, theta0, b, pcfg, alpha, k, ALPHAS, COSINE_KS, keys,
-                                                     progress))
-    _chart(cosine_figure(sweep), "meta-gradient-cosine-sweep", "Cosine with the true meta-gradient as α and k change",
-           key="meta_gradient_cosines")
-    st.caption("cos(direction, leo's) at the current θ₀ on the same meta-batch: against α at the page's k (left) and "
-               "against k at the page's α (right); dotted lines mark the page's values. First order → 1 as α → 0; "
-               "Reptile with k = 1 is the pretraining gradient, and has no direction with k = 0 (a gap).")
 
 
 def _handout(cfg, start, family) -> None:
