@@ -86,6 +86,8 @@ class RunSnapshot:
     theta0: Params | None = None  # the newest finite θ₀ (detached, on the CPU): where a new task starts
     meta_params: Params | None = None  # all meta-parameters behind θ₀ (Meta-SGD's step sizes, LEO's codes…)
     theta_version: int = 0  # increases whenever ``theta0`` changes
+    # Two-parameter models: (iteration, θ₀, θ₁) after every meta-iteration so far (published with θ₀).
+    theta_path: tuple[tuple[int, float, float], ...] | None = None
     model: Model | None = None
     family: TaskFamily | None = None
     algorithm: MetaAlgorithm | None = None
@@ -136,6 +138,7 @@ class TrainingRunner:
         self._error: str | None = None
         self._theta0: Params | None = None
         self._meta_params: Params | None = None
+        self._theta_path: tuple[tuple[int, float, float], ...] | None = None
         self._theta_version = 0
         self._run_id = 0
         self._closed = False
@@ -231,6 +234,7 @@ class TrainingRunner:
             self._error = None
             self._theta0 = None
             self._meta_params = None
+            self._theta_path = None
             self._theta_version += 1
             self._run_id += 1
 
@@ -338,8 +342,9 @@ class TrainingRunner:
         with self._step_lock:
             theta = {k: v.detach().to("cpu", copy=True) for k, v in self._trainer.initialization().items()}
             meta = {k: v.detach().to("cpu", copy=True) for k, v in self._trainer.meta_params.items()}
+            path = self._trainer.theta_path.points() if self._trainer.theta_path is not None else None
         if all(bool(torch.isfinite(v).all()) for v in (*theta.values(), *meta.values())):
-            self._theta0, self._meta_params = theta, meta
+            self._theta0, self._meta_params, self._theta_path = theta, meta, path
             self._theta_version += 1
 
     # -- reading ---------------------------------------------------------------------------------
@@ -357,6 +362,7 @@ class TrainingRunner:
                 columns=self._history.columns(),
                 theta0=self._theta0,
                 meta_params=self._meta_params,
+                theta_path=self._theta_path,
                 theta_version=self._theta_version,
                 model=t.model if t else None,
                 family=t.family if t else None,

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from leo_core.config import TrainConfig
 from leo_core.settings import ALPHAS, BETAS, TRAIN_SETTINGS, Setting
+from leo_core.views.meta_gradients import arrow_keys
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.views.comparison import BASELINES
 from leo_core.views.landscape import DIRECTIONS, SURFACES
@@ -295,6 +296,8 @@ LANDSCAPE_SCHEMA: dict[str, Field] = {
     "land_k_net": IntField(1, 0, 10),
     "land_alpha_net": StepField(0.01, LANDSCAPE_ALPHAS),
     "land_span": FloatField(1.0, 0.1, 3.0),
+    "land_mg_algos": MultiChoiceField(arrow_keys(), arrow_keys()),
+    "land_mg_frames": IntField(30, 2, 60),
 }
 
 COMPARE_SCHEMA: dict[str, Field] = {

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import torch
 
 from .config import TrainConfig
-from .history import MetricHistory
+from .history import MetricHistory, ThetaPath
 from .models import Model, Params, build_model
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint", "save_run", "checkpoint_bytes",
@@ -52,6 +52,12 @@ class Checkpoint:
     @property
     def iteration(self) -> int:
         return int(self.state["iteration"])
+
+    @property
+    def theta_path(self) -> tuple[tuple[int, float, float], ...] | None:
+        """θ₀ per meta-iteration of a two-parameter run; None where not recorded (older checkpoints)."""
+        saved = self.state.get("theta_path")
+        return ThetaPath.from_state(saved).points() if saved else None
 
 
 def _payload(state: dict[str, Any], metrics: MetricHistory) -> dict[str, Any]:
@@ -131,6 +137,8 @@ def load_checkpoint(source: str | Path | bytes | BinaryIO, expected_family: str 
         if not isinstance(params, dict) or not all(isinstance(v, torch.Tensor) for v in params.values()):
             raise ValueError("meta-parameters are not tensors")
         metrics = MetricHistory.from_columns(payload.get("metrics") or {})
+        if state.get("theta_path") is not None:  # two-parameter runs since θ₀'s path was recorded
+            ThetaPath.from_state(state["theta_path"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{name} is damaged: {exc}") from None
     if any(not torch.isfinite(v).all() for v in params.values()):

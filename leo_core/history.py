@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterable
 
 
-__all__ = ["MetricRecord", "MetricHistory"]
+__all__ = ["MetricRecord", "MetricHistory", "ThetaPath"]
 
 @dataclass(frozen=True)
 class MetricRecord:
@@ -89,3 +89,62 @@ class MetricHistory:
         for i in range(n):
             history.append(MetricRecord(**{c: columns[c][i] for c in COLUMNS if c in columns}))
         return history
+
+
+class ThetaPath:
+    """θ₀ after every meta-iteration of a two-parameter model: (iteration, θ₀, θ₁) triples.
+
+    Exact (one point per iteration) up to ``capacity`` points; beyond that it halves its resolution
+    like ``MetricHistory`` (keeps iterations that are multiples of a doubling stride), always keeping
+    the start and the newest point. Two floats per iteration: 8,192 points are about 200 kB as Python
+    floats and 130 kB in a checkpoint.
+    """
+
+    def __init__(self, capacity: int = 8192):
+        if capacity < 4:
+            raise ValueError("capacity must be >= 4")
+        self.capacity = capacity
+        self.stride = 1
+        self._points: list[tuple[int, float, float]] = []
+        self._latest: tuple[int, float, float] | None = None
+
+    def append(self, iteration: int, a: float, b: float) -> None:
+        point = (int(iteration), float(a), float(b))
+        self._latest = point
+        if self._points and iteration <= self._points[-1][0]:  # a resumed run never goes back; replace
+            self._points = [p for p in self._points if p[0] < iteration]
+        if iteration % self.stride and self._points:
+            return
+        self._points.append(point)
+        if len(self._points) > self.capacity:
+            self.stride *= 2
+            first = self._points[0]
+            self._points = [first] + [p for p in self._points[1:] if p[0] % self.stride == 0]
+
+    def points(self) -> tuple[tuple[int, float, float], ...]:
+        """Kept points in order, plus the newest one if decimation skipped it."""
+        out = list(self._points)
+        if self._latest is not None and (not out or out[-1][0] != self._latest[0]):
+            out.append(self._latest)
+        return tuple(out)
+
+    def __len__(self) -> int:
+        return len(self.points())
+
+    def state(self) -> dict[str, Any]:
+        """Plain lists (a checkpoint's ``weights_only`` load reads them)."""
+        pts = self.points()
+        return {"capacity": self.capacity, "stride": self.stride, "iterations": [p[0] for p in pts],
+                "values": [[p[1], p[2]] for p in pts]}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "ThetaPath":
+        its, values = state["iterations"], state["values"]
+        if len(its) != len(values) or any(len(v) != 2 for v in values):
+            raise ValueError("θ₀ path: iterations and values differ in length")
+        path = cls(int(state.get("capacity", 8192)))
+        path.stride = max(1, int(state.get("stride", 1)))
+        for it, (a, b) in zip(its, values):
+            path._points.append((int(it), float(a), float(b)))
+            path._latest = path._points[-1]
+        return path

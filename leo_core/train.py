@@ -17,7 +17,7 @@ import torch
 from .algorithms import MetaAlgorithm, get_algorithm
 from .config import TrainConfig
 from .device import resolve_device
-from .history import MetricRecord
+from .history import MetricRecord, ThetaPath
 from .models import MLP, Model, Params, build_model
 from .tasks import TaskFamily, get_family
 
@@ -70,6 +70,17 @@ class Trainer:
         self.iteration = 0
         self.elapsed = 0.0
         self._recent: list[float] = []
+        # Two-parameter models (the linear family): θ₀ after every iteration, for the Landscape page.
+        self._init_names = list(self.algorithm.initialization(self.meta_params))
+        two = sum(self._shapes[n].numel() for n in self._init_names if n in self._shapes) == 2
+        self.theta_path: ThetaPath | None = ThetaPath() if two and len(self._init_names) == 2 else None
+        self._record_theta()
+
+    def _record_theta(self) -> None:
+        if self.theta_path is not None:
+            init = self.algorithm.initialization(self.meta_params)
+            a, b = (float(init[n].detach().reshape(-1)[0]) for n in self._init_names)
+            self.theta_path.append(self.iteration, a, b)
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         # fused: one kernel for the whole update (CPU and CUDA); about 1.6x cheaper than the
@@ -118,6 +129,7 @@ class Trainer:
         self._flat.grad = grad
         self.optimizer.step()
         self.iteration += 1
+        self._record_theta()
         dt = time.perf_counter() - t0
         self.elapsed += dt
         self._recent.append(dt)
@@ -160,6 +172,7 @@ class Trainer:
             "generator_device": self.device.type,
             "iteration": self.iteration,
             "elapsed": self.elapsed,
+            **({"theta_path": self.theta_path.state()} if self.theta_path is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -180,6 +193,10 @@ class Trainer:
             self.generator.set_state(state["generator"].to(torch.uint8))
         self.iteration = int(state["iteration"])
         self.elapsed = float(state["elapsed"])
+        if self.theta_path is not None:  # an older checkpoint has no path: it starts at the loaded θ₀
+            saved_path = state.get("theta_path")
+            self.theta_path = ThetaPath.from_state(saved_path) if saved_path else ThetaPath()
+            self._record_theta()
 
 
 def train_to_end(cfg: TrainConfig) -> Trainer:

@@ -24,14 +24,21 @@ from leo_app import state as app_state
 from leo_core.views import adaptation as ad
 from leo_core.views import landscape as lv
 from leo_core.losses import LOSSES
+from leo_core.views import meta_gradients as mg
 from leo_core.config import TrainConfig
 from leo_core.device import resolve_device
 from figures.landscape import (linear_landscape_figure, projection_check_figure, slice_contour_figure,
                                         slice_surface_figure)
+from figures.handout import page_html
+from figures.meta_gradients import cosine_bar_figure, cosine_figure, meta_gradient_figure
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.train import make_family, make_model
-from leo_app.url_state import LANDSCAPE_ALPHAS as ALPHAS
+from leo_app.url_state import LANDSCAPE_ALPHAS as ALPHAS, LANDSCAPE_SCHEMA
 
+HANDOUT_KEY = "_land_handout"  # {chart key: (heading, figure)} of this page's last draw, for the HTML handout
+LIVE_POLL_S = 2.0  # the meta-gradient section's refresh period while a linear run trains
+LIVE_FRAMES = 8  # animation frames while training (each frame: one meta_step per algorithm)
+COSINE_KS = tuple(range(0, 11))
 QUERY_POINTS = 50
 CACHE_ENTRIES = 32  # grids kept (each a few hundred kB of floats at most)
 
@@ -98,7 +105,13 @@ def _cached(key: tuple, compute):
         bar.empty()
 
 
-def _linear_view(cfg, model, family, start, batch, key, device) -> None:
+def _chart(fig, name: str, heading: str, *, key: str, where=None) -> None:
+    """Draw a chart and keep it for the page's HTML handout."""
+    st.session_state.setdefault(HANDOUT_KEY, {})[key] = (heading, fig)
+    app_state.chart(fig, name, key=key, where=where)
+
+
+def _linear_view(cfg, model, family, start, batch, key, device) -> tuple[float, int]:
     c1, c2, c3 = st.columns(3)
     k = c1.slider("Inner steps k in J", 0, 20, cfg.k, key="land_k",
                   help="J(θ) = mean over tasks of the query loss after k steps from θ. k = 0 is the plain average "
@@ -116,17 +129,18 @@ def _linear_view(cfg, model, family, start, batch, key, device) -> None:
     data = _cached(("linear", *key, float(alpha), int(k), int(resolution), int(shown), str(device)), lambda progress:
                    lv.linear_landscape(model, family, start.algorithm, start.meta_params, batch, float(alpha), int(k),
                                        int(resolution), int(shown), device, progress))
-    app_state.chart(linear_landscape_figure(data, shown=shown, loss_name=LOSSES[family.loss].display),
-                    "linear-landscape", key="linear_landscape")
+    _chart(linear_landscape_figure(data, shown=shown, loss_name=LOSSES[family.loss].display),
+           "linear-landscape", "The exact loss plane", key="linear_landscape")
     best = min(((v, i, j) for j, row in enumerate(data.meta) for i, v in enumerate(row)))
     st.caption(f"Star: θ₀ = ({data.theta0[0]:.2f}, {data.theta0[1]:.2f}). Diamond: pretrained optimum "
                f"({data.pretrained[0]:.2f}, {data.pretrained[1]:.2f}), the minimiser of the average loss. "
                f"J's lowest grid point for k = {k}: ({data.a[best[1]]:.2f}, {data.b[best[2]]:.2f}). "
                "Crosses: each task's least-squares optimum; orange: its k-step path from θ₀. "
                "J uses plain gradient steps with α (the paths use the run's own adaptation rule).")
+    return float(alpha), int(k)
 
 
-def _network_view(cfg, model, family, start, batch, key, device) -> None:
+def _network_view(cfg, model, family, start, batch, key, device) -> tuple[float, int]:
     c1, c2, c3 = st.columns(3)
     directions = c1.radio("Directions", list(lv.DIRECTIONS), format_func=lv.DIRECTIONS.get, key="land_dirs",
                           help="Random directions, each filter rescaled to its weights' norm (Li et al. 2018), or "
@@ -148,10 +162,10 @@ def _network_view(cfg, model, family, start, batch, key, device) -> None:
     loss_name = LOSSES[family.loss].display
     label = lv.SURFACES[surface] + (f" (k = {k}, α = {alpha:g})" if surface == "meta" else "")
     left, right = st.columns(2, gap="large")
-    app_state.chart(slice_contour_figure(data, loss_name=loss_name, surface_label=label), "landscape-contour",
-                    key="slice_contour", where=left)
-    app_state.chart(slice_surface_figure(data, loss_name=loss_name), "landscape-surface", key="slice_surface",
-                    where=right)
+    _chart(slice_contour_figure(data, loss_name=loss_name, surface_label=label), "landscape-contour",
+           "A slice through θ₀ (contours)", key="slice_contour", where=left)
+    _chart(slice_surface_figure(data, loss_name=loss_name), "landscape-surface", "The same slice as a surface",
+           key="slice_surface", where=right)
     st.subheader("How much does the projection lie?")
     worst = max(range(len(data.path_loss)), key=lambda j: abs(data.path_loss[j] - data.projected_loss[j]))
     st.markdown(
@@ -159,7 +173,142 @@ def _network_view(cfg, model, family, start, batch, key, device) -> None:
         f"two. After {steps} steps the adapted parameters are **{data.residual[-1]:.3g}** away from the plane "
         f"(they moved {data.step_norm[-1]:.3g} from θ₀). Worst step: j = {worst}, true support loss "
         f"**{data.path_loss[worst]:.3g}** vs **{data.projected_loss[worst]:.3g}** at its projection.")
-    app_state.chart(projection_check_figure(data, loss_name=loss_name), "projection-check", key="projection_check")
+    _chart(projection_check_figure(data, loss_name=loss_name), "projection-check", "How much the projection lies",
+           key="projection_check")
+    return float(alpha), int(k)
+
+
+_MG_INTRO = ("Every arrow is one algorithm's update of θ₀ (−its meta-gradient, before the step size β), computed by "
+             "that algorithm's own meta-step on **the same meta-batch** (the tasks drawn above), with the page's α "
+             "and k. All arrows are drawn at one length; the legend gives each norm. The axes share one scale, "
+             "so leo's arrow — the true meta-gradient — is perpendicular to J's contours.")
+
+
+def _mg_settings() -> tuple[list[str], int]:
+    c1, c2 = st.columns([3, 1])
+    options = list(mg.arrow_keys())
+    keys = c1.multiselect("Algorithms drawn", options, None if "land_mg_algos" in st.session_state else options,
+                          key="land_mg_algos",
+                          help="leo (second order) is the reference every cosine is measured against. "
+                               + " ".join(f"{k} is not drawn: {why}." for k, why in mg.SKIPPED.items()
+                                          if k in _registered()))
+    frames = c2.slider("Animation frames", 2, 60, 30, key="land_mg_frames",
+                       help="Points along θ₀'s path where the arrows are computed (the slider's stops).")
+    return [mg.REFERENCE, *(k for k in keys if k != mg.REFERENCE)], int(frames)
+
+
+def _registered() -> list[str]:
+    from leo_core.algorithms import ALGORITHMS
+
+    return list(ALGORITHMS)
+
+
+def _meta_gradients(cfg, model, family, start, batch, key, device, alpha: float, k: int) -> None:
+    st.subheader("The meta-gradient: θ₀'s path and each algorithm's step")
+    st.markdown(_MG_INTRO)
+    keys, frames = _mg_settings()
+    snap = st.session_state.get(app_state.RUN_KEY)
+    live = model.kind == "linear" and snap is not None and snap.active and app_state.RUNNER_KEY in st.session_state
+
+    def section() -> None:
+        run = st.session_state[app_state.RUNNER_KEY].snapshot() if live else snap
+        meta_params, path, label = start.meta_params, None, start.label
+        if run is not None and run.meta_params is not None and run.config is not None and start.key == "meta":
+            meta_params, path = run.meta_params, run.theta_path
+        theta0 = {n: v.detach() for n, v in start.algorithm.initialization(meta_params).items()}
+        _meta_gradient_body(cfg, model, family, theta0, path, batch, key, device, alpha, k, keys,
+                            min(frames, LIVE_FRAMES) if live and run.active else frames, live and run.active, label)
+
+    if live:
+        st.fragment(_guarded(section), run_every=LIVE_POLL_S)()
+    else:
+        section()
+    _cosine_sweep(cfg, model, family, start, batch, key, device, alpha, k, keys, live)
+
+
+def _cosine_sweep(cfg, model, family, start, batch, key, device, alpha: float, k: int, keys, live: bool) -> None:
+    """cos with leo's direction against α and k, at θ₀ as of this page run (not refreshed live: 21 × 5 meta-steps)."""
+    pcfg = mg.direction_config(cfg, alpha, k)
+    b = batch.to(device)
+    theta0 = {n: v.detach().to(device) for n, v in start.algorithm.initialization(start.meta_params).items()}
+    fp = ad.fingerprint(theta0)
+    sweep = _cached(("mg-sweep", *key, fp, float(alpha), int(k), tuple(keys), str(device)),
+                    lambda progress: mg.cosine_sweep(model, family, theta0, b, pcfg, alpha, k, ALPHAS, COSINE_KS, keys,
+                                                     progress))
+    _chart(cosine_figure(sweep), "meta-gradient-cosine-sweep", "Cosine with the true meta-gradient as α and k change",
+           key="meta_gradient_cosines")
+    st.caption("cos(direction, leo's) at θ₀ on the same meta-batch: against α at the page's k (left) and "
+               "against k at the page's α (right); dotted lines mark the page's values. First order → 1 as α → 0; "
+               "Reptile with k = 1 is the pretraining gradient, and has no direction with k = 0 (a gap)."
+               + (" While the run trains this chart keeps θ₀ as of the page's last full run (change a setting to "
+                  "refresh it); the arrows above update live." if live else ""))
+
+
+def _guarded(body):
+    """A fragment body that shows an error instead of a traceback (fragment reruns skip the page's try)."""
+
+    def run() -> None:
+        try:
+            body()
+        except ValueError as exc:
+            st.error(str(exc))
+        except Exception as exc:
+            st.error(f"The live view failed: {type(exc).__name__}: {exc}")
+            print(traceback.format_exc())
+
+    run.__name__ = run.__qualname__ = body.__name__
+    return run
+
+
+def _meta_gradient_body(cfg, model, family, theta0, path, batch, key, device, alpha, k, keys, frames, live,
+                        label) -> None:
+    pcfg = mg.direction_config(cfg, alpha, k)
+    b = batch.to(device)
+    theta0 = {n: v.to(device) for n, v in theta0.items()}
+    fp = ad.fingerprint(theta0)
+    path_key = (len(path), tuple(path[-1])) if path else None
+    loss_name = LOSSES[family.loss].display
+    if model.kind == "linear":
+        data = _cached(("mg-linear", *key, fp, path_key, float(alpha), int(k), int(frames), tuple(keys), str(device)),
+                       lambda progress: mg.linear_meta_gradients(model, family, theta0, path, b, pcfg, alpha, k, 61,
+                                                                 frames, keys, progress))
+        _chart(meta_gradient_figure(data, loss_name=loss_name), "meta-gradients",
+               "θ₀'s path and each algorithm's step", key="meta_gradients_chart")
+        now = data.frames[-1]
+        n_path = len(path) if path else 0
+        st.caption(
+            (f"θ₀'s path: {n_path:,} recorded points up to iteration {path[-1][0]:,}" if path else
+             "No recorded path (a random start, or a run or checkpoint from before paths were recorded): θ₀ alone")
+            + (f" · updating every {LIVE_POLL_S:g} s while the run trains ({frames} frames)" if live else "")
+            + ". At θ₀ now: " + ", ".join(f"{d.key} cos = {d.cosine:.3f}" for d in now.directions
+                                             if d.key != mg.REFERENCE and d.cosine is not None) + ".")
+    else:
+        dirs = _cached(("mg-net", *key, fp, float(alpha), int(k), tuple(keys), str(device)),
+                       lambda progress: mg.directions(model, family, theta0, b, pcfg, keys))
+        n_params = sum(v.numel() for v in theta0.values())
+        _chart(cosine_bar_figure(dirs, n_params=n_params), "meta-gradient-cosines",
+               "Each algorithm's step against the true meta-gradient", key="meta_gradients_chart")
+        st.caption(f"Arrows in {n_params:,} dimensions cannot be drawn; the bars give each direction's cosine with "
+                   f"leo's meta-gradient at θ₀ (α = {alpha:g}, k = {k}, the slice's settings above).")
+
+
+def _handout(cfg, start, family) -> None:
+    figures = st.session_state.get(HANDOUT_KEY, {})  # the dict a live fragment keeps updating
+    snap = st.session_state.get(app_state.RUN_KEY)
+    run = (f"{cfg.family} / {cfg.algorithm}, α = {cfg.alpha:g}, β = {cfg.beta:g}, k = {cfg.k}, "
+           f"{snap.iteration:,} meta-iterations ({snap.status})" if start.key == "meta" and snap is not None
+           else f"{family.title}, random initialization")
+    settings = [("run", run), *((name, st.session_state[name]) for name in LANDSCAPE_SCHEMA if name in st.session_state)]
+
+    def build() -> str:
+        return page_html("LEO Explorer — Landscape", list(figures.values()), settings,
+                         intro="The loss surface around the initialization θ₀, θ₀'s meta-training path and each "
+                               "algorithm's update at θ₀, as the app's Landscape page drew them.")
+
+    st.download_button("Download this page as HTML", data=build, file_name="leo-landscape.html", mime="text/html",
+                       icon=":material/download:", on_click="ignore",
+                       help="One self-contained file: every chart of this page with its animation frames "
+                            "(plotly.js inside, opens offline) and the page's settings. About 5 MB.")
 
 
 def main() -> None:
@@ -193,10 +342,13 @@ def main() -> None:
     key = (cfg.family, getattr(family, "ways", None), repr(model.spec()), start.algorithm.key,
            ad.fingerprint(start.meta_params), cfg.shots, int(n_tasks), int(seed))
     st.caption(f"{family.title} · {sizes} · grid on {device}")
+    st.session_state[HANDOUT_KEY] = {}
     if model.kind == "linear":
-        _linear_view(cfg, model, family, start, batch, key, device)
+        alpha, k = _linear_view(cfg, model, family, start, batch, key, device)
     else:
-        _network_view(cfg, model, family, start, batch, key, device)
+        alpha, k = _network_view(cfg, model, family, start, batch, key, device)
+    _meta_gradients(cfg, model, family, start, batch, key, device, alpha, k)
+    _handout(cfg, start, family)
 
 
 try:

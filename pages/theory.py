@@ -76,6 +76,56 @@ def _choices() -> None:
     )
 
 
+def _meta_gradients() -> None:
+    st.header("Four updates of θ₀, side by side")
+    st.markdown(
+        "The **Landscape** page draws, for the linear family, the exact meta-objective $J(\\theta_0)$ as contours, "
+        "the path $\\theta_0$ took during meta-training, and at the current $\\theta_0$ one arrow per algorithm: "
+        "the update $-g$ each one hands the outer optimizer, computed by its own meta-step on **the same** "
+        "meta-batch. The arrows are drawn at one length (their norms are in the legend); the cosine with the true "
+        "meta-gradient says how well each direction agrees with it. For networks the arrows live in thousands of "
+        "dimensions, so the page shows only the cosines.")
+    st.markdown("**`leo` — the true meta-gradient** (second order), perpendicular to $J$'s contours:")
+    st.latex(r"g_{\text{leo}} = \frac1n\sum_i \Big[\prod_{j=0}^{k-1}\big(I - \alpha H_i(\theta^i_j)\big)\Big]"
+             r"\nabla \mathcal{L}^{\text{query}}_i\big(\theta^i_k\big),\qquad H_i = \nabla^2\mathcal{L}^{\text{support}}_i .")
+    st.markdown("**`leo-fo` — first order** drops the Jacobian $\\prod_j(I-\\alpha H_i)$:")
+    st.latex(r"g_{\text{fo}} = \frac1n\sum_i \nabla \mathcal{L}^{\text{query}}_i\big(\theta^i_k\big)"
+             r"\;=\; g_{\text{leo}} + O(\alpha k) .")
+    st.markdown("The product differs from $I$ by terms of order $\\alpha k\\,\\|H\\|$, so with $k = 1$ and "
+                "$\\alpha \\to 0$ the two arrows coincide (cosine → 1); with large $\\alpha$ or many steps they "
+                "part. For the line, $H$ is constant: the product is $(I-\\alpha H_i)^k$ exactly.")
+    st.markdown("**`reptile`** moves θ₀ towards the adapted weights, $g_{\\text{rep}} = -\\frac1n\\sum_i(\\theta^i_k - "
+                "\\theta_0) = \\frac{\\alpha}{n}\\sum_i\\sum_{j<k}\\nabla\\mathcal{L}_i(\\theta^i_j)$. Nichol et al. "
+                "(2018) expand the expected updates in $\\alpha$ for $k = 2$ steps on two mini-batches of one "
+                "task, with $\\bar g_j$, $\\bar H_j$ the gradient and Hessian of batch $j$ at $\\theta_0$:")
+    st.latex(r"\begin{aligned}\mathbb{E}[g_{\text{leo}}] &= \text{AvgGrad} - 2\alpha\,\text{AvgGradInner} + O(\alpha^2)\\"
+             r"\mathbb{E}[g_{\text{fo}}] &= \text{AvgGrad} - \alpha\,\text{AvgGradInner} + O(\alpha^2)\\"
+             r"\mathbb{E}[g_{\text{rep}}] &= 2\,\text{AvgGrad} - \alpha\,\text{AvgGradInner} + O(\alpha^2)\end{aligned}"
+             r"\qquad \text{AvgGradInner} = \mathbb{E}[\bar H_1 \bar g_2] = \tfrac12\,\nabla_{\theta_0}\,"
+             r"\mathbb{E}[\bar g_1\!\cdot\!\bar g_2].")
+    st.markdown("AvgGrad $= \\mathbb{E}[\\bar g]$ is joint training's gradient; the $-\\alpha\\,$AvgGradInner term, descended, "
+                "**increases the inner product of gradients from different batches of one task**, so a step on one "
+                "batch also helps the other — the part that generalises within a task. All three contain the same "
+                "two terms with different weights: Reptile's expected update is MAML's gradient plus a multiple of "
+                "joint training's and of that inner-product term, and agrees with it in direction only to "
+                "leading order. With $k = 1$ Reptile is only joint training ($\\alpha\\nabla\\mathcal{L}^{\\text{support}}$), "
+                "with $k = 0$ it does not move. (The app's Reptile takes its $k$ steps on one support set, not on "
+                "separate mini-batches, so the picture shows the idea, not the formula term by term.)")
+    st.markdown("**`imaml`** replaces the $k$-step path by the proximal problem "
+                "$\\phi_i = \\arg\\min_\\phi \\mathcal{L}^{\\text{support}}_i(\\phi) + \\tfrac{\\lambda}{2}\\|\\phi - "
+                "\\theta_0\\|^2$ and differentiates its stationarity condition (Rajeswaran et al. 2019):")
+    st.latex(r"g_{\text{imaml}} = \frac1n\sum_i \Big(I + \tfrac{1}{\lambda}\nabla^2\mathcal{L}^{\text{support}}_i"
+             r"(\phi_i)\Big)^{-1}\nabla\mathcal{L}^{\text{query}}_i(\phi_i).")
+    st.markdown("It is **exact for the proximal meta-objective** whatever path reached $\\phi_i$ — but that is a "
+                "different objective from the $k$-step $J$ drawn on the page, so its arrow need not be "
+                "perpendicular to $J$'s contours; it is close when $\\alpha k \\approx 1/\\lambda$ and the inner "
+                "problem is nearly solved. (Here $\\phi_i$ comes from $k$ gradient steps and the inverse from a "
+                "few conjugate-gradient steps, so both are approximate.) **`pretrained`** is the gradient of the "
+                "plain average loss — perpendicular to the right panel's contours instead.")
+    st.caption("Not drawn: Meta-SGD (its step sizes start at α, where its θ₀ direction is leo's exactly), the "
+               "latent variant (it learns a code decoded into θ₀, not θ₀) and the random baseline (it never moves).")
+
+
 def _naming() -> None:
     st.header("A note on the name “LEO”")
     st.info(
@@ -141,6 +191,7 @@ def main() -> None:
     _algorithm()
     _worked_example()
     _choices()
+    _meta_gradients()
     _naming()
     _algorithms()
     _references()

@@ -47,7 +47,7 @@ def test_pages_after_a_short_run(app, family):
     assert not app.exception and any("point 2" in e.value for e in app.error)
     app.switch_page("pages/landscape.py").run()
     _ok(app)
-    assert _charts(app) == (1 if family == "linear" else 3)
+    assert _charts(app) == (3 if family == "linear" else 5)  # + the meta-gradient chart and the cosine sweep
     if family == "linear":
         app.slider(key="land_k").set_value(5).run()
         app.slider(key="land_res_linear").set_value(11).run()

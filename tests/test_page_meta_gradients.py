@@ -1,0 +1,77 @@
+"""AppTest: the Landscape page's meta-gradient section after loading the document-linear preset, while a
+linear run trains, and for a network; the Theory page's section."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from helpers import no_errors, tiny_config
+from leo_app.presets import preset_checkpoint
+from leo_core.checkpoint import load_checkpoint
+
+
+def _spec(app, key: str) -> dict:
+    charts = [c for c in app.get("plotly_chart") if key in c.proto.id]
+    assert charts, f"no chart {key}"
+    return json.loads(charts[0].proto.spec)
+
+
+def test_preset_path_and_arrows_on_the_landscape_page(app):
+    ckpt = load_checkpoint(preset_checkpoint("document-linear"))
+    app.session_state["leo_runner"].load(ckpt.config, ckpt.state, ckpt.metrics)
+    app.run()
+    app.switch_page("pages/landscape.py").run()
+    no_errors(app)
+    spec = _spec(app, "meta_gradients_chart")
+    names = [t.get("name", "") for t in spec["data"]]
+    for key in ("leo ", "leo-fo ", "reptile ", "imaml "):
+        assert any(n.startswith(key) for n in names), (key, names)
+    path = next(t for t in spec["data"] if "meta-training path" in t.get("name", ""))
+    assert len(path["x"]) == 400 and path["x"][-1] == ckpt.theta_path[-1][1]  # thinned, ends at θ₀
+    assert len(spec["frames"]) == 30
+    assert _spec(app, "meta_gradient_cosines")["data"]
+    app.multiselect(key="land_mg_algos").set_value(["leo-fo"]).run()
+    app.slider(key="land_mg_frames").set_value(5).run()
+    no_errors(app)
+    names = [t.get("name", "") for t in _spec(app, "meta_gradients_chart")["data"]]
+    assert any(n.startswith("leo ") for n in names) and not any(n.startswith("reptile") for n in names)
+    assert len(_spec(app, "meta_gradients_chart")["frames"]) == 5
+
+
+def test_while_a_linear_run_trains(app):
+    runner = app.session_state["leo_runner"]
+    runner.start(tiny_config(family="linear", iterations=100_000, alpha=0.05))
+    try:
+        deadline = time.monotonic() + 60
+        while runner.snapshot().theta_path is None or len(runner.snapshot().theta_path) < 20:
+            assert time.monotonic() < deadline, "the run never reached 20 recorded points"
+            time.sleep(0.05)
+        app.switch_page("pages/landscape.py").run()
+        no_errors(app)
+        assert app.session_state["leo_run"].active
+        assert len(_spec(app, "meta_gradients_chart")["frames"]) == 8  # LIVE_FRAMES
+        assert any("while the run trains" in c.value for c in app.caption)
+    finally:
+        runner.stop()
+
+
+def test_network_cosine_bars(app):
+    runner = app.session_state["leo_runner"]
+    runner.start(tiny_config(family="sinusoid", iterations=5))
+    assert runner.join(60)
+    app.run()
+    app.switch_page("pages/landscape.py").run()
+    no_errors(app)
+    bars = _spec(app, "meta_gradients_chart")["data"][0]
+    assert bars["type"] == "bar" and set(bars["x"]) >= {"leo-fo", "reptile", "imaml"}
+    assert all(-1 <= y <= 1 for y in bars["y"])
+
+
+def test_theory_explains_the_arrows(app):
+    app.switch_page("pages/theory.py").run()
+    no_errors(app)
+    text = " ".join(m.value for m in app.markdown)
+    latex = " ".join(x.value for x in app.latex)
+    assert "inner product of gradients" in text and "proximal" in text and "Nichol" in text
+    assert "AvgGradInner" in latex and r"\prod_{j=0}^{k-1}" in latex and r"\tfrac{1}{\lambda}" in latex
