@@ -40,8 +40,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(log_path: Path, env: dict[str, str] | None = None, timeout_s: float = 60) -> tuple[str, subprocess.Popen]:
-    """Start ``streamlit run app.py`` on a free port (output to ``log_path``); return its URL once healthy.
+def start_server(log_path: Path, env: dict[str, str] | None = None, timeout_s: float = 60, *,
+                 cwd: Path = ROOT, script: str = "app.py") -> tuple[str, subprocess.Popen]:
+    """Start ``streamlit run <script>`` in ``cwd`` on a free port (output to ``log_path``); return its URL
+    once healthy.
 
     ``env`` adds to this process's environment (e.g. ``LEO_MAX_JOBS``). Raises ``RuntimeError``
     if the server exits or is not healthy within ``timeout_s``.
@@ -49,9 +51,9 @@ def start_server(log_path: Path, env: dict[str, str] | None = None, timeout_s: f
     port = _free_port()
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless=true", "--server.address=127.0.0.1",
          f"--server.port={port}", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     log.close()  # the child keeps its own handle
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
