@@ -47,6 +47,7 @@ class Setting:
     radio: bool = False  # show choices as a horizontal radio (few, short options)
     advanced: bool = False  # folded into the page's "Advanced settings"
     algorithms: tuple[str, ...] = ()  # shown only for these algorithms (their own knobs); () = always
+    not_for: tuple[str, ...] = ()  # hidden for these algorithms (they do not use it)
     classification_only: bool = False  # shown only for classification families
     in_link: bool = True  # part of the page's URL
     on_cli: bool = True
@@ -66,7 +67,7 @@ class Setting:
         return "--" + self.name.replace("_", "-")
 
     def shown_for(self, algorithm: str, classification: bool) -> bool:
-        return ((not self.algorithms or algorithm in self.algorithms)
+        return ((not self.algorithms or algorithm in self.algorithms) and algorithm not in self.not_for
                 and (classification or not self.classification_only))
 
     def allows(self, value: Any) -> bool:
@@ -100,14 +101,14 @@ TRAIN_SETTINGS: tuple[Setting, ...] = (
     Setting("beta", "Outer step size β", "Step size of the meta-update of θ₀ (Adam's learning rate, or plain "
             "SGD's).", stops=BETAS),
     Setting("k", "Inner steps k", "Gradient steps each task takes from θ₀ during meta-training. Cost grows "
-            "linearly with k.", low=0, high=10),
+            "linearly with k.", low=0, high=10, not_for=("imaml",)),
     Setting("shots", "Shots (support examples per task)", "How many labelled examples a task gives for "
             "adaptation; per class for classification.", low=1, high=50),
     Setting("outer_loss", "Outer loss on", "query: J_i scores the adapted model on held-out data (standard). "
             "support: the source document's literal variant, scored on the data it adapted on — it rewards "
             "memorising.", choices=OUTER_LOSSES, radio=True),
     Setting("first_order", "First-order approximation", "Drop the second-order (Hessian) terms of the "
-            "meta-gradient: cheaper, usually close."),
+            "meta-gradient: cheaper, usually close.", not_for=("imaml",)),
     Setting("iterations", "Iterations", "Meta-iterations (outer updates) of the run.", low=1, high=1_000_000),
     Setting("query", "Query examples per task", "Held-out examples per task on which the adapted model is "
             "scored (the outer loss); per class for classification.", low=1, high=100, advanced=True),

@@ -152,7 +152,7 @@ class Trainer:
         what = "meta-loss" if not math.isfinite(meta_loss) else "meta-gradient" if not math.isfinite(grad_norm) else "θ₀"
         raise TrainingDiverged(
             f"training diverged at iteration {self.iteration + 1}: the {what} is not finite "
-            f"(α={self.cfg.alpha:g} with k={self.cfg.k} is likely too large). "
+            f"({self.algorithm.divergence_hint(self.cfg)}). "
             f"θ₀ from iteration {kept} is kept."
         )
 

@@ -276,6 +276,9 @@ def _status_and_loss_view() -> None:
     else:
         m[3].metric("loss θ₀", f"{latest.pre_loss:.3f}" if latest else "—", help="query loss of θ₀ alone, no adaptation")
         m[4].metric(after, f"{latest.post_loss:.3f}" if latest else "—", help="query loss after the k inner steps")
+    if latest is not None and latest.inner_residual is not None:
+        st.caption(f"Inner solve: relative stationarity residual ‖∇G(φ)‖/‖∇G(θ₀)‖ = {latest.inner_residual:.3g} "
+                   f"(stops at {snap.config.imaml_tol:g} or after {snap.config.imaml_max_steps} steps).")
     app_state.live(_curve_figure(snap, classify), "training-curve", key="loss_chart")
     if was_active and not snap.active:
         st.rerun()  # the run ended: refresh the buttons and stop polling

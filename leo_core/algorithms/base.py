@@ -95,6 +95,10 @@ class MetaAlgorithm:
         """The model parameters a new task starts from."""
         return meta_params
 
+    def divergence_hint(self, cfg: TrainConfig) -> str:
+        """What most likely made a run of this algorithm diverge, for the error message."""
+        return f"α={cfg.alpha:g} with k={cfg.k} is likely too large"
+
     def step_size(self, meta_params: Params, alpha: float) -> float | Params:
         return alpha
 

@@ -226,6 +226,10 @@ class IMAML(MetaAlgorithm):
     tol: float = TrainConfig.imaml_tol
     adapt: str = TrainConfig.imaml_adapt
 
+    def divergence_hint(self, cfg: TrainConfig) -> str:
+        # The inner solve's step is safe by construction; what is left is the outer step and λ.
+        return f"β={cfg.beta:g} is likely too large for λ={cfg.imaml_lambda:g}; try a smaller β or a larger λ"
+
     def configure(self, cfg: TrainConfig) -> "IMAML":
         return replace(self, lam=cfg.imaml_lambda, tol=cfg.imaml_tol, adapt=cfg.imaml_adapt)
 
