@@ -6,7 +6,9 @@ different tasks and an initialization cannot memorise "class c is label 2" — i
 
 Shapes: ``x_support [T, N·K, D]``, ``y_support [T, N·K]`` (int64), ``x_query [T, N·Q, D]``,
 ``y_query [T, N·Q]``; examples are grouped by label (K of label 0, then K of label 1, …).
-``task_params`` holds what the app needs to draw a task (blob centres, or the digit classes).
+``task_params`` holds what the app needs to draw a task (blob centres, or the digit classes);
+``global_labels(batch)`` turns it into labels that mean the same class in every task (the
+pretrained baseline trains one classifier on them).
 
 ``ways`` is part of the family because the model's output size depends on it: ``configure(cfg)``
 returns a frozen copy with ``cfg.ways``; ``default_model()`` is then the MLP D-40-40-N.
@@ -73,6 +75,23 @@ class ClassificationFamily(TaskFamily):
     def default_model(self) -> Model:
         return MLP(sizes=(self.input_dim, 40, 40, self.ways))
 
+    # -- global labels for the pretrained baseline (Chen et al. 2019) --------------------------------
+
+    def pretrain_classes(self) -> int:
+        """How many global classes the pretrained baseline's classifier has (its head's outputs)."""
+        raise NotImplementedError
+
+    def global_class_ids(self, task_params: dict[str, Tensor]) -> Tensor:
+        """``[T, N]``: the global class (0 … ``pretrain_classes()`` − 1) behind each task label."""
+        raise NotImplementedError
+
+    def global_labels(self, batch: TaskBatch) -> tuple[Tensor, Tensor]:
+        """The global class of every support and query example (``[T, N·K]``, ``[T, N·Q]``): the
+        task label ``l`` of task ``t`` becomes ``global_class_ids(...)[t, l]``, the same class
+        everywhere, so a classifier over all meta-training classes can be trained on them."""
+        ids = self.global_class_ids(batch.task_params)
+        return ids.gather(1, batch.y_support), ids.gather(1, batch.y_query)
+
     def _check(self, n_tasks: int, shots: int, query: int, split: str) -> None:
         check_split(split)
         if n_tasks < 1 or shots < 1 or query < 1:
@@ -105,6 +124,25 @@ class Points2DFamily(ClassificationFamily):
     centre_range: tuple[float, float] = (-3.0, 3.0)
     spread: float = 0.6  # σ of each blob; larger = more overlap between classes, harder tasks
     extent: tuple[float, float] = (-5.0, 5.0)  # square to draw decision regions on
+    # The pretrained baseline's global classes: blobs have no finite class set, so a blob's global
+    # class is the cell of its centre on a grid × grid partition of centre_range² (6: cells of
+    # width 1, about 1.7σ; finer grids give labels the points barely tell apart).
+    pretrain_grid: int = 6
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pretrain_grid, int) or self.pretrain_grid < 1:
+            raise ValueError(f"pretrain_grid must be an integer >= 1, got {self.pretrain_grid!r}")
+        super().__post_init__()
+
+    def pretrain_classes(self) -> int:
+        return self.pretrain_grid * self.pretrain_grid
+
+    def global_class_ids(self, task_params: dict[str, Tensor]) -> Tensor:
+        """The grid cell (row-major over (x, y)) of each blob's centre: ``[T, N]``."""
+        lo, hi = self.centre_range
+        cell = ((task_params["centres"] - lo) / (hi - lo) * self.pretrain_grid).floor().long()
+        cell = cell.clamp(0, self.pretrain_grid - 1)
+        return cell[..., 0] * self.pretrain_grid + cell[..., 1]
 
     def sample(
         self, n_tasks: int, shots: int, query: int, generator: torch.Generator,
@@ -182,6 +220,21 @@ class DigitsFamily(ClassificationFamily):
         held_out = set(self.test_digits)
         digits = [d for d in range(10) if (d in held_out) == (split == "test")]
         return tuple(10 * r + d for r in range(len(DIGIT_ROTATIONS)) for d in digits)
+
+    def pretrain_classes(self) -> int:
+        return len(self.split_classes("train"))
+
+    def global_class_ids(self, task_params: dict[str, Tensor]) -> Tensor:
+        """Each task class's position among the meta-training classes (``split_classes("train")``):
+        ``[T, N]`` in 0 … 27 for the default split. Meta-test classes have none: a ``ValueError``."""
+        classes = task_params["classes"]
+        lookup = torch.full((len(DIGIT_ROTATIONS) * 10,), -1, dtype=torch.long, device=classes.device)
+        train = torch.tensor(self.split_classes("train"), device=classes.device)
+        lookup[train] = torch.arange(train.numel(), device=classes.device)
+        ids = lookup[classes]
+        if bool((ids < 0).any()):
+            raise ValueError("global labels exist only for meta-training classes (split='train')")
+        return ids
 
     def sample(
         self, n_tasks: int, shots: int, query: int, generator: torch.Generator,
