@@ -72,6 +72,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="iMAML: proximal regularisation λ of the inner problem (default %(default)s)")
     t.add_argument("--cg-steps", type=int, default=_D.cg_steps,
                    help="iMAML: conjugate-gradient iterations for the implicit gradient (default %(default)s)")
+    t.add_argument("--latent-lr", type=float, default=_D.latent_lr,
+                   help="leo-latent: initial size of the learned latent step (default %(default)s)")
+    t.add_argument("--latent-kl", type=float, default=_D.latent_kl,
+                   help="leo-latent: weight β of the KL term (default %(default)s)")
+    t.add_argument("--latent-encoder-penalty", type=float, default=_D.latent_encoder_penalty,
+                   help="leo-latent: weight γ of the encoder penalty ‖stopgrad(z') − z‖² (default %(default)s)")
+    t.add_argument("--latent-orthogonality", type=float, default=_D.latent_orthogonality,
+                   help="leo-latent: weight λ of the decoder orthogonality penalty (default %(default)s)")
     t.add_argument("--hidden", type=_hidden, default=_D.hidden, help="MLP hidden widths, e.g. 40,40 (default 40,40)")
     t.add_argument("--dtype", choices=("float32", "float64"), default=_D.dtype, help="floating point precision")
     t.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="auto picks cuda, then mps, then cpu")
@@ -148,6 +156,8 @@ def _train(args: argparse.Namespace) -> int:
             shots=args.shots, query=args.query, meta_batch=args.meta_batch, iterations=args.iterations,
             seed=args.seed, first_order=args.first_order, outer_loss=args.outer_loss,
             outer_optimizer=args.optimizer, imaml_lambda=args.imaml_lambda, cg_steps=args.cg_steps,
+            latent_lr=args.latent_lr, latent_kl=args.latent_kl, latent_encoder_penalty=args.latent_encoder_penalty,
+            latent_orthogonality=args.latent_orthogonality,
             hidden=args.hidden, device=args.device, dtype=args.dtype,
             ways=args.ways,
         )

@@ -79,6 +79,9 @@ class MetaAlgorithm:
     title: str = ""
     citation: str = ""
     summary: str = ""  # 2-4 plain-text sentences for the theory page
+    # True: meta_step draws random numbers and takes the trainer's generator (``generator=``), so
+    # a seeded run stays reproducible without the global RNG.
+    stochastic: bool = False
 
     def init_meta_params(self, theta0: Params, cfg: TrainConfig) -> Params:
         return dict(theta0)
