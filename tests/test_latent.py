@@ -3,7 +3,8 @@
 The KL term against torch.distributions' closed form; the orthogonality penalty against a loop of
 cosines; the meta-gradient (through the sampled code, the latent steps and the learned fine-tuning
 rates) against central finite differences in float64 with the sampling noise fixed; the encoder
-penalty's stopgrad against finite differences with z' held constant; seeded runs repeat exactly.
+penalty's stopgrad against finite differences with z' held constant; the per-class codes of a
+classification task against a loop over pairs; seeded runs repeat exactly.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import torch
 from leo_core.algorithms.latent import LATENT_DIM, LR_PREFIX, kl_standard_normal, orthogonality_penalty
 from leo_core.config import TrainConfig
 from leo_core.losses import LOSSES
-from leo_core.tasks import get_family
 from leo_core.train import Trainer
 
 from helpers import gen, tiny_config
@@ -208,17 +208,55 @@ def test_a_checkpoint_of_the_deterministic_version_still_adapts():
     assert all(torch.isfinite(v).all() for p in path for v in p.values())
 
 
-def test_works_on_the_linear_model_and_refuses_classification():
+def test_works_on_the_linear_model():
     trainer, cfg, meta, batch = _problem("linear")
     assert set(trainer.initialization()) == {"theta0", "theta1"}
     step = trainer.algorithm.meta_step(trainer.model, trainer.family, meta, batch, cfg, generator=gen(0))
     assert all(torch.isfinite(g).all() for g in step.grads.values())
-    fam = replace(get_family("sinusoid"), name="digits-like")
-    object.__setattr__(fam, "is_classification", True)
-    with pytest.raises(ValueError, match="'digits-like' is a classification family"):
-        next(iter(trainer.algorithm.adapt_path(trainer.model, fam, meta, batch.x_support, batch.y_support, 0.1, 1)))
-    with pytest.raises(ValueError, match="regression families only"):
-        Trainer(tiny_config(family="points2d", algorithm="leo-latent"))
+
+
+def _classification_problem():
+    cfg = tiny_config(family="points2d", algorithm="leo-latent", hidden=(4,), ways=3, alpha=0.1, k=1,
+                      dtype="float64", latent_kl=0.1, latent_encoder_penalty=0.0, latent_orthogonality=0.5)
+    trainer = Trainer(cfg)
+    meta = {n: v.detach().clone().requires_grad_() for n, v in trainer.meta_params.items()}
+    with torch.no_grad():
+        meta["rel.b1"][LATENT_DIM:] = -1.0
+        for n in ("w1", "b1"):  # off the clip bound α, where the one-sided derivative differs
+            meta[LR_PREFIX + n].mul_(0.7)
+    batch = trainer.family.sample(2, 2, 3, gen(2), dtype=torch.float64)
+    return trainer, cfg, meta, batch
+
+
+def test_classification_codes_are_per_class_and_the_meta_gradient_matches_finite_differences():
+    trainer, cfg, meta, batch = _classification_problem()
+    algo, model, fam = trainer.algorithm, trainer.model, trainer.family
+    assert meta["dec.w.w1"].shape == (LATENT_DIM, 4) and meta["dec.b.w1"].shape == (4, 3)  # shared by classes
+    mean, logvar = algo.encode(meta, batch.x_support, batch.y_support, 3)
+    assert mean.shape == (2, 3, LATENT_DIM)
+    # Class c's code: its examples paired with all support examples, the relation net averaged (a loop).
+    e = torch.relu(batch.x_support @ meta["enc.w"] + meta["enc.b"])
+    for t in range(2):
+        for c in range(3):
+            rows = [algo_pair(meta, e[t, i], e[t, j]) for i in range(6) if batch.y_support[t, i] == c
+                    for j in range(6)]
+            assert torch.allclose(mean[t, c], torch.stack(rows).mean(0)[:LATENT_DIM], atol=1e-12)
+    # The decoded last layer: column c = dec.b[:, c] + z_c · dec.w.
+    params = algo.decode(meta, mean)
+    assert torch.allclose(params["w1"][1, :, 2], meta["dec.b.w1"][:, 2] + mean[1, 2] @ meta["dec.w.w1"], atol=1e-12)
+    noise = torch.randn(2, 3, LATENT_DIM, generator=gen(1), dtype=torch.float64)
+    step = algo.meta_step(model, fam, meta, batch, cfg, noise=noise)
+    _finite_difference_check(trainer, cfg, meta, batch, noise,
+                             lambda p: algo.meta_step(model, fam, p, batch, cfg, noise=noise).meta_loss.item(),
+                             step.grads, per_tensor=1)
+    path = list(algo.adapt_path(model, fam, meta, batch.x_support, batch.y_support, cfg.alpha, algo.latent_steps + 2))
+    losses = [LOSSES["cross_entropy"].per_task(model.forward(p, batch.x_support), batch.y_support) for p in path]
+    assert (losses[-1] < losses[0]).all()
+
+
+def algo_pair(meta, e_n, e_m):
+    """The relation network on one pair, written out."""
+    return torch.relu(torch.cat([e_n, e_m]) @ meta["rel.w0"] + meta["rel.b0"]) @ meta["rel.w1"] + meta["rel.b1"]
 
 
 @pytest.mark.parametrize("field", ["latent_kl", "latent_encoder_penalty", "latent_orthogonality", "latent_lr"])
@@ -234,8 +272,8 @@ def test_cli_flags_reach_the_config(tmp_path):
 
     out = tmp_path / "run"
     proc = run_cli("train", "--algorithm", "leo-latent", "--iterations", "2", "--meta-batch", "2", "--hidden", "4",
-                   "--latent-lr", "0.2", "--latent-kl", "0.01", "--latent-encoder-penalty", "0", "--latent-orthogonality",
-                   "0.5", "--quiet", "--device", "cpu", "--out", str(out))
+                   "--latent-lr", "0.2", "--latent-kl", "0.01", "--latent-encoder-penalty", "0",
+                   "--latent-orthogonality", "0.5", "--quiet", "--device", "cpu", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     c = load_checkpoint(out).config
     assert (c.latent_lr, c.latent_kl, c.latent_encoder_penalty, c.latent_orthogonality) == (0.2, 0.01, 0.0, 0.5)

@@ -10,10 +10,14 @@ z (in the low-dimensional latent space), then fine-tunes the decoded model in pa
   "dec.b.<name>" (the decoded value at z = 0, initialised to the model's own init) and
   "dec.w.<name>" (one slice per latent dimension, initialised small: ``DECODER_INIT`` × the
   model's init scale, so a sampled z does not swamp the decoded weights at the start).
-- Encoder: e_n = relu([x_n, y_n] W_e + b_e) for each support pair; relation network over all
-  pairs (n, m): r_nm = relu([e_n, e_m] W_0 + b_0) W_1 + b_1; (μ, log σ²) = mean_{n,m} r_nm, split
-  in two halves of ``LATENT_DIM`` each (the paper's encoder, with pairs over the whole support set
-  since regression has no classes).
+- Encoder (regression): e_n = relu([x_n, y_n] W_e + b_e) for each support pair; relation network
+  over all pairs (n, m): r_nm = relu([e_n, e_m] W_0 + b_0) W_1 + b_1; (μ, log σ²) = mean_{n,m} r_nm,
+  split in two halves of ``LATENT_DIM`` each (pairs over the whole support set: regression has no
+  classes).
+- Classification (N-way): one code per class, as in the paper. e_n = relu(x_n W_e + b_e); class c's
+  (μ_c, log σ_c²) averages r_nm over its examples n paired with every support example m; the
+  decoder, shared by all classes, turns z_c into class c's output column (w[:, c], b[c]) of the last
+  layer, around a per-class "dec.b" (labels are shuffled per task, so that offset stays near equal).
 - Stochastic code: in meta-training z = μ + σ ⊙ ε with ε ~ N(0, I) drawn from the trainer's
   generator (the reparameterisation trick, so the encoder learns through the sample). At meta-test
   (``adapt_path``) and when ``meta_step`` gets no generator, z = μ: the mean, as the authors' code
@@ -43,18 +47,18 @@ started at cfg.alpha = 0.01, so the latent steps barely moved z; the decoder's i
 large as the model's weights, so codes of size 1 gave large last-layer weights; and its fine-tuning
 steps moved every layer with the plain α: on the learned network (large hidden weights, large
 gradients) α = 0.01 and even 0.001 overshot within a few steps at meta-test, raising the loss again.
-The latent step now starts at ``latent_lr`` (0.1), the decoder starts at a tenth of the model's init
+The latent step now starts at ``latent_lr`` (default 0.1), the decoder starts at a tenth of the model's init
 scale, and fine-tuning moves only the decoded layer with learned rates clipped to [0, α].
 
 Still different from the paper: the decoder is deterministic (the paper samples the weights from a
 decoded Gaussian as well); the KL term is in closed form (the authors' code estimates it from the
-sample); encoder inputs are raw (x, y) pairs, not features of a pretrained network, and pairs range
-over the whole support set; no dropout and no L2 weight decay on encoder, relation net and decoder
+sample); encoder inputs are raw inputs (and targets, for regression), not features of a pretrained
+network, and for regression the pairs range over the whole support set; no dropout and no L2 weight decay on encoder, relation net and decoder
 (the paper's λ₁ term); the fine-tuning rate is per parameter and clipped to [0, α], the latent
 step per latent dimension (the authors' code learns one unclipped scalar for each phase); the hidden
 layers are shared meta-parameters trained end to end (the paper decodes a classifier on top of a
 fixed pretrained feature extractor); the meta-loss J the trainer reports includes the three
-penalties. Regression families only: a classification family raises a ``ValueError`` naming it (the paper's per-class codes for N-way tasks are not built here).
+penalties.
 """
 
 from __future__ import annotations
@@ -86,14 +90,6 @@ _META_PREFIXES = ("enc.", "rel.", "dec.", "latent.", "lr.")
 LR_PREFIX = "lr."
 
 
-def _check_family(family: TaskFamily) -> None:
-    if family.is_classification:
-        raise ValueError(
-            f"latent-embedding LEO ('leo-latent') supports regression families only; {family.name!r} is a "
-            "classification family"
-        )
-
-
 def _decoded_names(theta0: Params) -> list[str]:
     """The MLP's last layer, or every parameter of a model that is not an MLP (the linear model)."""
     layers = [int(n[1:]) for n in theta0 if n[0] == "w" and n[1:].isdigit()]
@@ -113,7 +109,7 @@ def kl_standard_normal(mean: Tensor, logvar: Tensor) -> Tensor:
 
 
 def orthogonality_penalty(weight: Tensor) -> Tensor:
-    """mean_{jk} (C − I)²_{jk} with C_jk = ⟨w_j, w_k⟩ / (‖w_j‖‖w_k‖) over the rows of ``weight [d, P]``."""
+    """mean_{jk} (C − I)²_{jk}, C_jk = ⟨w_j, w_k⟩ / (‖w_j‖‖w_k‖) over the rows of ``weight [d, P]``."""
     norms = weight.norm(dim=1, keepdim=True) + 1e-20
     corr = (weight @ weight.T) / (norms @ norms.T)
     eye = torch.eye(weight.shape[0], dtype=weight.dtype, device=weight.device)
@@ -135,19 +131,22 @@ class LatentLEO(MetaAlgorithm):
         "weights. Adaptation first takes gradient steps on z, z <- z - alpha_z * grad_z L_support(decode(z)), "
         "then fine-tunes the decoded weights with learned per-parameter rates. Encoder, decoder, shared layers "
         "and both step sizes are meta-learned through all of it, with a KL term, an encoder penalty and a "
-        "decoder orthogonality penalty added to the query loss. Unlike the paper, the decoder is deterministic, "
-        "the encoder reads raw (x, y) pairs and only regression tasks are supported."
+        "decoder orthogonality penalty added to the query loss. Classification uses one code per class, decoded "
+        "into that class's output weights. Unlike the paper, the decoder is deterministic and the encoder reads "
+        "raw inputs, not pretrained features."
     )
     stochastic: bool = True  # meta_step samples z with the trainer's generator
 
     # -- meta-parameters ----------------------------------------------------------------------------
 
     def init_meta_params(self, theta0: Params, cfg: TrainConfig) -> Params:
-        _check_family(get_family(cfg.family))
+        per_class = get_family(cfg.family).is_classification
         ref = next(iter(theta0.values()))
         decoded = _decoded_names(theta0)
         g = torch.Generator().manual_seed(cfg.seed + _INIT_SEED_OFFSET)
         in_dim, out_dim = self._io_dims(theta0, decoded)
+        if per_class:
+            out_dim = 0  # the encoder reads x alone; the label says which class's code it feeds
         h, d = ENCODER_WIDTH, LATENT_DIM
         new = {
             "enc.w": _uniform((in_dim + out_dim, h), (in_dim + out_dim) ** -0.5, g),
@@ -161,7 +160,9 @@ class LatentLEO(MetaAlgorithm):
         }
         for n in decoded:
             scale = theta0[n].abs().max().item() or 1.0  # the model's init bound (or 1 where it starts at 0)
-            new[f"dec.w.{n}"] = _uniform((d, *theta0[n].shape), DECODER_INIT * scale, g)
+            # Classification: one class's column (w[:, c], b[c]) per code z_c, shared by all classes.
+            shape = theta0[n].shape[:-1] if per_class else theta0[n].shape
+            new[f"dec.w.{n}"] = _uniform((d, *shape), DECODER_INIT * scale, g)
         new = {k: v.to(ref.device, ref.dtype) for k, v in new.items()}
         for n in decoded:
             new[f"dec.b.{n}"] = theta0[n].clone()
@@ -205,30 +206,46 @@ class LatentLEO(MetaAlgorithm):
 
     # -- the pieces ---------------------------------------------------------------------------------
 
-    def encode(self, meta_params: Params, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor | None]:
-        """(μ, log σ²), each ``[T, d]``, from support sets ``x [T, N, in]``, ``y [T, N, out]``.
+    def encode(
+        self, meta_params: Params, x: Tensor, y: Tensor, ways: int | None = None,
+    ) -> tuple[Tensor, Tensor | None]:
+        """(μ, log σ²) from support sets ``x [T, N, in]``, ``y``: each ``[T, d]`` for regression
+        (``y [T, N, out]``), ``[T, ways, d]`` for classification (``y [T, N]`` labels, ``ways`` given).
 
         log σ² is None for a checkpoint whose relation net outputs only μ (the deterministic version).
         """
         m = meta_params
-        e = torch.relu(torch.cat([x, y.to(x.dtype)], dim=-1) @ m["enc.w"] + m["enc.b"])  # [T, N, h]
+        inputs = x if ways is not None else torch.cat([x, y.to(x.dtype)], dim=-1)
+        e = torch.relu(inputs @ m["enc.w"] + m["enc.b"])  # [T, N, h]
         h = e.shape[-1]
         # relu([e_n, e_m] W₀ + b₀) = relu(e_n W₀[:h] + e_m W₀[h:] + b₀): all pairs by broadcasting.
         a = (e @ m["rel.w0"][:h]).unsqueeze(2)  # [T, N, 1, h]
         b = (e @ m["rel.w0"][h:]).unsqueeze(1)  # [T, 1, N, h]
-        r = (torch.relu(a + b + m["rel.b0"]) @ m["rel.w1"] + m["rel.b1"]).mean(dim=(1, 2))  # [T, 2d] or [T, d]
+        r = (torch.relu(a + b + m["rel.b0"]) @ m["rel.w1"] + m["rel.b1"]).mean(dim=2)  # [T, N, 2d] or [T, N, d]
+        if ways is None:
+            r = r.mean(dim=1)
+        else:  # class c: its examples paired with every support example, averaged (the paper's encoder)
+            onehot = torch.nn.functional.one_hot(y, ways).to(r.dtype)  # [T, N, ways]
+            r = (onehot.transpose(1, 2) @ r) / onehot.sum(dim=1).clamp(min=1).unsqueeze(-1)
         d = m["latent.alpha"].shape[-1]
         if r.shape[-1] == d:
             return r, None
         return r[..., :d], r[..., d:]
 
     def decode(self, meta_params: Params, z: Tensor) -> Params:
-        """Model parameters ``[T, ...]`` for latent codes ``z [T, d]``."""
+        """Model parameters ``[T, ...]`` for latent codes ``z``: ``[T, d]`` (regression), or
+        ``[T, C, d]`` (classification: class c's output column decoded from z_c by the shared decoder)."""
         n_tasks = z.shape[0]
         params = inner.expand(self.shared(meta_params), n_tasks)
         for n in self._decoded(meta_params):
             w = meta_params[f"dec.w.{n}"]
-            params[n] = meta_params[f"dec.b.{n}"] + (z @ w.reshape(w.shape[0], -1)).reshape(n_tasks, *w.shape[1:])
+            flat = (z @ w.reshape(w.shape[0], -1))  # [T, d'] or [T, C, P]
+            if z.dim() == 2:
+                params[n] = meta_params[f"dec.b.{n}"] + flat.reshape(n_tasks, *w.shape[1:])
+            else:
+                n_classes = z.shape[1]
+                cols = flat.reshape(n_tasks, n_classes, *w.shape[1:]).movedim(1, -1)  # [T, ..., C]
+                params[n] = meta_params[f"dec.b.{n}"][..., :n_classes] + cols
         return params
 
     def shared(self, meta_params: Params) -> Params:
@@ -255,11 +272,10 @@ class LatentLEO(MetaAlgorithm):
     ) -> MetaStep:
         """One meta-gradient. z is sampled with ``generator`` (the trainer's), or with the given
         ``noise`` ε ``[T, d]`` (tests fix it); with neither, z = μ."""
-        _check_family(family)
         loss = LOSSES[family.loss]
         second_order = not cfg.first_order
         xs, ys = batch.x_support, batch.y_support
-        mean, logvar = self.encode(meta_params, xs, ys)
+        mean, logvar = self.encode(meta_params, xs, ys, family.ways if family.is_classification else None)
         if noise is None and generator is not None:
             noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         z = mean if noise is None else mean + (0.5 * logvar).exp() * noise
@@ -293,7 +309,6 @@ class LatentLEO(MetaAlgorithm):
     ) -> Iterator[Params]:
         """decode(μ), then up to ``latent_steps`` latent steps, then fine-tuning steps with the
         learned rates clipped to [0, ``alpha``]."""
-        _check_family(family)
         require_keys(meta_params, _ENCODER_KEYS, "latent-embedding LEO")
         single = x.dim() == 2
         if single:
@@ -305,7 +320,8 @@ class LatentLEO(MetaAlgorithm):
             return {n: v.detach()[0] if single else v.detach() for n, v in params.items()}
 
         with torch.no_grad():
-            z, _ = self.encode(meta, x, y)  # the mean: no sampling at meta-test
+            # The mean: no sampling at meta-test.
+            z, _ = self.encode(meta, x, y, family.ways if family.is_classification else None)
             params = self.decode(meta, z)
         yield out(params)
         n_latent = min(self.latent_steps, steps)
