@@ -26,6 +26,11 @@ def _check_positive(name: str, value: float) -> None:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 
+def _check_nonnegative(name: str, value: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
 def _check_int(name: str, value: int, minimum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -56,6 +61,15 @@ class TrainConfig:
     imaml_tol: float = 0.05
     imaml_max_steps: int = 25
     imaml_adapt: str = "proximal"  # meta-test adaptation: see IMAML_ADAPT
+    # Latent-embedding LEO (Rusu et al. 2019). The latent step's learned per-dimension size starts at
+    # latent_lr: too small and the latent steps do nothing, too large and they overshoot.
+    latent_lr: float = 0.1
+    # Weights of the paper's three outer-loss terms: β·KL(q(z|D)‖N(0, I)) (larger: a smoother, less
+    # informative latent space), γ·‖stopgrad(z') − z‖² (pulls the encoder's z towards the adapted z'),
+    # λ·‖C_d − I‖² (keeps the decoder's latent directions uncorrelated). 0 switches a term off.
+    latent_kl: float = 0.001
+    latent_encoder_penalty: float = 0.001
+    latent_orthogonality: float = 0.01
     hidden: tuple[int, ...] = (40, 40)  # hidden widths of the MLP (ignored by the linear model)
     device: str = "auto"
     dtype: str = "float32"
@@ -76,6 +90,9 @@ class TrainConfig:
         _check_int("imaml_max_steps", self.imaml_max_steps, 1)
         if self.imaml_adapt not in IMAML_ADAPT:
             raise ValueError(f"imaml_adapt must be one of {IMAML_ADAPT}, got {self.imaml_adapt!r}")
+        _check_positive("latent_lr", self.latent_lr)
+        for name in ("latent_kl", "latent_encoder_penalty", "latent_orthogonality"):
+            _check_nonnegative(name, getattr(self, name))
         _check_int("ways", self.ways, 2)
         if self.outer_loss not in OUTER_LOSSES:
             raise ValueError(f"outer_loss must be one of {OUTER_LOSSES}, got {self.outer_loss!r}")

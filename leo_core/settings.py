@@ -23,7 +23,7 @@ from .tasks import TASK_FAMILIES
 __all__ = ["Setting", "TRAIN_SETTINGS", "SETTINGS", "ALPHAS", "BETAS"]
 
 # Log-scale slider stops for the step sizes (every recommended value lies on one; a test checks it).
-ALPHAS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0)
+ALPHAS = (1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0)
 BETAS = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 _DEFAULTS = TrainConfig()
 
@@ -134,6 +134,18 @@ TRAIN_SETTINGS: tuple[Setting, ...] = (
     Setting("imaml_adapt", "iMAML: adaptation at meta-test", "proximal: the proximal solve iMAML trains through "
             "(its iterates are the steps); sgd: plain SGD with α like the others.", choices=IMAML_ADAPT, radio=True,
             algorithms=("imaml",), advanced=True),
+    Setting("latent_lr", "leo-latent: initial latent step", "Starting size of the learned per-dimension step "
+            "in the latent space: too small and the latent steps do nothing, too large and they overshoot.",
+            low=1e-3, high=10.0, algorithms=("leo-latent",), advanced=True),
+    Setting("latent_kl", "leo-latent: KL weight β", "Weight of KL(q(z|D) ‖ N(0, I)) in the outer loss: larger "
+            "gives a smoother, less informative latent space.", low=0.0, high=1.0, algorithms=("leo-latent",),
+            advanced=True),
+    Setting("latent_encoder_penalty", "leo-latent: encoder penalty γ", "Weight of ‖stopgrad(z′) − z‖², which pulls "
+            "the encoder's code towards the adapted one.", low=0.0, high=1.0, algorithms=("leo-latent",),
+            advanced=True),
+    Setting("latent_orthogonality", "leo-latent: decoder orthogonality λ", "Weight of ‖C − I‖² on the decoder's "
+            "correlation matrix: keeps its latent directions uncorrelated.", low=0.0, high=1.0,
+            algorithms=("leo-latent",), advanced=True),
     Setting("hidden", "MLP hidden widths", "Hidden layer widths of the MLP, e.g. 40,40 (ignored by the linear "
             "model).", in_link=False, parse=_hidden),
     Setting("dtype", "Floating point", "float32, or float64 for exact comparisons.", choices=("float32", "float64"),

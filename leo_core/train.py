@@ -113,7 +113,8 @@ class Trainer:
         t0 = time.perf_counter()
         cfg = self.cfg
         batch = self.family.sample(cfg.meta_batch, cfg.shots, cfg.query, self.generator, self.device, self.dtype)
-        result = self.algorithm.meta_step(self.model, self.family, self.meta_params, batch, cfg)
+        extra = {"generator": self.generator} if self.algorithm.stochastic else {}
+        result = self.algorithm.meta_step(self.model, self.family, self.meta_params, batch, cfg, **extra)
         grad = torch.cat([result.grads[n].reshape(-1) for n in self._shapes])
         grad_norm = torch.linalg.vector_norm(grad)
         param_norm = torch.linalg.vector_norm(self._flat.detach())

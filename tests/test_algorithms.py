@@ -1,9 +1,8 @@
 """The algorithms beyond ``leo`` against independent references (issue #5).
 
 Reptile against its update rule written per task; Meta-SGD with a uniform step against ``leo``;
-latent LEO
-against finite differences; every algorithm through the CLI and a checkpoint round trip. iMAML's
-tests are in test_imaml.py.
+every algorithm through the CLI and a checkpoint round trip. iMAML's tests are in test_imaml.py,
+latent LEO's in test_latent.py.
 """
 
 from __future__ import annotations
@@ -153,56 +152,6 @@ def test_stop_and_resume_equals_one_straight_run(tmp_path, algorithm):
     assert values(history.records()) + values(second) == straight
 
 
-# -- latent LEO ---------------------------------------------------------------------------------------
-
-def _latent_problem(family="sinusoid"):
-    cfg = tiny_config(family=family, algorithm="leo-latent", hidden=(5,), alpha=0.05, k=1, dtype="float64")
-    trainer = Trainer(cfg)
-    meta = {n: v.detach().clone().requires_grad_() for n, v in trainer.meta_params.items()}
-    batch = trainer.family.sample(3, 5, 4, gen(2), dtype=torch.float64)
-    return trainer, cfg, meta, batch
-
-
-def test_latent_inner_loop_lowers_support_loss():
-    trainer, cfg, meta, batch = _latent_problem()
-    path = list(trainer.algorithm.adapt_path(trainer.model, trainer.family, meta, batch.x_support, batch.y_support,
-                                             cfg.alpha, 8))
-    losses = [MSE.per_task(trainer.model.forward(p, batch.x_support), batch.y_support) for p in path]
-    assert (losses[1] < losses[0]).all()  # a latent step
-    assert (losses[-1] < losses[trainer.algorithm.latent_steps]).all()  # fine-tuning steps
-    one = list(trainer.algorithm.adapt_path(trainer.model, trainer.family, meta, batch.x_support[0],
-                                            batch.y_support[0], cfg.alpha, 8))
-    for n, v in one[-1].items():  # one unbatched task = the same task inside a batch
-        assert torch.allclose(v, path[-1][n][0], atol=1e-10)
-
-
-def test_latent_meta_gradient_matches_finite_differences():
-    trainer, cfg, meta, batch = _latent_problem()
-    algo, model, fam = trainer.algorithm, trainer.model, trainer.family
-    step = algo.meta_step(model, fam, meta, batch, cfg)
-    eps = 1e-6
-    rng = torch.Generator().manual_seed(0)
-    for name, value in meta.items():
-        for j in torch.randint(value.numel(), (2,), generator=rng).tolist():  # 2 coordinates per tensor
-            vals = []
-            for sign in (1, -1):
-                p = {n: v.detach().clone().requires_grad_() for n, v in meta.items()}
-                with torch.no_grad():
-                    p[name].view(-1)[j] += sign * eps
-                vals.append(algo.meta_step(model, fam, p, batch, cfg).meta_loss.item())
-            fd = (vals[0] - vals[1]) / (2 * eps)
-            assert step.grads[name].reshape(-1)[j].item() == pytest.approx(fd, abs=1e-6, rel=1e-5), (name, j)
-
-
-def test_latent_works_on_the_linear_model_and_refuses_classification():
-    trainer, cfg, meta, batch = _latent_problem("linear")
-    assert set(trainer.initialization()) == {"theta0", "theta1"}
-    step = trainer.algorithm.meta_step(trainer.model, trainer.family, meta, batch, cfg)
-    assert all(torch.isfinite(g).all() for g in step.grads.values())
-    fam = replace(get_family("sinusoid"), name="digits-like")
-    object.__setattr__(fam, "is_classification", True)
-    with pytest.raises(ValueError, match="'digits-like' is a classification family"):
-        next(iter(trainer.algorithm.adapt_path(trainer.model, fam, meta, batch.x_support, batch.y_support, 0.1, 1)))
 
 
 # -- baselines ----------------------------------------------------------------------------------------

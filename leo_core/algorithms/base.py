@@ -82,6 +82,9 @@ class MetaAlgorithm:
     title: str = ""
     citation: str = ""
     summary: str = ""  # 2-4 plain-text sentences for the theory page
+    # True: meta_step draws random numbers and takes the trainer's generator (``generator=``), so
+    # a seeded run stays reproducible without the global RNG.
+    stochastic: bool = False
 
     def configure(self, cfg: TrainConfig) -> "MetaAlgorithm":
         """This algorithm with the run's settings that adaptation needs at meta-test time (iMAML's λ,
