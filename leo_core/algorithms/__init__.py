@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .anil import ANIL
 from .base import MetaAlgorithm, MetaStep
 from .baselines import Pretrained, RandomInit
 from .imaml import IMAML
@@ -26,6 +27,7 @@ ALGORITHMS: dict[str, MetaAlgorithm] = {
     "meta-sgd": MetaSGD(),
     "imaml": IMAML(),
     "leo-latent": LatentLEO(),
+    "anil": ANIL(),
     "pretrained": Pretrained(),
     "random": RandomInit(),
 }
