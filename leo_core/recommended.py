@@ -59,6 +59,19 @@ _LEO: dict[str, Recommendation] = {
         "--ways 5 --alpha 0.1 --k 3 --iterations 1500 --seed 0 --out DIR`, then "
         "`python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json --shots 1 --ways 5`",
     ),
+    "polynomial": Recommendation(
+        {},
+        "At the defaults, 10-step query MSE 0.698 ± 0.115 on 300 tasks (random init 2.70, pretrained 3.62). "
+        "`python -m leo_core train --family polynomial --algorithm leo --iterations 1500 --seed 0 --out DIR`, then "
+        "`python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json`",
+    ),
+    "points2d": Recommendation(
+        {},
+        "At the defaults (5-way 10-shot), accuracy after 10 steps 0.684 on 300 tasks "
+        "(random init 0.390, pretrained 0.355). "
+        "`python -m leo_core train --family points2d --algorithm leo --iterations 1500 --seed 0 --out DIR`, then "
+        "`python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json`",
+    ),
 }
 
 _LEO_FO: dict[str, Recommendation] = {
@@ -79,6 +92,19 @@ _LEO_FO: dict[str, Recommendation] = {
         "`python -m leo_core train --family digits --algorithm leo-fo --shots 1 --ways 5 --alpha 0.1 --k 3 "
         "--iterations 1500 --seed 0 --out DIR`, then "
         "`python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json --shots 1 --ways 5`",
+    ),
+    "polynomial": Recommendation(
+        {},
+        "At the defaults, 10-step query MSE 0.589 ± 0.120 on 300 tasks (random init 2.70, pretrained 3.62). "
+        "`python -m leo_core train --family polynomial --algorithm leo-fo --iterations 1500 --seed 0 --out DIR`, then "
+        "`python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json`",
+    ),
+    "points2d": Recommendation(
+        {},
+        "At the defaults (5-way 10-shot), accuracy after 10 steps 0.689 on 300 tasks "
+        "(random init 0.390, pretrained 0.355). "
+        "`python -m leo_core train --family points2d --algorithm leo-fo --iterations 1500 --seed 0 --out DIR`, then "
+        "`python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json`",
     ),
 }
 
@@ -110,6 +136,19 @@ _ANIL: dict[str, Recommendation] = {
         "α 0.4 0.742 (random 0.706). `python -m leo_core train --family digits --algorithm anil --shots 1 "
         "--ways 5 --alpha 0.1 --k 3 --iterations 1500 --seed 0 --out DIR`, then "
         "`python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json --shots 1 --ways 5`",
+    ),
+    "polynomial": Recommendation(
+        {},
+        "At the defaults, 10-step query MSE 0.698 ± 0.114 on 300 tasks (random init 2.70, pretrained 3.62). "
+        "`python -m leo_core train --family polynomial --algorithm anil --iterations 1500 --seed 0 --out DIR`, then "
+        "`python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json`",
+    ),
+    "points2d": Recommendation(
+        {},
+        "At the defaults (5-way 10-shot), accuracy after 10 steps 0.683 on 300 tasks "
+        "(random init 0.390, pretrained 0.355). "
+        "`python -m leo_core train --family points2d --algorithm anil --iterations 1500 --seed 0 --out DIR`, then "
+        "`python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json`",
     ),
 }
 
