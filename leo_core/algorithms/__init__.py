@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .anil import ANIL
 from .base import MetaAlgorithm, MetaStep
 from .baselines import Pretrained, RandomInit
 from .imaml import IMAML
@@ -31,6 +32,7 @@ ALGORITHMS: dict[str, MetaAlgorithm] = {
     "meta-sgd": MetaSGD(),
     "imaml": IMAML(),
     "leo-latent": LatentLEO(),
+    "anil": ANIL(),
     "pretrained": Pretrained(),
     "random": RandomInit(),
 }
