@@ -20,7 +20,7 @@ from .device import DEFAULT_CPU_THREADS, DEVICE_CHOICES, configure_threads, reso
 from .evaluate import evaluate
 from .history import MetricHistory
 from .recommended import TUNED_FIELDS, recommended_settings
-from .settings import TRAIN_SETTINGS, Setting
+from .settings import TRAIN_SETTINGS, Setting, checked
 from .tasks import get_family
 from .train import Trainer, TrainingDiverged
 
@@ -153,7 +153,7 @@ def _config_from_flags(args: argparse.Namespace) -> tuple[TrainConfig, set[str]]
     family = given.pop("family", TrainConfig.family)
     algorithm = given.pop("algorithm", TrainConfig.algorithm)
     recommended = recommended_settings(family, algorithm)
-    return TrainConfig(family=family, algorithm=algorithm, **{**recommended, **given}), set(given)
+    return checked(TrainConfig(family=family, algorithm=algorithm, **{**recommended, **given})), set(given)
 
 
 def _print_settings(cfg: TrainConfig, chosen: set[str], stream: TextIO) -> None:

@@ -102,12 +102,8 @@ class TrainConfig:
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
             raise ValueError(f"hidden must be positive layer widths, got {self.hidden!r}")
-        # Local imports: the registries import this module.
-        from .algorithms import get_algorithm
-        from .tasks import get_family
-
-        get_family(self.family).configure(self)  # also checks ways against the family's classes
-        get_algorithm(self.algorithm)
+        # The family and algorithm names are checked against their registries by ``settings.checked``
+        # (the registries import this module, so this module does not import them).
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

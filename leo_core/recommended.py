@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .config import TrainConfig
+from .settings import checked
 
 __all__ = ["Recommendation", "RECOMMENDED", "recommended_settings", "recommended_config", "TUNED_FIELDS"]
 
@@ -370,5 +371,5 @@ def recommended_settings(family: str, algorithm: str) -> dict[str, Any]:
 
 def recommended_config(family: str, algorithm: str, **overrides: Any) -> TrainConfig:
     """A ``TrainConfig`` at the recommended settings, with ``overrides`` (the user's choices) on top."""
-    return TrainConfig(**{"family": family, "algorithm": algorithm, **recommended_settings(family, algorithm),
-                          **overrides})
+    return checked(TrainConfig(**{"family": family, "algorithm": algorithm, **recommended_settings(family, algorithm),
+                                  **overrides}))

@@ -15,12 +15,12 @@ from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-from .algorithms import ALGORITHMS
+from .algorithms import ALGORITHMS, get_algorithm
 from .config import IMAML_ADAPT, OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
 from .device import DEVICE_CHOICES
-from .tasks import TASK_FAMILIES
+from .tasks import TASK_FAMILIES, get_family
 
-__all__ = ["Setting", "TRAIN_SETTINGS", "SETTINGS", "ALPHAS", "BETAS"]
+__all__ = ["Setting", "TRAIN_SETTINGS", "SETTINGS", "ALPHAS", "BETAS", "checked"]
 
 # Log-scale slider stops for the step sizes (every recommended value lies on one; a test checks it).
 ALPHAS = (1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0)
@@ -157,3 +157,11 @@ SETTINGS: Mapping[str, Setting] = MappingProxyType({s.name: s for s in TRAIN_SET
 _unknown = [s.name for s in TRAIN_SETTINGS if s.name not in {f.name for f in fields(TrainConfig)}]
 if _unknown:  # a declaration that names no TrainConfig field is a bug, caught at import
     raise RuntimeError(f"settings without a TrainConfig field: {_unknown}")
+
+
+def checked(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` once its family and algorithm are registered and the family accepts it (the number of
+    ways against the family's classes); a clear ``ValueError`` otherwise."""
+    get_family(cfg.family).configure(cfg)
+    get_algorithm(cfg.algorithm)
+    return cfg

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from leo_app import state as app_state
-from leo_core.algorithms import ALGORITHMS
+from leo_core.algorithms import ALGORITHMS, algorithm_notes
 
 
 
@@ -156,6 +156,8 @@ def _algorithms() -> None:
         st.subheader(algo.title)
         st.markdown(f"`{key}` — " + _plain(algo.summary))
         st.caption(f"Reference: {algo.citation}")
+        with st.expander("How this implementation differs from the paper"):
+            st.text(algorithm_notes(algo))
 
 
 def _references() -> None:

@@ -22,7 +22,7 @@ from figures.classification import accuracy_curve_figure, classification_preview
 from leo_core.views.classification_preview import classification_preview, preview_kind
 from leo_core.losses import LOSSES
 from leo_core.config import TrainConfig
-from leo_core.settings import SETTINGS, TRAIN_SETTINGS, Setting
+from leo_core.settings import SETTINGS, TRAIN_SETTINGS, Setting, checked
 from figures.style import empty_figure
 from figures.training import adaptation_preview_figure, loss_curve_figure
 from leo_app.jobs import default_slots
@@ -137,7 +137,7 @@ def _config_from_widgets() -> TrainConfig:
     s = st.session_state
     values = {setting.name: setting.kind(s[setting.name]) for setting in TRAIN_SETTINGS
               if setting.in_link and setting.name in s}
-    return TrainConfig(**values)
+    return checked(TrainConfig(**values))
 
 
 # -- button callbacks (run before the script, so the page shows the new state at once) --------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import sys
 from typing import TYPE_CHECKING
 
 from .anil import ANIL
@@ -16,7 +18,7 @@ from .reptile import Reptile
 if TYPE_CHECKING:
     from ..config import TrainConfig
 
-__all__ = ["ALGORITHMS", "get_algorithm", "MetaAlgorithm", "MetaStep"]
+__all__ = ["ALGORITHMS", "get_algorithm", "algorithm_notes", "MetaAlgorithm", "MetaStep"]
 
 ALGORITHMS: dict[str, MetaAlgorithm] = {
     "leo": LEO(),
@@ -45,3 +47,9 @@ def get_algorithm(name: str, cfg: "TrainConfig | None" = None) -> MetaAlgorithm:
     except KeyError:
         raise ValueError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}") from None
     return algorithm if cfg is None else algorithm.configure(cfg)
+
+
+def algorithm_notes(algorithm: MetaAlgorithm) -> str:
+    """The algorithm's module docstring: its paper, its update rule and every deviation from the paper
+    (one source for the code's readers and the Theory page)."""
+    return inspect.cleandoc(sys.modules[type(algorithm).__module__].__doc__ or "")
