@@ -16,7 +16,7 @@ from typing import Sequence, TextIO
 
 from .algorithms import ALGORITHMS, get_algorithm
 from .checkpoint import CheckpointError, load_checkpoint, save_run
-from .config import OUTER_LOSSES, OUTER_OPTIMIZERS, EvalConfig, TrainConfig
+from .config import BETA_SCHEDULES, META_SGD_INITS, OUTER_LOSSES, OUTER_OPTIMIZERS, EvalConfig, TrainConfig
 from .device import DEFAULT_CPU_THREADS, DEVICE_CHOICES, configure_threads, resolve_device
 from .evaluate import evaluate
 from .history import MetricHistory
@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--outer-loss", choices=OUTER_LOSSES, default=_D.outer_loss,
                    help="J_i on the query set (standard) or the support set (the document's literal variant)")
     t.add_argument("--optimizer", choices=OUTER_OPTIMIZERS, default=_D.outer_optimizer, help="outer optimizer (default %(default)s)")
+    t.add_argument("--beta-schedule", choices=BETA_SCHEDULES, default=_D.beta_schedule,
+                   help="outer step size over the run: constant, or linear to 0 (Reptile's ε) (default %(default)s)")
+    t.add_argument("--meta-sgd-init", choices=META_SGD_INITS, default=_D.meta_sgd_init,
+                   help="Meta-SGD: initial steps uniform in [0.005, 0.1] (seeded) or all α (default %(default)s)")
     t.add_argument("--imaml-lambda", type=float, default=_D.imaml_lambda,
                    help="iMAML: proximal regularisation λ of the inner problem (default %(default)s)")
     t.add_argument("--cg-steps", type=int, default=_D.cg_steps,
@@ -148,7 +152,8 @@ def _train(args: argparse.Namespace) -> int:
             family=args.family, algorithm=args.algorithm, alpha=args.alpha, beta=args.beta, k=args.k,
             shots=args.shots, query=args.query, meta_batch=args.meta_batch, iterations=args.iterations,
             seed=args.seed, first_order=args.first_order, outer_loss=args.outer_loss,
-            outer_optimizer=args.optimizer, imaml_lambda=args.imaml_lambda, cg_steps=args.cg_steps,
+            outer_optimizer=args.optimizer, beta_schedule=args.beta_schedule, meta_sgd_init=args.meta_sgd_init,
+            imaml_lambda=args.imaml_lambda, cg_steps=args.cg_steps,
             hidden=args.hidden, device=args.device, dtype=args.dtype,
             ways=args.ways,
         )
