@@ -26,7 +26,8 @@ from leo_core.train import Trainer, TrainingDiverged  # noqa: E402
 
 # Meta-SGD trains with one step, as Li et al. do: trained through k = 5 steps its learned steps
 # made the inner loop diverge during training, unclipped (iteration 125) and even clipped to
-# |α| ≤ 0.01 (iteration 1265 of 3000; meta_sgd.py has the measurements). iMAML keeps k = 5 with
+# |α| ≤ 0.01 (iteration 1265 of 3000); with the paper's random initial steps, k = 5 diverged at
+# iteration 175 (leo_core/recommended.py has the measurements). iMAML keeps k = 5 with
 # λ = 10: k = 10 proximal steps did better at 500 iterations (MSE 1.32 vs 1.50) but diverged at
 # iteration 773 of 3000 (its implicit gradient does not see the inner loop's stability).
 K_OVERRIDE = {"meta-sgd": 1}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from dataclasses import replace
@@ -224,21 +225,37 @@ def _evaluate(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     result = evaluate(ckpt.model, family, get_algorithm(cfg.algorithm, cfg), ckpt.meta_params, alpha, eval_cfg, device)
     if not result.finite:
-        print(f"warning: the query loss is not finite from step {result.first_nonfinite_step} on: adapting with "
-              f"α={alpha:g} for {eval_cfg.steps} steps overshoots (try fewer --steps or a smaller --alpha)",
-              file=sys.stderr)
+        steps_of = "the learned steps" if cfg.algorithm == "meta-sgd" else f"α={alpha:g}"
+        print(f"warning: first diverging step: {result.first_nonfinite_step} (the query loss is not finite from "
+              f"there on): adapting with {steps_of} for {eval_cfg.steps} steps overshoots (try fewer --steps"
+              f"{'' if cfg.algorithm == 'meta-sgd' else ' or a smaller --alpha'})", file=sys.stderr)
     if args.json:
+        # Strict JSON: a diverged step's mean is null (first_nonfinite_step says from where), never NaN.
         payload = {"family": cfg.family, "algorithm": cfg.algorithm, "query": eval_cfg.query, "split": eval_cfg.split,
-                   **({"ways": family.ways} if family.is_classification else {}), **result.to_dict()}
-        print(json.dumps(payload))
+                   **({"ways": family.ways} if family.is_classification else {}), **_finite_or_null(result.to_dict())}
+        print(json.dumps(payload, allow_nan=False))
     else:
         shots = f"{family.ways}-way {eval_cfg.shots}-shot" if family.is_classification else f"{eval_cfg.shots} shots"
         print(f"{cfg.family} / {cfg.algorithm}: {eval_cfg.tasks} {eval_cfg.split} tasks, {shots}, α={alpha:g}")
         print("step  query loss  ±95%" + ("     accuracy" if result.accuracy_by_step else ""))
         for i, (m, c) in enumerate(zip(result.loss_by_step, result.ci95_by_step)):
+            if not math.isfinite(m):
+                print(f"{i:4d}    diverged")
+                continue
             acc = f"  {result.accuracy_by_step[i]:.3f}" if result.accuracy_by_step else ""
             print(f"{i:4d}  {m:10.4f}  {c:.4f}{acc}")
     return 0
+
+
+def _finite_or_null(value):
+    """``value`` with every non-finite float (in lists and dicts) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_finite_or_null(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    return value
 
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate}

@@ -10,9 +10,16 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-__all__ = ["TrainConfig", "EvalConfig", "OUTER_OPTIMIZERS", "OUTER_LOSSES", "IMAML_ADAPT"]
+__all__ = ["TrainConfig", "EvalConfig", "OUTER_OPTIMIZERS", "OUTER_LOSSES", "IMAML_ADAPT", "BETA_SCHEDULES",
+           "META_SGD_INITS"]
 
 OUTER_OPTIMIZERS = ("adam", "sgd")
+# "constant": β throughout. "linear": β annealed linearly to 0 over ``iterations`` (Reptile's ε, Nichol
+# et al. 2018); resuming with more iterations stretches the remaining schedule over the new total.
+BETA_SCHEDULES = ("constant", "linear")
+# Meta-SGD's initial per-parameter steps: "random" uniform in [0.005, 0.1] seeded by the run's seed
+# (Li et al. 2017), or "alpha" (all equal to α, so Meta-SGD starts out as LEO).
+META_SGD_INITS = ("random", "alpha")
 # "query": J_i is the loss on the task's query set (standard practice, the default).
 # "support": the source document's literal variant, J_i on the data it adapted on.
 OUTER_LOSSES = ("query", "support")
@@ -51,6 +58,9 @@ class TrainConfig:
     first_order: bool = False  # drop the second-order term (cheaper, usually close)
     outer_loss: str = "query"
     outer_optimizer: str = "adam"
+    # "linear" anneals β to 0 by the last iteration: a smaller final step averages out the meta-batch
+    # noise (Reptile's plain-SGD ε needs it) but the run cannot usefully continue past ``iterations``.
+    beta_schedule: str = "constant"
     # iMAML's proximal strength λ: large → φ stays near θ₀ (≈ first order). On sinusoids (α = 0.01,
     # k = 5, 3,000 iterations) λ = 5 trained to the end with 10-step MSE 1.35 ± 0.13 (random ≈ 4.2);
     # λ = 1 was stable but weak (3.47); λ = 2 and λ = 10 diverged late (iterations 2688 and 1131).
@@ -70,6 +80,8 @@ class TrainConfig:
     latent_kl: float = 0.001
     latent_encoder_penalty: float = 0.001
     latent_orthogonality: float = 0.01
+    # Meta-SGD's step initialisation: "random" (the paper's, larger steps, learns faster) or "alpha" (starts as LEO).
+    meta_sgd_init: str = "random"
     hidden: tuple[int, ...] = (40, 40)  # hidden widths of the MLP (ignored by the linear model)
     device: str = "auto"
     dtype: str = "float32"
@@ -98,6 +110,10 @@ class TrainConfig:
             raise ValueError(f"outer_loss must be one of {OUTER_LOSSES}, got {self.outer_loss!r}")
         if self.outer_optimizer not in OUTER_OPTIMIZERS:
             raise ValueError(f"outer_optimizer must be one of {OUTER_OPTIMIZERS}, got {self.outer_optimizer!r}")
+        if self.beta_schedule not in BETA_SCHEDULES:
+            raise ValueError(f"beta_schedule must be one of {BETA_SCHEDULES}, got {self.beta_schedule!r}")
+        if self.meta_sgd_init not in META_SGD_INITS:
+            raise ValueError(f"meta_sgd_init must be one of {META_SGD_INITS}, got {self.meta_sgd_init!r}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 from .algorithms import ALGORITHMS, get_algorithm
-from .config import IMAML_ADAPT, OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
+from .config import BETA_SCHEDULES, IMAML_ADAPT, META_SGD_INITS, OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
 from .device import DEVICE_CHOICES
 from .tasks import TASK_FAMILIES, get_family
 
@@ -121,6 +121,11 @@ TRAIN_SETTINGS: tuple[Setting, ...] = (
     Setting("outer_optimizer", "Outer optimizer", "adam: the standard choice (MAML's default), step β. sgd: the "
             "document's plain θ₀ ← θ₀ − β∇J.", choices=OUTER_OPTIMIZERS, radio=True, advanced=True,
             cli_aliases=("--optimizer",)),
+    Setting("beta_schedule", "Outer step schedule", "constant: β throughout. linear: β annealed linearly to 0 over "
+            "the iterations (Reptile's ε in Nichol et al.).", choices=BETA_SCHEDULES, radio=True, advanced=True),
+    Setting("meta_sgd_init", "Meta-SGD: initial steps", "random: each parameter's step uniform in [0.005, 0.1] "
+            "(Li et al.); alpha: all equal to α, so Meta-SGD starts out as LEO.", choices=META_SGD_INITS, radio=True,
+            algorithms=("meta-sgd",), advanced=True),
     Setting("imaml_lambda", "iMAML: proximal strength λ", "How strongly the inner problem keeps φ near θ₀: "
             "large → φ stays close (≈ first order).", low=0.01, high=100.0, algorithms=("imaml",), advanced=True),
     Setting("cg_steps", "iMAML: conjugate-gradient steps", "Iterations of conjugate gradient for "

@@ -66,6 +66,7 @@ class Trainer:
         self._flat = torch.cat([v.detach().reshape(-1) for v in init.values()]).requires_grad_(True)
         self._backup = self._flat.detach().clone()
         self.optimizer = self._make_optimizer()
+        self.scheduler = self._make_scheduler()
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         self.iteration = 0
         self.elapsed = 0.0
@@ -87,6 +88,15 @@ class Trainer:
         # default on CPU, which matters at ~2 ms per meta-iteration.
         fused = self.device.type in ("cpu", "cuda")
         return _OPTIMIZERS[self.cfg.outer_optimizer]([self._flat], lr=self.cfg.beta, fused=fused or None)
+
+    def _make_scheduler(self) -> torch.optim.lr_scheduler.LambdaLR | None:
+        """β's schedule: None for a constant β; "linear": β·(1 − t/iterations) at update t (0-based)."""
+        if self.cfg.beta_schedule == "constant":
+            return None
+        # Reads self.cfg at call time, so a resumed run with more iterations stretches the schedule.
+        return torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda t: max(0.0, 1.0 - t / max(self.cfg.iterations, 1))
+        )
 
     @property
     def meta_params(self) -> Params:
@@ -129,6 +139,8 @@ class Trainer:
         self._backup.copy_(self._flat.detach())
         self._flat.grad = grad
         self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
         self.iteration += 1
         self._record_theta()
         dt = time.perf_counter() - t0
@@ -169,6 +181,7 @@ class Trainer:
             "model": self.model.spec(),
             "meta_params": {k: v.detach().cpu() for k, v in self.meta_params.items()},
             "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "generator": self.generator.get_state().cpu(),
             "generator_device": self.device.type,
             "iteration": self.iteration,
@@ -198,6 +211,14 @@ class Trainer:
             saved_path = state.get("theta_path")
             self.theta_path = ThetaPath.from_state(saved_path) if saved_path else ThetaPath()
             self._record_theta()
+
+        if self.scheduler is not None:  # β (maybe changed) at this iteration of the (maybe longer) schedule
+            if state.get("scheduler") is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            self.scheduler.base_lrs = [self.cfg.beta]
+            self.scheduler.last_epoch = self.iteration
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.cfg.beta * self.scheduler.lr_lambdas[0](self.iteration)
 
 
 def train_to_end(cfg: TrainConfig) -> Trainer:
