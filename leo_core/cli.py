@@ -100,7 +100,42 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="auto picks cuda, then mps, then cpu")
     e.add_argument("--threads", type=int, default=DEFAULT_CPU_THREADS, help="CPU threads for torch")
     e.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    _sweep_parser(sub)
     return p
+
+
+def _list(kind: type):
+    def parse(text: str) -> tuple:
+        try:
+            values = tuple(dict.fromkeys(kind(v) for v in text.split(",") if v.strip()))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__} values, got {text!r}") from None
+        if not values:
+            raise argparse.ArgumentTypeError("expected at least one value")
+        return values
+    return parse
+
+
+def _sweep_parser(sub) -> None:
+    s = sub.add_parser("sweep", help="train and evaluate every α × k × seed cell, in parallel",
+                       description="Train and evaluate every (α, k, seed) cell; one JSON file per finished cell in --out.")
+    s.add_argument("--family", default=_D.family, help=f"task family: {', '.join(TASK_FAMILIES)}")
+    s.add_argument("--algorithm", default=_D.algorithm, help=f"algorithm: {', '.join(ALGORITHMS)}")
+    s.add_argument("--alphas", type=_list(float), required=True, help="inner step sizes, e.g. 0.003,0.01,0.03")
+    s.add_argument("--ks", type=_list(int), required=True, help="inner steps, e.g. 1,3")
+    s.add_argument("--seeds", type=_list(int), default=(0,), help="training seeds, e.g. 0,1 (default 0)")
+    s.add_argument("--iterations", type=int, default=300, help="meta-iterations per cell (default %(default)s)")
+    for flag, kind in (("beta", float), ("shots", int), ("query", int), ("meta-batch", int), ("ways", int)):
+        s.add_argument(f"--{flag}", type=kind, default=getattr(_D, flag.replace("-", "_")), help="as for train")
+    s.add_argument("--first-order", action="store_true", help="as for train")
+    s.add_argument("--eval-tasks", type=int, default=100, help="test tasks per cell (default %(default)s)")
+    s.add_argument("--eval-seed", type=int, default=EvalConfig().seed, help="seed of the test tasks")
+    s.add_argument("--workers", type=int, default=1, help="cells at once, one torch thread each (default 1: in this process)")
+    s.add_argument("--backend", choices=("process", "ray"), default="process",
+                   help="process: the standard library's process pool; ray: Ray tasks (pip install -r requirements-ray.txt)")
+    s.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT); default a local Ray")
+    s.add_argument("--out", required=True, help="directory for one JSON file per finished cell (re-runs skip them)")
+    s.add_argument("--json", action="store_true", help="print one JSON object with every cell on stdout")
 
 
 class _Progress:
@@ -218,7 +253,33 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"train": _train, "evaluate": _evaluate}
+def _sweep(args: argparse.Namespace) -> int:
+    from .sweep import SweepConfig, run_cells  # the sweep engine is only loaded for this command
+
+    base = TrainConfig(family=args.family, algorithm=args.algorithm, beta=args.beta, shots=args.shots,
+                       query=args.query, meta_batch=args.meta_batch, ways=args.ways,
+                       first_order=args.first_order, device="cpu", seed=args.seeds[0])
+    family = get_family(base.family).configure(base)
+    sweep = SweepConfig(base=base, alphas=args.alphas, ks=args.ks, seeds=args.seeds, iterations=args.iterations,
+                        eval=EvalConfig(tasks=args.eval_tasks, shots=base.shots, query=family.eval_query,
+                                        seed=args.eval_seed), max_cells=100_000)
+    backend = "ray" if args.backend == "ray" else ("process" if args.workers > 1 else "sequential")
+    t0 = time.perf_counter()
+
+    def line(r, done: int, total: int) -> None:
+        what = "diverged" if r.diverged else f"loss {r.final_loss:.4f} after {r.k} steps"
+        print(f"cell {done}/{total}  α={r.alpha:g} k={r.k} seed={r.seed}: {what}  ({r.seconds:.1f} s training, "
+              f"{time.perf_counter() - t0:.1f} s elapsed)", file=sys.stderr, flush=True)
+
+    cells = run_cells(sweep, backend=backend, workers=args.workers, address=args.address, out=args.out, on_cell=line)
+    if args.json:
+        print(json.dumps({"family": base.family, "algorithm": base.algorithm, "iterations": sweep.iterations,
+                          "backend": backend, "workers": args.workers,
+                          "seconds": round(time.perf_counter() - t0, 3), "cells": [c.to_dict() for c in cells]}))
+    return 0
+
+
+_COMMANDS = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
