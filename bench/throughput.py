@@ -10,6 +10,8 @@ meta-gradient is checked against the core's on the same batch in float64.
     python bench/throughput.py               # meta-batch 25 and 100, k = 1 and 5, one thread
     python bench/throughput.py --load        # the same with another process keeping one core busy
     python bench/throughput.py --device cuda --meta-batch 25 100 1000 --impls core loop
+    python bench/throughput.py --impls core core-autograd --k 1   # the hand MLP gradient vs autograd's
+    python bench/throughput.py --device cuda --impls core core-graph  # eager vs one captured CUDA graph
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ sys.path.insert(0, str(HERE / ".peers"))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from leo_core import inner  # noqa: E402
 from leo_core.config import TrainConfig  # noqa: E402
 from leo_core.tasks import TaskBatch, get_family  # noqa: E402
 from leo_core.train import Trainer  # noqa: E402
@@ -76,6 +79,31 @@ class Core(Impl):
         t = self.trainer
         g = t.algorithm.meta_step(t.model, t.family, t.meta_params, batch, self.cfg).grads
         return [g[f"{p}{i}"].T if p == "w" else g[f"{p}{i}"] for i in range(3) for p in ("w", "b")]
+
+
+class CoreAutograd(Core):
+    """The core with its inner gradient from autograd instead of the hand-written MLP gradient."""
+
+    name = "core, autograd inner gradient"
+
+    def step(self) -> None:
+        with inner.gradient_path("autograd"):
+            self.trainer.step()
+
+    def grad(self, batch: TaskBatch) -> list[torch.Tensor]:
+        with inner.gradient_path("autograd"):
+            return super().grad(batch)
+
+
+class CoreGraph(Core):
+    """The core with one meta-iteration replayed as a captured CUDA graph (CUDA only)."""
+
+    name = "core, CUDA graph"
+
+    def __init__(self, cfg: TrainConfig):
+        from dataclasses import replace
+
+        super().__init__(replace(cfg, cuda_graph=True))
 
 
 class ModuleImpl(Impl):
@@ -149,12 +177,14 @@ class L2L(ModuleImpl):
             (_mse(learner(batch.x_query[i]), batch.y_query[i]) / batch.n_tasks).backward()
 
 
-IMPLS: dict[str, type[Impl]] = {"core": Core, "loop": Loop, "higher": Higher, "learn2learn": L2L}
+IMPLS: dict[str, type[Impl]] = {"core": Core, "core-autograd": CoreAutograd, "core-graph": CoreGraph, "loop": Loop, "higher": Higher, "learn2learn": L2L}
 
 
-def available(key: str) -> str | None:
+def available(key: str, device: str = "cpu") -> str | None:
     """None if the implementation can run, else why not."""
     mod = {"higher": "higher", "learn2learn": "learn2learn.algorithms"}.get(key)
+    if key == "core-graph" and device != "cuda":
+        return "a CUDA graph needs --device cuda"
     if mod is None:
         return None
     try:
@@ -194,7 +224,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--meta-batch", type=int, nargs="+", default=[25, 100])
     p.add_argument("--k", type=int, nargs="+", default=[1, 5])
-    p.add_argument("--impls", nargs="+", default=list(IMPLS), choices=list(IMPLS))
+    p.add_argument("--impls", nargs="+", default=["core", "core-autograd", "loop", "higher", "learn2learn"],
+                   choices=list(IMPLS))
     p.add_argument("--threads", type=int, nargs="+", default=[1])
     p.add_argument("--seconds", type=float, default=3.0, help="timing window per measurement")
     p.add_argument("--device", default="cpu")
@@ -210,12 +241,12 @@ def main() -> None:
           + f", load: {'one core busy' if args.load else 'none'}")
     impls = []
     for key in args.impls:
-        why = available(key)
+        why = available(key, args.device)
         if why:
             print(f"# skipping {key}: {why}")
             continue
         impls.append(key)
-        if key != "core":
+        if key not in ("core", "core-graph"):
             print(f"# {key}: max |meta-grad − core| in float64 = {check_agreement(key, args.device, 2):.1e}")
     print(f"{'threads':>7} {'batch':>5} {'k':>2}  " + "  ".join(f"{k:>12}" for k in impls) + "   core / others")
     for threads in args.threads:

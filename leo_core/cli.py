@@ -77,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="auto picks cuda, then mps, then cpu")
     t.add_argument("--threads", type=int, default=DEFAULT_CPU_THREADS,
                    help="CPU threads for torch (default %(default)s: fastest for these tiny models, robust under load)")
+    t.add_argument("--cuda-graph", action="store_true",
+                   help="CUDA only: replay each meta-iteration as one captured CUDA graph (eager fallback)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out up to --iterations")
     t.add_argument("--out", required=True, help="directory for checkpoint.pt, metrics.csv, config.json")
     t.add_argument("--quiet", action="store_true", help="no progress output")
@@ -175,7 +177,7 @@ def _train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.resume:
         ckpt = load_checkpoint(out)
-        cfg = replace(ckpt.config, iterations=args.iterations, device=args.device)
+        cfg = replace(ckpt.config, iterations=args.iterations, device=args.device, cuda_graph=args.cuda_graph)
         history = ckpt.metrics
     else:
         cfg = TrainConfig(
@@ -184,7 +186,7 @@ def _train(args: argparse.Namespace) -> int:
             seed=args.seed, first_order=args.first_order, outer_loss=args.outer_loss,
             outer_optimizer=args.optimizer, imaml_lambda=args.imaml_lambda, cg_steps=args.cg_steps,
             hidden=args.hidden, device=args.device, dtype=args.dtype,
-            ways=args.ways,
+            ways=args.ways, cuda_graph=args.cuda_graph,
         )
         history = MetricHistory()
     trainer = Trainer(cfg)
@@ -212,6 +214,8 @@ def _train(args: argparse.Namespace) -> int:
     else:
         progress.close()
     save_run(out, trainer.state_dict(), history)
+    if trainer.fallback_reason:
+        print(f"warning: {trainer.fallback_reason}", file=sys.stderr)
     if status == 0 and not args.quiet:
         last = history.latest
         summary = f"; final J={last.meta_loss:.4f}, {last.its_per_sec:.0f} it/s" if last else ""
