@@ -8,9 +8,12 @@ For the MLP with MSE or cross-entropy, the inner gradient is written out by hand
 as batched matmuls and activation masks, ``mlp_gradient``) instead of asking autograd for it. The
 hand-written gradient is made of ordinary differentiable ops, so with ``create_graph=True`` the
 outer ``autograd.grad`` still differentiates through it and gives the exact second-order
-meta-gradient (tests/test_fast_inner.py checks both against autograd in float64); it saves one
-autograd engine run per inner step and a graph of fewer, larger nodes. ``gradient_path("autograd")``
-switches it off (bench/throughput.py --inner compares the two in one run).
+meta-gradient (tests/test_fast_inner.py checks both against autograd in float64). It saves one
+autograd engine run per inner step, and at the first step one folded matmul replaces T batched
+ones. Measured, it did not pay: CPU time per meta-iteration (one thread, best of 30 interleaved
+rounds, a loaded 2-core machine) was 0.92-1.05x autograd's at meta-batch 25 and 100, k = 1, so
+autograd stays the default and ``gradient_path("hand")`` opts in (bench/throughput.py --impls
+core core-hand compares the two in one run).
 """
 
 from __future__ import annotations
@@ -29,12 +32,12 @@ __all__ = ["expand", "task_losses", "inner_step", "adapt", "adapt_path", "detach
            "gradient_path", "GRADIENT_PATHS"]
 
 GRADIENT_PATHS = ("hand", "autograd")
-_path = {"current": "hand"}
+_path = {"current": "autograd"}
 
 
 @contextmanager
 def gradient_path(name: str) -> Iterator[None]:
-    """Use the hand-written MLP gradient ("hand", the default) or autograd for every model inside."""
+    """Use the hand-written MLP gradient ("hand") or autograd's ("autograd", the default) inside."""
     if name not in GRADIENT_PATHS:
         raise ValueError(f"unknown gradient path {name!r}; choose one of {', '.join(GRADIENT_PATHS)}")
     before, _path["current"] = _path["current"], name
@@ -52,6 +55,11 @@ def _hand_applicable(model: Model, loss: Loss, params: Params, x: Tensor) -> boo
     return all(params.get(f"w{i}") is not None and params[f"w{i}"].dim() == x.dim() for i in range(model.n_layers))
 
 
+def _shared(w: Tensor, x: Tensor) -> Tensor | None:
+    """The one matrix behind a stack of identical per-task weights (an expanded view), else None."""
+    return w[0] if x.dim() == 3 and w.dim() == 3 and w.shape[0] > 1 and w.stride(0) == 0 else None
+
+
 def mlp_gradient(model: MLP, loss: Loss, params: Params, x: Tensor, y: Tensor) -> tuple[Params, Tensor]:
     """∇ of Σ_i L_i w.r.t. each task's MLP parameters, by hand; returns (grads, Σ_i L_i detached).
 
@@ -61,11 +69,17 @@ def mlp_gradient(model: MLP, loss: Loss, params: Params, x: Tensor, y: Tensor) -
     """
     n = model.n_layers
     mm = torch.baddbmm if x.dim() == 3 else torch.addmm
+    # At the first inner step every task holds the same θ₀ (an expanded view, stride 0 over tasks):
+    # then one [T·N, in] @ [in, out] matmul replaces T small batched ones, forward and backward.
+    ws = [_shared(params[f"w{i}"], x) for i in range(n)]
     hs = [x]  # inputs of each layer
     h = x
     for i in range(n):
-        b = params[f"b{i}"]
-        h = mm(b.unsqueeze(-2) if x.dim() == 3 else b, h, params[f"w{i}"])
+        b, w = params[f"b{i}"], params[f"w{i}"]
+        if ws[i] is not None and b.dim() == 2 and b.stride(0) == 0:
+            h = torch.addmm(b[0], h.reshape(-1, h.shape[-1]), ws[i]).reshape(*h.shape[:-1], -1)
+        else:
+            h = mm(b.unsqueeze(-2) if x.dim() == 3 else b, h, w)
         if i < n - 1:
             h = torch.relu(h) if model.activation == "relu" else torch.tanh(h)
             hs.append(h)
@@ -85,8 +99,10 @@ def mlp_gradient(model: MLP, loss: Loss, params: Params, x: Tensor, y: Tensor) -
         grads[f"w{i}"] = h_in.transpose(-1, -2) @ g
         grads[f"b{i}"] = g.sum(dim=-2)
         if i > 0:
-            g = g @ params[f"w{i}"].transpose(-1, -2)
-            g = g * (h_in > 0).to(g.dtype) if model.activation == "relu" else g * (1 - h_in * h_in)
+            g = g @ (ws[i] if ws[i] is not None else params[f"w{i}"]).transpose(-1, -2)
+            # ReLU: autograd's own fused mask op (differentiable; zero where the unit was off).
+            # ReLU: autograd's own fused mask op (differentiable; zero where the unit was off).
+            g = torch.ops.aten.threshold_backward(g, h_in, 0) if model.activation == "relu" else g * (1 - h_in * h_in)
     return {name: grads[name] for name in params}, total
 
 
