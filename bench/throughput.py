@@ -202,17 +202,18 @@ def check_agreement(key: str, device: str, k: int) -> float:
     return max((a - b).abs().max().item() for a, b in zip(core.grad(batch), other.grad(batch)))
 
 
-def measure(step: Step, seconds: float, device: str, min_iters: int = 3) -> float:
+def measure(step: Step, seconds: float, device: str, min_iters: int = 3,
+            clock: Callable[[], float] = time.perf_counter) -> float:
     for _ in range(2):
         step()
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     sync()
-    n, t0 = 0, time.perf_counter()
-    while n < min_iters or time.perf_counter() - t0 < seconds:
+    n, t0 = 0, clock()
+    while n < min_iters or clock() - t0 < seconds:
         step()
         n += 1
     sync()
-    return n / (time.perf_counter() - t0)
+    return n / (clock() - t0)
 
 
 def _spin(stop) -> None:
@@ -229,6 +230,10 @@ def main() -> None:
     p.add_argument("--threads", type=int, nargs="+", default=[1])
     p.add_argument("--seconds", type=float, default=3.0, help="timing window per measurement")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="measure every implementation this many times, interleaved, and keep each one's best")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="rate per second of this thread's CPU time, not wall time (less sensitive to a busy machine)")
     p.add_argument("--load", action="store_true", help="keep one core busy with another process while measuring")
     args = p.parse_args()
 
@@ -238,7 +243,8 @@ def main() -> None:
         spinner.start()
     print(f"# torch {torch.__version__}, device {args.device}"
           + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else "")
-          + f", load: {'one core busy' if args.load else 'none'}")
+          + f", load: {'one core busy' if args.load else 'none'}"
+          + f", {'CPU' if args.cpu_time else 'wall'} time, best of {args.rounds} interleaved round(s)")
     impls = []
     for key in args.impls:
         why = available(key, args.device)
@@ -254,7 +260,12 @@ def main() -> None:
         for mb in args.meta_batch:
             for k in args.k:
                 cfg = TrainConfig(meta_batch=mb, k=k, alpha=ALPHA, beta=BETA, device=args.device, iterations=10**9)
-                rates = {key: measure(IMPLS[key](cfg).step, args.seconds, args.device) for key in impls}
+                built = {key: IMPLS[key](cfg) for key in impls}
+                clock = time.thread_time if args.cpu_time else time.perf_counter
+                rates = {key: 0.0 for key in impls}
+                for _ in range(args.rounds):
+                    for key in impls:
+                        rates[key] = max(rates[key], measure(built[key].step, args.seconds, args.device, clock=clock))
                 ratios = "  ".join(f"{rates['core'] / r:5.1f}x {key}" for key, r in rates.items() if key != "core") \
                     if "core" in rates else ""
                 print(f"{threads:7d} {mb:5d} {k:2d}  " + "  ".join(f"{rates[key]:9.1f}/s" for key in impls)
