@@ -10,6 +10,8 @@ meta-gradient is checked against the core's on the same batch in float64.
     python bench/throughput.py               # meta-batch 25 and 100, k = 1 and 5, one thread
     python bench/throughput.py --load        # the same with another process keeping one core busy
     python bench/throughput.py --device cuda --meta-batch 25 100 1000 --impls core loop
+    python bench/throughput.py --impls core core-hand --k 1   # autograd's inner gradient vs the hand-written one
+    python bench/throughput.py --device cuda --impls core core-graph  # eager vs one captured CUDA graph
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ sys.path.insert(0, str(HERE / ".peers"))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from leo_core import inner  # noqa: E402
 from leo_core.config import TrainConfig  # noqa: E402
 from leo_core.tasks import TaskBatch, get_family  # noqa: E402
 from leo_core.train import Trainer  # noqa: E402
@@ -76,6 +79,31 @@ class Core(Impl):
         t = self.trainer
         g = t.algorithm.meta_step(t.model, t.family, t.meta_params, batch, self.cfg).grads
         return [g[f"{p}{i}"].T if p == "w" else g[f"{p}{i}"] for i in range(3) for p in ("w", "b")]
+
+
+class CoreHand(Core):
+    """The core with the hand-written MLP inner gradient instead of autograd's (leo_core/inner.py)."""
+
+    name = "core, hand-written inner gradient"
+
+    def step(self) -> None:
+        with inner.gradient_path("hand"):
+            self.trainer.step()
+
+    def grad(self, batch: TaskBatch) -> list[torch.Tensor]:
+        with inner.gradient_path("hand"):
+            return super().grad(batch)
+
+
+class CoreGraph(Core):
+    """The core with one meta-iteration replayed as a captured CUDA graph (CUDA only)."""
+
+    name = "core, CUDA graph"
+
+    def __init__(self, cfg: TrainConfig):
+        from dataclasses import replace
+
+        super().__init__(replace(cfg, cuda_graph=True))
 
 
 class ModuleImpl(Impl):
@@ -149,12 +177,14 @@ class L2L(ModuleImpl):
             (_mse(learner(batch.x_query[i]), batch.y_query[i]) / batch.n_tasks).backward()
 
 
-IMPLS: dict[str, type[Impl]] = {"core": Core, "loop": Loop, "higher": Higher, "learn2learn": L2L}
+IMPLS: dict[str, type[Impl]] = {"core": Core, "core-hand": CoreHand, "core-graph": CoreGraph, "loop": Loop, "higher": Higher, "learn2learn": L2L}
 
 
-def available(key: str) -> str | None:
+def available(key: str, device: str = "cpu") -> str | None:
     """None if the implementation can run, else why not."""
     mod = {"higher": "higher", "learn2learn": "learn2learn.algorithms"}.get(key)
+    if key == "core-graph" and device != "cuda":
+        return "a CUDA graph needs --device cuda"
     if mod is None:
         return None
     try:
@@ -172,17 +202,18 @@ def check_agreement(key: str, device: str, k: int) -> float:
     return max((a - b).abs().max().item() for a, b in zip(core.grad(batch), other.grad(batch)))
 
 
-def measure(step: Step, seconds: float, device: str, min_iters: int = 3) -> float:
+def measure(step: Step, seconds: float, device: str, min_iters: int = 3,
+            clock: Callable[[], float] = time.perf_counter) -> float:
     for _ in range(2):
         step()
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     sync()
-    n, t0 = 0, time.perf_counter()
-    while n < min_iters or time.perf_counter() - t0 < seconds:
+    n, t0 = 0, clock()
+    while n < min_iters or clock() - t0 < seconds:
         step()
         n += 1
     sync()
-    return n / (time.perf_counter() - t0)
+    return n / (clock() - t0)
 
 
 def _spin(stop) -> None:
@@ -194,10 +225,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--meta-batch", type=int, nargs="+", default=[25, 100])
     p.add_argument("--k", type=int, nargs="+", default=[1, 5])
-    p.add_argument("--impls", nargs="+", default=list(IMPLS), choices=list(IMPLS))
+    p.add_argument("--impls", nargs="+", default=["core", "core-hand", "loop", "higher", "learn2learn"],
+                   choices=list(IMPLS))
     p.add_argument("--threads", type=int, nargs="+", default=[1])
     p.add_argument("--seconds", type=float, default=3.0, help="timing window per measurement")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="measure every implementation this many times, interleaved, and keep each one's best")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="rate per second of this thread's CPU time, not wall time (less sensitive to a busy machine)")
     p.add_argument("--load", action="store_true", help="keep one core busy with another process while measuring")
     args = p.parse_args()
 
@@ -207,15 +243,16 @@ def main() -> None:
         spinner.start()
     print(f"# torch {torch.__version__}, device {args.device}"
           + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else "")
-          + f", load: {'one core busy' if args.load else 'none'}")
+          + f", load: {'one core busy' if args.load else 'none'}"
+          + f", {'CPU' if args.cpu_time else 'wall'} time, best of {args.rounds} interleaved round(s)")
     impls = []
     for key in args.impls:
-        why = available(key)
+        why = available(key, args.device)
         if why:
             print(f"# skipping {key}: {why}")
             continue
         impls.append(key)
-        if key != "core":
+        if key not in ("core", "core-graph"):
             print(f"# {key}: max |meta-grad − core| in float64 = {check_agreement(key, args.device, 2):.1e}")
     print(f"{'threads':>7} {'batch':>5} {'k':>2}  " + "  ".join(f"{k:>12}" for k in impls) + "   core / others")
     for threads in args.threads:
@@ -223,7 +260,12 @@ def main() -> None:
         for mb in args.meta_batch:
             for k in args.k:
                 cfg = TrainConfig(meta_batch=mb, k=k, alpha=ALPHA, beta=BETA, device=args.device, iterations=10**9)
-                rates = {key: measure(IMPLS[key](cfg).step, args.seconds, args.device) for key in impls}
+                built = {key: IMPLS[key](cfg) for key in impls}
+                clock = time.thread_time if args.cpu_time else time.perf_counter
+                rates = {key: 0.0 for key in impls}
+                for _ in range(args.rounds):
+                    for key in impls:
+                        rates[key] = max(rates[key], measure(built[key].step, args.seconds, args.device, clock=clock))
                 ratios = "  ".join(f"{rates['core'] / r:5.1f}x {key}" for key, r in rates.items() if key != "core") \
                     if "core" in rates else ""
                 print(f"{threads:7d} {mb:5d} {k:2d}  " + "  ".join(f"{rates[key]:9.1f}/s" for key in impls)

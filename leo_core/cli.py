@@ -20,8 +20,8 @@ from .config import EvalConfig, TrainConfig
 from .device import DEFAULT_CPU_THREADS, DEVICE_CHOICES, configure_threads, resolve_device
 from .evaluate import evaluate
 from .history import MetricHistory
-from .recommended import TUNED_FIELDS, recommended_settings
-from .settings import TRAIN_SETTINGS, Setting, checked
+from .recommended import TUNED_FIELDS, recommended_config, recommended_settings
+from .settings import SETTINGS, TRAIN_SETTINGS, Setting, checked
 from .tasks import get_family
 from .train import Trainer, TrainingDiverged
 
@@ -31,7 +31,6 @@ EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 1
 EXIT_INTERRUPTED = 130
 _SAVE_EVERY_S = 30.0  # a long run writes its checkpoint this often, so a crash loses little
-_D = TrainConfig()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,7 +110,41 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="auto picks cuda, then mps, then cpu")
     e.add_argument("--threads", type=int, default=DEFAULT_CPU_THREADS, help="CPU threads for torch")
     e.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    _sweep_parser(sub)
     return p
+
+
+def _list(kind: type):
+    def parse(text: str) -> tuple:
+        try:
+            values = tuple(dict.fromkeys(kind(v) for v in text.split(",") if v.strip()))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__} values, got {text!r}") from None
+        if not values:
+            raise argparse.ArgumentTypeError("expected at least one value")
+        return values
+    return parse
+
+
+def _sweep_parser(sub) -> None:
+    s = sub.add_parser("sweep", help="train and evaluate every α × k × seed cell, in parallel",
+                       description="Train and evaluate every (α, k, seed) cell; one JSON file per finished cell in --out.")
+    for name in ("family", "algorithm"):
+        _add_setting(s, SETTINGS[name])
+    s.add_argument("--alphas", type=_list(float), required=True, help="inner step sizes, e.g. 0.003,0.01,0.03")
+    s.add_argument("--ks", type=_list(int), required=True, help="inner steps, e.g. 1,3")
+    s.add_argument("--seeds", type=_list(int), default=(0,), help="training seeds, e.g. 0,1 (default 0)")
+    s.add_argument("--iterations", type=int, default=300, help="meta-iterations per cell (default %(default)s)")
+    for name in ("beta", "shots", "query", "meta_batch", "ways", "first_order", "outer_optimizer", "beta_schedule"):
+        _add_setting(s, SETTINGS[name])  # as for train: left out, the recommended setting
+    s.add_argument("--eval-tasks", type=int, default=100, help="test tasks per cell (default %(default)s)")
+    s.add_argument("--eval-seed", type=int, default=EvalConfig().seed, help="seed of the test tasks")
+    s.add_argument("--workers", type=int, default=1, help="cells at once, one torch thread each (default 1: in this process)")
+    s.add_argument("--backend", choices=("process", "ray"), default="process",
+                   help="process: the standard library's process pool; ray: Ray tasks (pip install -r requirements-ray.txt)")
+    s.add_argument("--address", default=None, help="with --backend ray: an existing cluster (HOST:PORT); default a local Ray")
+    s.add_argument("--out", required=True, help="directory for one JSON file per finished cell (re-runs skip them)")
+    s.add_argument("--json", action="store_true", help="print one JSON object with every cell on stdout")
 
 
 class _Progress:
@@ -159,7 +192,9 @@ def _config_from_flags(args: argparse.Namespace) -> tuple[TrainConfig, set[str]]
 
 def _print_settings(cfg: TrainConfig, chosen: set[str], stream: TextIO) -> None:
     """One line: every tuned setting of the run, those the user set marked with *."""
-    shown = [s.name for s in TRAIN_SETTINGS if s.name not in ("family", "algorithm", "hidden", "dtype", "device")]
+    classify = get_family(cfg.family).is_classification
+    shown = [s.name for s in TRAIN_SETTINGS if s.in_link and s.name not in ("family", "algorithm", "device")
+             and s.shown_for(cfg.algorithm, classify)]
     parts = [f"{name}={getattr(cfg, name)}{'*' if name in chosen else ''}" for name in shown]
     stream.write(f"settings for {cfg.family} / {cfg.algorithm} (recommended; * = set by you): {' '.join(parts)}\n")
 
@@ -170,13 +205,14 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         ckpt = load_checkpoint(out)
         cfg = replace(ckpt.config, iterations=args.iterations if args.iterations is not None else ckpt.config.iterations,
-                      device=args.device or "auto")
+                      device=args.device or "auto", cuda_graph=bool(args.cuda_graph))
         history = ckpt.metrics
     else:
         cfg, chosen = _config_from_flags(args)
-        _print_settings(cfg, chosen, sys.stderr)
         history = MetricHistory()
     trainer = Trainer(cfg)
+    if not args.resume:
+        _print_settings(cfg, chosen, sys.stderr)  # once the run is accepted: bad input stays one line
     if args.resume:
         trainer.load_state_dict(ckpt.state)
     progress = _Progress(cfg.iterations, sys.stderr, not args.quiet)
@@ -201,6 +237,8 @@ def _train(args: argparse.Namespace) -> int:
     else:
         progress.close()
     save_run(out, trainer.state_dict(), history)
+    if trainer.fallback_reason:
+        print(f"warning: {trainer.fallback_reason}", file=sys.stderr)
     if status == 0 and not args.quiet:
         last = history.latest
         summary = f"; final J={last.meta_loss:.4f}, {last.its_per_sec:.0f} it/s" if last else ""
@@ -258,7 +296,34 @@ def _finite_or_null(value):
     return value
 
 
-_COMMANDS = {"train": _train, "evaluate": _evaluate}
+def _sweep(args: argparse.Namespace) -> int:
+    from .sweep import SweepConfig, run_cells  # the sweep engine is only loaded for this command
+
+    given = {name: getattr(args, name) for name in ("beta", "shots", "query", "meta_batch", "ways", "first_order",
+                                                    "outer_optimizer", "beta_schedule") if getattr(args, name) is not None}
+    base = recommended_config(args.family or TrainConfig.family, args.algorithm or TrainConfig.algorithm, **given,
+                              device="cpu", seed=args.seeds[0])
+    family = get_family(base.family).configure(base)
+    sweep = SweepConfig(base=base, alphas=args.alphas, ks=args.ks, seeds=args.seeds, iterations=args.iterations,
+                        eval=EvalConfig(tasks=args.eval_tasks, shots=base.shots, query=family.eval_query,
+                                        seed=args.eval_seed), max_cells=100_000)
+    backend = "ray" if args.backend == "ray" else ("process" if args.workers > 1 else "sequential")
+    t0 = time.perf_counter()
+
+    def line(r, done: int, total: int) -> None:
+        what = "diverged" if r.diverged else f"loss {r.final_loss:.4f} after {r.k} steps"
+        print(f"cell {done}/{total}  α={r.alpha:g} k={r.k} seed={r.seed}: {what}  ({r.seconds:.1f} s training, "
+              f"{time.perf_counter() - t0:.1f} s elapsed)", file=sys.stderr, flush=True)
+
+    cells = run_cells(sweep, backend=backend, workers=args.workers, address=args.address, out=args.out, on_cell=line)
+    if args.json:
+        print(json.dumps({"family": base.family, "algorithm": base.algorithm, "iterations": sweep.iterations,
+                          "backend": backend, "workers": args.workers,
+                          "seconds": round(time.perf_counter() - t0, 3), "cells": [c.to_dict() for c in cells]}))
+    return 0
+
+
+_COMMANDS = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

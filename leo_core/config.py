@@ -86,6 +86,7 @@ class TrainConfig:
     device: str = "auto"
     dtype: str = "float32"
     ways: int = 5  # classes per task (N) for classification families; regression ignores it
+    cuda_graph: bool = False  # CUDA only: replay one meta-iteration as a captured graph (leo_core/cuda_graph.py)
 
     def __post_init__(self) -> None:
         _check_positive("alpha", self.alpha)
@@ -106,6 +107,8 @@ class TrainConfig:
         for name in ("latent_kl", "latent_encoder_penalty", "latent_orthogonality"):
             _check_nonnegative(name, getattr(self, name))
         _check_int("ways", self.ways, 2)
+        if not isinstance(self.cuda_graph, bool):
+            raise ValueError(f"cuda_graph must be true or false, got {self.cuda_graph!r}")
         if self.outer_loss not in OUTER_LOSSES:
             raise ValueError(f"outer_loss must be one of {OUTER_LOSSES}, got {self.outer_loss!r}")
         if self.outer_optimizer not in OUTER_OPTIMIZERS:

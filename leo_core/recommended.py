@@ -22,7 +22,8 @@ __all__ = ["Recommendation", "RECOMMENDED", "recommended_settings", "recommended
 
 # The fields a recommendation may set: the optimisation settings and each algorithm's own knobs.
 # Problem settings (family, shots, ways, query, seed, device, dtype, hidden) stay the user's.
-_PROBLEM_FIELDS = frozenset({"family", "algorithm", "shots", "query", "ways", "seed", "device", "dtype", "hidden"})
+_PROBLEM_FIELDS = frozenset({"family", "algorithm", "shots", "query", "ways", "seed", "device", "dtype", "hidden",
+                             "cuda_graph"})
 TUNED_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name not in _PROBLEM_FIELDS)
 
 

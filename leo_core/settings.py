@@ -153,6 +153,8 @@ TRAIN_SETTINGS: tuple[Setting, ...] = (
             algorithms=("leo-latent",), advanced=True),
     Setting("hidden", "MLP hidden widths", "Hidden layer widths of the MLP, e.g. 40,40 (ignored by the linear "
             "model).", in_link=False, parse=_hidden),
+    Setting("cuda_graph", "CUDA graph", "CUDA only: replay each meta-iteration as one captured CUDA graph (the "
+            "eager path is the fallback and the reference).", in_link=False),
     Setting("dtype", "Floating point", "float32, or float64 for exact comparisons.", choices=("float32", "float64"),
             in_link=False),
 )

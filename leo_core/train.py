@@ -16,6 +16,7 @@ import torch
 
 from .algorithms import MetaAlgorithm, get_algorithm
 from .config import TrainConfig
+from .cuda_graph import CapturedMetaStep, check_cuda_graph
 from .device import resolve_device
 from .history import MetricRecord, ThetaPath
 from .models import MLP, Model, Params, build_model
@@ -54,6 +55,9 @@ class Trainer:
         self.family: TaskFamily = make_family(cfg)
         self.algorithm: MetaAlgorithm = get_algorithm(cfg.algorithm, cfg)
         self.device = device if device is not None else resolve_device(cfg.device)
+        check_cuda_graph(cfg.cuda_graph, self.device)
+        self._captured: CapturedMetaStep | None = None
+        self.fallback_reason: str | None = None  # why a requested CUDA graph is not used (eager instead)
         self.dtype = _DTYPES[cfg.dtype]
         self.model: Model = make_model(self.family, cfg)
         # θ₀ is drawn on the CPU so the same seed gives the same start on every device.
@@ -123,17 +127,8 @@ class Trainer:
         t0 = time.perf_counter()
         cfg = self.cfg
         batch = self.family.sample(cfg.meta_batch, cfg.shots, cfg.query, self.generator, self.device, self.dtype)
-        extra = {"generator": self.generator} if self.algorithm.stochastic else {}
-        result = self.algorithm.meta_step(self.model, self.family, self.meta_params, batch, cfg, **extra)
-        grad = torch.cat([result.grads[n].reshape(-1) for n in self._shapes])
-        grad_norm = torch.linalg.vector_norm(grad)
-        param_norm = torch.linalg.vector_norm(self._flat.detach())
-        extras = [a for a in (result.pre_accuracy, result.post_accuracy) if a is not None]
-        residual = [] if result.inner_residual is None else [result.inner_residual.to(grad_norm.dtype)]
-        # One host synchronisation per iteration for every scalar.
-        values = torch.stack(
-            [result.meta_loss, result.pre_loss, result.post_loss, grad_norm, param_norm, *extras, *residual]
-        ).tolist()
+        grad, stacked = self._meta_gradient(batch)
+        values = stacked.tolist()  # one host synchronisation per iteration for every scalar
         if not all(math.isfinite(v) for v in values):
             self._diverged(values)
         self._backup.copy_(self._flat.detach())
@@ -149,9 +144,36 @@ class Trainer:
         if len(self._recent) > _RATE_WINDOW:
             self._recent.pop(0)
         rate = len(self._recent) / sum(self._recent)
-        acc = values[5:7] if extras else [None, None]
-        inner_residual = values[-1] if residual else None
+        n_acc, has_residual = self._layout
+        acc = values[5:5 + n_acc] if n_acc else [None, None]
+        inner_residual = values[5 + n_acc] if has_residual else None
         return MetricRecord(self.iteration, *values[:4], rate, self.elapsed, *acc, inner_residual)
+
+    def _compute(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The flat meta-gradient and the logged scalars: meta-loss, pre, post, |g|, |θ|, then the
+        accuracies and the inner residual where the family and algorithm have them (``self._layout``)."""
+        extra = {"generator": self.generator} if self.algorithm.stochastic else {}
+        result = self.algorithm.meta_step(self.model, self.family, self.meta_params, batch, self.cfg, **extra)
+        grad = torch.cat([result.grads[n].reshape(-1) for n in self._shapes])
+        grad_norm = torch.linalg.vector_norm(grad)
+        param_norm = torch.linalg.vector_norm(self._flat.detach())
+        extras = [a for a in (result.pre_accuracy, result.post_accuracy) if a is not None]
+        residual = [] if result.inner_residual is None else [result.inner_residual.to(grad_norm.dtype)]
+        self._layout = (len(extras), bool(residual))  # fixed for a run, so a captured graph keeps it
+        return grad, torch.stack([result.meta_loss, result.pre_loss, result.post_loss, grad_norm, param_norm,
+                                  *extras, *residual])
+
+    def _meta_gradient(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.cfg.cuda_graph or self.fallback_reason is not None:
+            return self._compute(batch)
+        if self._captured is None or not self._captured.matches(batch):
+            try:
+                self._captured = CapturedMetaStep(self._compute, batch)
+            except Exception as exc:  # capture is an optimisation: fall back to the eager reference
+                self.fallback_reason = f"CUDA graph capture failed ({type(exc).__name__}: {exc}); running eagerly"
+                self._captured = None
+                return self._compute(batch)
+        return self._captured(batch)
 
     def _diverged(self, values: list[float]) -> None:
         meta_loss, _, _, grad_norm, param_norm = values[:5]
