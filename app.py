@@ -21,7 +21,7 @@ import streamlit as st
 
 from leo_app import state as app_state
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads
-from leo_app.runner import TrainingRunner
+from leo_app.runner import TrainingRunner, prewarm
 
 
 
@@ -58,6 +58,7 @@ def main() -> None:
     app_state.before_page(page)  # settings from the URL on first load, presentation mode
     nav.run()
     app_state.after_page(page, nav.url_path)  # settings back into the URL, the share link
+    prewarm()  # after the first page is drawn: what the first Start needs (leo_app.runner.prewarm)
 
 
 main()

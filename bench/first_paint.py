@@ -8,6 +8,11 @@ first page of its session, the way a shared link opens it. Printed as seconds an
 the bare page measured the same way in the same run (the target is ≤ 2×).
 
     .venv/bin/python bench/first_paint.py [--repeats 3] [--pages train,adaptation,landscape,compare,theory]
+        [--timeout 300]
+
+A measurement that fails (the server does not come up, or the page is not usable within
+``--timeout`` seconds) is reported with its page, cold or warm, and the server log's last lines;
+the other measurements go on, and the medians use the runs that finished.
 """
 
 from __future__ import annotations
@@ -30,40 +35,67 @@ st.button("A button")
 '''
 PAGES = {"train": "", "adaptation": "adaptation", "landscape": "landscape", "compare": "compare", "theory": "theory"}
 # What "usable" waits for beyond the finished script: the first chart, or the bare page's button.
-READY = {"bare": "button", "theory": "[data-testid=stMarkdownContainer]"}
+# Compare draws no chart until two runs are collected (its first section is its usable state); Theory has none.
+READY = {"bare": "button", "theory": "[data-testid=stMarkdownContainer]", "compare": "[data-testid=stMarkdownContainer]"}
 CHART = ".js-plotly-plot .main-svg"
 
 
-def _paint(browser, url: str, ready: str, timeout_s: float = 120) -> float:
+class PaintFailed(RuntimeError):
+    """One measurement did not finish; the message says which page, cold or warm, and why."""
+
+
+def _paint(browser, url: str, ready: str, timeout_s: float) -> float:
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
     page = ctx.new_page()
     page.set_default_timeout(timeout_s * 1000)
     t0 = time.perf_counter()
-    page.goto(url)
-    page.wait_for_selector(ready)
-    page.wait_for_selector(IDLE)
-    seconds = time.perf_counter() - t0
-    ctx.close()
-    return seconds
-
-
-def _measure(browser, log: Path, url_path: str, ready: str, *, cwd: Path | None = None, script: str = "app.py"
-             ) -> tuple[float, float]:
-    kwargs = {"cwd": cwd, "script": script} if cwd else {}
-    url, proc = start_server(log, **kwargs)
     try:
-        cold = _paint(browser, f"{url}/{url_path}", ready)
-        warm = _paint(browser, f"{url}/{url_path}", ready)
+        page.goto(url)
+        page.wait_for_selector(ready)
+        page.wait_for_selector(IDLE)
+        return time.perf_counter() - t0
+    finally:
+        ctx.close()
+
+
+def _log_tail(log: Path, lines: int = 5) -> str:
+    try:
+        return "\n    ".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
+def _measure(browser, log: Path, name: str, url_path: str, ready: str, timeout_s: float, *, cwd: Path | None = None,
+             script: str = "app.py") -> tuple[float, float]:
+    """Cold and warm seconds of one page on a fresh server; ``PaintFailed`` names the page and the phase."""
+    kwargs = {"cwd": cwd, "script": script} if cwd else {}
+    try:
+        url, proc = start_server(log, timeout_s=timeout_s, **kwargs)
+    except RuntimeError as exc:
+        raise PaintFailed(f"{name}: the server did not start ({exc})") from exc
+    try:
+        times = []
+        for phase in ("cold", "warm"):
+            try:
+                times.append(_paint(browser, f"{url}/{url_path}", ready, timeout_s))
+            except Exception as exc:  # playwright's TimeoutError, a crashed page
+                raise PaintFailed(f"{name} {phase}: {type(exc).__name__} after {timeout_s:g} s "
+                                  f"({str(exc).splitlines()[0][:160]}); server log ends:\n    {_log_tail(log)}") from exc
     finally:
         stop_server(proc)
-    return cold, warm
+    return times[0], times[1]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--pages", default=",".join(PAGES))
+    ap.add_argument("--timeout", type=float, default=300,
+                    help="seconds one page may take to become usable (and the server to start); default 300")
     args = ap.parse_args()
+    unknown = [n for n in args.pages.split(",") if n not in PAGES]
+    if unknown:
+        ap.error(f"unknown page(s) {', '.join(unknown)}; choose from {', '.join(PAGES)}")
     from playwright.sync_api import sync_playwright
 
     pages = args.pages.split(",")
@@ -73,19 +105,38 @@ def main() -> None:
         (bare_dir / "bare.py").write_text(BARE_APP)
         log = bare_dir / "server.log"
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for _ in range(args.repeats):  # interleaved, so a burst of load hits every page alike
-            results["bare"].append(_measure(browser, log, "", READY["bare"], cwd=bare_dir, script="bare.py"))
-            for name in pages:
-                results[name].append(_measure(browser, log, PAGES[name], READY.get(name, CHART)))
+        failures: list[str] = []
+        for rep in range(args.repeats):  # interleaved, so a burst of load hits every page alike
+            for name in ["bare", *pages]:
+                try:
+                    if name == "bare":
+                        got = _measure(browser, log, name, "", READY["bare"], args.timeout, cwd=bare_dir,
+                                       script="bare.py")
+                    else:
+                        got = _measure(browser, log, name, PAGES[name], READY.get(name, CHART), args.timeout)
+                except PaintFailed as exc:
+                    failures.append(f"repeat {rep + 1}, {exc}")
+                    print(f"FAILED repeat {rep + 1}, {exc}", file=sys.stderr, flush=True)
+                    continue
+                results[name].append(got)
+                print(f"repeat {rep + 1} {name:<11} cold {got[0]:6.2f} s  warm {got[1]:6.2f} s", flush=True)
         browser.close()
+    if not results["bare"]:
+        sys.exit("no measurement of the bare page finished: no ratios (see the failures above)")
     bare_cold = statistics.median(c for c, _ in results["bare"])
     bare_warm = statistics.median(w for _, w in results["bare"])
     print(f"{'page':<11} {'cold s (median, range)':>26} {'× bare':>7} {'warm s (median, range)':>26} {'× bare':>7}")
     for name, runs in results.items():
+        if not runs:
+            print(f"{name:<11} no measurement finished")
+            continue
         cold, warm = [c for c, _ in runs], [w for _, w in runs]
         print(f"{name:<11} {statistics.median(cold):9.2f} ({min(cold):.2f}–{max(cold):.2f}) "
               f"{statistics.median(cold) / bare_cold:13.2f} {statistics.median(warm):9.2f} "
               f"({min(warm):.2f}–{max(warm):.2f}) {statistics.median(warm) / bare_warm:13.2f}")
+    if failures:
+        print(f"{len(failures)} measurement(s) failed:\n" + "\n".join(failures))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

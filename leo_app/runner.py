@@ -30,11 +30,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
-# torch.optim imports torch._dynamo (≈1.2 s, under Python's import lock) the first time any
-# optimizer is built. In a server that froze every session pressing Start at that moment (all ten
-# Start callbacks of bench/load_test.py ran together 3.3 s late), so the app pays it at start-up.
-# Here, not in train.py: the CLI's evaluate never builds an optimizer and skips the cost.
-import torch._dynamo  # noqa: F401
 
 from leo_core.algorithms import MetaAlgorithm
 from leo_core.config import TrainConfig
@@ -46,7 +41,7 @@ from leo_core.tasks import TaskFamily
 from leo_core.train import MetricRecord, Trainer, TrainingDiverged
 
 __all__ = [
-    "RunStatus", "RunSnapshot", "TrainingRunner", "with_iterations",
+    "RunStatus", "RunSnapshot", "TrainingRunner", "with_iterations", "prewarm",
 ]
 
 _PUBLISH_EVERY_S = 0.1  # how often the thread publishes a fresh θ₀ snapshot while running
@@ -54,6 +49,33 @@ _JOIN_TIMEOUT_S = 10.0
 CLOSE_JOIN_S = 1.5  # a closed session's thread must be gone within 2 s; a step takes milliseconds
 _QUEUE_POLL_S = 0.1  # how often a queued run checks for stop/pause while waiting for a slot
 CROWDED_SLEEP_S = 0.004  # per-step sleep while more than one job runs: the UI threads get the GIL
+
+
+_PREWARM_LOCK = threading.Lock()
+_prewarm_thread: threading.Thread | None = None
+
+
+def _import_optimizer_machinery() -> None:
+    lower_thread_priority()  # the browser and the server's event loop come first
+    import torch._dynamo  # noqa: F401
+
+
+def prewarm() -> threading.Thread:
+    """Import ``torch._dynamo`` in a background thread, once per process; returns that thread.
+
+    torch.optim imports torch._dynamo (≈1.2 s on an idle core, 3–6 s on a loaded one, under Python's
+    import lock) the first time any optimizer is built. Paid inside a Start callback, it froze every
+    session pressing Start at that moment (all ten Start callbacks of bench/load_test.py ran together
+    3.3 s late); paid at import, it doubled a fresh server's first page (bench/first_paint.py). The app
+    calls this after its first page is drawn, so the cost lands between the first paint and the
+    first Start. A Start that comes earlier waits on the import lock, as it did before.
+    """
+    global _prewarm_thread
+    with _PREWARM_LOCK:
+        if _prewarm_thread is None:
+            _prewarm_thread = threading.Thread(target=_import_optimizer_machinery, name="leo-prewarm", daemon=True)
+            _prewarm_thread.start()
+        return _prewarm_thread
 
 
 class RunStatus:

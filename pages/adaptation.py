@@ -80,33 +80,33 @@ def _train_pretrained(cfg: TrainConfig, iterations: int) -> None:
 
 
 def _task_widgets(family, cfg: TrainConfig, shots: int, query: int) -> ad.RegressionTask:
-    source = st.radio("Task", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="adapt_source",
+    """The task's widgets, in the sidebar (the picture first in the main area)."""
+    sb = st.sidebar
+    source = sb.radio("Task", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="adapt_source",
                       help="Draw a task at random, set its parameters with sliders, or type its support points.")
-    seed = st.number_input("Task seed", 0, 2**31 - 1, 0, key="adapt_task_seed",
+    seed = sb.number_input("Task seed", 0, 2**31 - 1, 0, key="adapt_task_seed",
                            help="Seeds the task (when sampled) and where its support and query points fall.")
     if source == "points":
-        text = st.text_area("Support points, one 'x, y' pair per line", DEFAULT_POINTS, key="adapt_points",
+        text = sb.text_area("Support points, one 'x, y' pair per line", DEFAULT_POINTS, key="adapt_points",
                             help="No true function and no query set: the page shows the fit and the support loss.")
         return ad.typed_task(family, text)
     task, values = ad.sample_task(family, shots, query, int(seed))
     if source == "sample":
         return task
-    cols = st.columns(len(family.param_ranges))
     chosen = dict(values)
-    for col, (name, (lo, hi)) in zip(cols, family.param_ranges.items()):
-        chosen[name] = col.slider(name, float(lo), float(hi), float(round(values[name], 2)), step=0.01,
+    for name, (lo, hi) in family.param_ranges.items():
+        chosen[name] = sb.slider(name, float(lo), float(hi), float(round(values[name], 2)), step=0.01,
                                   key=task_param_key(family.name, name))
     return ad.task_from_params(family, chosen, shots, query, int(seed) + 1)
 
 
 def _pretrained_expander(cfg: TrainConfig) -> None:
-    with st.expander("Pretrained baseline (joint training on all tasks)", expanded=not any(
+    with st.sidebar.expander("Pretrained baseline (joint training on all tasks)", expanded=not any(
             k[:-1] == pretrained_key(cfg, 0)[:-1] for k in st.session_state.get(PRETRAINED_KEY, {}))):
-        c1, c2 = st.columns([1, 2])
-        iterations = c1.number_input("Iterations", 50, 5000, PRETRAIN_ITERATIONS, step=50, key="pretrain_iterations")
-        c2.caption("Trains one θ₀ to minimise the plain average loss over tasks (no adaptation during training), "
+        iterations = st.number_input("Iterations", 50, 5000, PRETRAIN_ITERATIONS, step=50, key="pretrain_iterations")
+        st.caption("Trains one θ₀ to minimise the plain average loss over tasks (no adaptation during training), "
                    "with this run's family, model and data sizes, on the CPU. Kept for this session.")
-        if c2.button("Train the pretrained baseline", key="btn_pretrain", icon=":material/model_training:"):
+        if st.button("Train the pretrained baseline", key="btn_pretrain", icon=":material/model_training:"):
             _train_pretrained(cfg, int(iterations))
 
 

@@ -112,7 +112,7 @@ def _chart(fig, name: str, heading: str, *, key: str, where=None) -> None:
 
 
 def _linear_view(cfg, model, family, start, batch, key, device) -> tuple[float, int]:
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     k = c1.slider("Inner steps k in J", 0, 20, cfg.k, key="land_k",
                   help="J(θ) = mean over tasks of the query loss after k steps from θ. k = 0 is the plain average "
                        "loss; watch J's minimum move away from the pretrained optimum as k grows.")
@@ -125,7 +125,7 @@ def _linear_view(cfg, model, family, start, batch, key, device) -> tuple[float, 
         st.caption(f"Task {st.session_state['land_shown']} is not among the {batch.n_tasks} tasks drawn: "
                    f"showing task {batch.n_tasks}.")
         st.session_state["land_shown"] = batch.n_tasks
-    shown = st.slider("Task shown in the top panels", 1, batch.n_tasks, 1, key="land_shown") - 1
+    shown = c4.slider("Task shown in the top panels", 1, batch.n_tasks, 1, key="land_shown") - 1
     data = _cached(("linear", *key, float(alpha), int(k), int(resolution), int(shown), str(device)), lambda progress:
                    lv.linear_landscape(model, family, start.algorithm, start.meta_params, batch, float(alpha), int(k),
                                        int(resolution), int(shown), device, progress))
@@ -322,7 +322,7 @@ def main() -> None:
         st.info(note, icon=":material/info:")
     family = make_family(cfg)
     model = make_model(family, cfg)
-    c1, c2 = st.columns(2)
+    c1 = c2 = st.sidebar  # the picture first: the tasks' settings in the sidebar
     n_tasks = c1.slider("Tasks (for J and the paths)", 1, 10, 5, key="land_tasks",
                         help="Tasks drawn for the meta-objective, the average loss and the drawn paths.")
     seed = c2.number_input("Task seed", 0, 2**31 - 1, 0, key="land_seed")

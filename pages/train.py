@@ -264,7 +264,7 @@ def _status_and_loss_view() -> None:
     latest = snap.latest
     classify = snap.family is not None and snap.family.is_classification
     after = f"after {cfg.k} step{'s' if cfg.k != 1 else ''}" if cfg else "after k steps"
-    m = st.columns(5)
+    m = st.container(key="train_metrics").columns(5)
     m[0].metric("it / s", f"{snap.its_per_sec:,.0f}" if latest else "—", help="meta-iterations per second, recent")
     m[1].metric("elapsed", _fmt_seconds(snap.elapsed) if latest else "—", help="training time, pauses excluded")
     m[2].metric("ETA", _fmt_seconds(snap.eta) if snap.active else "—")
@@ -404,13 +404,13 @@ def _config_json(snap: RunSnapshot) -> str:
 def main() -> None:
     if app_state.run_inside_app():  # a link straight to this page on a fresh server
         return
-    st.title("Train")
-    st.markdown(
-        "Meta-train an initialization θ₀ so that **k gradient steps** on a few examples of a *new* task fit it well. "
+    st.title("Train", help=(
         "The left chart shows the query loss of θ₀ alone and after k steps; the right one shows θ₀ (dashed) and "
         "its k-step adaptation (thick) on three fixed tasks, updated live. For classification families the left "
         "chart shows query accuracy, and the right one the decision regions (2-D points) or the query images "
-        "judged right or wrong (digits) before and after adaptation."
+        "judged right or wrong (digits) before and after adaptation."))
+    st.markdown(
+        "Meta-train an initialization θ₀ so that **k gradient steps** on a few examples of a *new* task fit it well."
     )
     _settings()
     flash = st.session_state.pop(FLASH_KEY, None)
