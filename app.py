@@ -61,4 +61,7 @@ def main() -> None:
     prewarm()  # after the first page is drawn: what the first Start needs (leo_app.runner.prewarm)
 
 
-main()
+# Streamlit runs this file as "__main__"; a worker process that re-imports it (the sweep's process
+# pool under AppTest, say) runs nothing.
+if __name__ == "__main__":
+    main()

@@ -207,6 +207,9 @@ def _meta_gradients(cfg, model, family, start, batch, key, device, alpha: float,
     st.subheader("The meta-gradient: θ₀'s path and each algorithm's step")
     st.markdown(_MG_INTRO)
     keys, frames = _mg_settings()
+    if family.is_classification:  # updates are taken on meta-training tasks, as in training
+        batch = family.sample(batch.n_tasks, cfg.shots, cfg.query, torch.Generator().manual_seed(0), "cpu",
+                              batch.x_support.dtype, split="train")
     snap = st.session_state.get(app_state.RUN_KEY)
     live = model.kind == "linear" and snap is not None and snap.active and app_state.RUNNER_KEY in st.session_state
 

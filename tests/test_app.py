@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from helpers import tiny_config, no_errors as _no_errors
 from leo_core.checkpoint import checkpoint_bytes, load_checkpoint
 from leo_core.history import MetricHistory
+from leo_core.recommended import recommended_settings
 from leo_app.runner import RunStatus
 from leo_core.train import Trainer
 
@@ -73,7 +74,8 @@ def test_widgets_during_a_run_do_not_touch_it(app):
         app.slider(key="k").set_value(4).run()
         _no_errors(app)
         assert runner.is_alive and runner.status == RunStatus.RUNNING
-        assert runner.snapshot().config.alpha == 0.01 and runner.snapshot().config.k == 1
+        rec = recommended_settings("sinusoid", "leo")  # the run started from the recommended settings
+        assert runner.snapshot().config.alpha == rec["alpha"] and runner.snapshot().config.k == rec["k"]
         app.button(key="btn_pause").click().run()
         assert runner.status == RunStatus.PAUSED
         app.button(key="btn_resume").click().run()
@@ -171,7 +173,9 @@ def test_classification_family(app):
     assert run.status == RunStatus.FINISHED and run.config.ways == 3
     assert run.latest.post_accuracy is not None
     # Latent-embedding LEO trains a classification family too (one latent code per class).
-    app.selectbox(key="algorithm").set_value("leo-latent").run()
+    app.selectbox(key="algorithm").set_value("leo-latent").run()  # starts from its recommended settings
+    app.slider(key="ways").set_value(3)
+    _set_small_run(app, iterations=5)
     app.button(key="btn_start").click().run()
     assert app.session_state["leo_runner"].join(60)
     app.run()
@@ -182,8 +186,6 @@ def test_classification_family(app):
 
 
 def test_a_new_algorithm_starts_from_its_recommended_settings_and_a_change_can_be_reset(app):
-    from leo_core.recommended import recommended_settings
-
     app.selectbox(key="algorithm").set_value("reptile").run()
     rec = recommended_settings("sinusoid", "reptile")
     assert app.session_state["alpha"] == rec["alpha"] and app.session_state["k"] == rec["k"]

@@ -12,8 +12,10 @@ from leo_app.runner import RunStatus
 
 
 def _charts(at: AppTest) -> list[dict]:
-    """The page's plotly figures as dicts (the curve first, then the preview)."""
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    """The page's plotly figures as dicts: the live curve (a component that updates in place) first, then
+    the preview."""
+    live = [json.loads(json.loads(c.proto.json))["figure"] for c in at.get("bidi_component")]
+    return live + [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
 def _short_run(at: AppTest, family: str) -> None:
