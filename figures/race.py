@@ -55,11 +55,11 @@ def race_curve_figure(curves: Sequence[RaceCurve], *, x: str = "iterations", acc
     layout = base_layout(height=height, margin=dict(l=80, r=20, t=70, b=60))
     layout["xaxis"] = dict(title=dict(text=x_title, font=TITLE_FONT), tickfont=TICK_FONT)
     layout["yaxis"] = dict(title=dict(text=y_title, font=TITLE_FONT), tickfont=TICK_FONT,
-                           type="linear" if accuracy else "log")
+                           type="linear" if accuracy else "log", nticks=6)
     return figure(traces, layout)
 
 
-def race_fit_figure(keys: Sequence[str], curves: Sequence[PreviewCurves | None], *, height: int = 380,
+def race_fit_figure(keys: Sequence[str], curves: Sequence[PreviewCurves | None], *, height: int = 460,
                     y_range: Sequence[float] | None = None) -> go.Figure:
     """One panel per entry: the same fixed tasks' true functions, support points and the entry's adapted fit."""
     shown = [(k, c) for k, c in zip(keys, curves) if c is not None]
@@ -74,7 +74,7 @@ def race_fit_figure(keys: Sequence[str], curves: Sequence[PreviewCurves | None],
         pad = 0.25 * max(hi - lo, 1.0)
         y_range = (lo - pad, hi + pad)
     task_dash = ("solid", "dash", "dot", "dashdot")
-    traces, layout = [], base_layout(height=height, margin=dict(l=60, r=20, t=90, b=50))
+    traces, layout = [], base_layout(height=height, margin=dict(l=50, r=10, t=40, b=40))
     annotations = []
     for i, (key, c) in enumerate(shown):
         ax = "" if i == 0 else str(i + 1)
@@ -91,15 +91,16 @@ def race_fit_figure(keys: Sequence[str], curves: Sequence[PreviewCurves | None],
                      name="support points", legendgroup="support", showlegend=first,
                      marker=dict(color=COLORS["support"], size=9, line=dict(color="white", width=1))),
                 dict(type="scatter", x=c.x[t], y=c.after[t], xaxis=xa, yaxis=ya, mode="lines",
-                     name=key, legendgroup=key, showlegend=t == 0,
+                     name=key, legendgroup=key, showlegend=False,
                      line=dict(color=color, width=LINE_WIDTH - 1, dash=dash)),
             ]
         start = i * (width + gap)
-        layout[f"xaxis{ax}"] = dict(domain=[start, start + width], anchor=ya, tickfont=TICK_FONT)
+        layout[f"xaxis{ax}"] = dict(domain=[start, start + width], anchor=ya, tickfont=TICK_FONT, nticks=3)
         layout[f"yaxis{ax}"] = dict(anchor=xa, range=list(y_range), showticklabels=i == 0, tickfont=TICK_FONT)
-        annotations.append(dict(text=f"<b>{key}</b> + {c.steps} step{'s' if c.steps != 1 else ''}",
+        annotations.append(dict(text=f"<b>{key}</b> +{c.steps}",
                                 x=start + width / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
                                 yanchor="bottom", showarrow=False, font=TITLE_FONT))
     layout["annotations"] = annotations
-    layout["legend"] = dict(orientation="h", y=1.18, x=0, font=TICK_FONT)
+    layout["legend"] = dict(orientation="h", y=-0.12, yanchor="top", x=0, font=TICK_FONT)
+    layout["margin"]["b"] = 110
     return figure(traces, layout)

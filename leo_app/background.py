@@ -36,11 +36,23 @@ from leo_core.train import Trainer, TrainingDiverged, make_family
 from .jobs import JobSlots, default_slots
 
 __all__ = ["JobStatus", "JobSnapshot", "JobContext", "BackgroundJob", "SessionJobs", "JobStopped",
-           "TrainedResult", "train_work", "sweep_work", "sweep_cell", "CLOSE_JOIN_S"]
+           "TrainedResult", "train_work", "sweep_work", "sweep_cell", "CLOSE_JOIN_S", "set_native_name"]
 
 CLOSE_JOIN_S = 1.5  # a closed session's job threads must be gone within 2 s; a step takes milliseconds
 _QUEUE_POLL_S = 0.1
 CROWDED_SLEEP_S = 0.004  # as leo_app.runner: the UI threads get the GIL while several jobs run
+
+
+def set_native_name(name: str) -> None:
+    """Name the calling OS thread (Linux; at most 15 bytes), so ``/proc/PID/task/*/comm`` shows which
+    of a server's threads are jobs and races (the browser test and the bench count them). Best effort."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except Exception:
+        pass
 
 
 class JobStatus:
@@ -168,6 +180,7 @@ class BackgroundJob:
                                0.0 if start is None else end - start, self._result, self._error, self._id)
 
     def _run(self) -> None:
+        set_native_name(f"leo-job-{self.name}")
         configure_threads(self._threads)
         lower_thread_priority()
         if not self._acquire():

@@ -255,6 +255,9 @@ class RaceRunner:
     # -- the thread --------------------------------------------------------------------------------
 
     def _loop(self, entries: list[_Entry]) -> None:
+        from .background import set_native_name
+
+        set_native_name("leo-race")
         configure_threads(self._threads)
         lower_thread_priority()
         holding = False

@@ -158,23 +158,27 @@ def _overrides(chosen: list[str]) -> dict[str, dict]:
     return out
 
 
+_RACE_DEFAULTS = {"race_iterations": 1000, "race_shots": 10, "race_meta_batch": 25, "race_seed": 0, "race_ways": 5}
+
+
 def _race_config() -> RaceConfig | None:
+    for key, value in _RACE_DEFAULTS.items():  # defaults here, not in the widgets: the link may have set them
+        st.session_state.setdefault(key, value)
     c1, c2, c3, c4, c5 = st.columns([1.2, 3, 1, 1, 1])
     family = c1.selectbox("Task family", list(TASK_FAMILIES), key="race_family")
     chosen = c2.multiselect("Entries (algorithms and baselines)", list(ALGORITHMS), key="race",
                             help="Each trains at its recommended settings for this family (change α or k below); "
                                  "all share the family, shots, meta-batch and seed, so they see the same tasks.")
-    iterations = c3.number_input("Meta-iterations", 10, 20_000, 1000, step=100, key="race_iterations")
-    shots = c4.number_input("Shots", 1, 50, 10, key="race_shots")
-    meta_batch = c5.number_input("Meta-batch", 1, 200, 25, key="race_meta_batch")
+    iterations = c3.number_input("Meta-iterations", 10, 20_000, step=100, key="race_iterations")
+    shots = c4.number_input("Shots", 1, 50, key="race_shots")
+    meta_batch = c5.number_input("Meta-batch", 1, 200, key="race_meta_batch")
     fam = TASK_FAMILIES[family]
     with st.expander("Shared seed, ways, and each entry's α and k", icon=":material/tune:"):
         d1, d2 = st.columns(2)
-        seed = d1.number_input("Seed (the task stream every entry sees)", 0, 2**31 - 1, 0, key="race_seed")
-        ways = d2.number_input("Ways (classification)", 2, 20, 5, key="race_ways",
-                               disabled=not fam.is_classification)
+        seed = d1.number_input("Seed (the task stream every entry sees)", 0, 2**31 - 1, key="race_seed")
+        ways = d2.number_input("Ways (classification)", 2, 20, key="race_ways", disabled=not fam.is_classification)
         for key in chosen:
-            e1, e2, e3 = st.columns([1, 1, 3])
+            e1, e2, _ = st.columns([1, 1, 3])
             e1.selectbox(f"{key}: α", RACE_ALPHAS, key=race_override_key("alpha", key))
             e2.selectbox(f"{key}: k", RACE_KS, key=race_override_key("k", key))
     if not chosen:
@@ -194,10 +198,10 @@ def _race_section() -> None:
     snap = race.snapshot()
     cfg = _race_config()
     if cfg is not None:
-        st.dataframe([{"entry": e.key, "its own settings (recommended unless marked yours)": e.describe()}
-                      for e in cfg.entries], hide_index=True, width="stretch")
         shared = cfg.shared
-        st.caption(f"Shared: {shared.family} · {shared.shots} shots · query {shared.query} · meta-batch "
+        st.caption("Each entry's own settings (recommended unless marked yours): "
+                   + " ‖ ".join(f"**{e.key}** {e.describe()}" for e in cfg.entries)
+                   + f". Shared: {shared.family} · {shared.shots} shots · query {shared.query} · meta-batch "
                    f"{shared.meta_batch} · seed {shared.seed} · {shared.iterations:,} meta-iterations each.")
     b = st.columns([2, 1, 1, 3])
     if b[0].button(f"Start the race ({len(cfg.entries) if cfg else 0} entries)", key="btn_race", type="primary",
