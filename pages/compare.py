@@ -19,7 +19,7 @@ from leo_app import state as app_state
 from leo_app.background import JobSnapshot, SessionJobs, TrainedResult, sweep_work, train_work
 from leo_app.jobs import default_slots
 from leo_app.race import RaceRunner, RaceSnapshot
-from leo_app.url_state import (RACE_ALPHAS, RACE_KS, RACE_X, RECOMMENDED_CHOICE, race_override_key)
+from leo_app.url_state import RACE_ALPHAS, RACE_DEFAULT, RACE_KS, RACE_X, RECOMMENDED_CHOICE, race_override_key
 from leo_core.algorithms import ALGORITHMS
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.views.race import RaceConfig, race_config, race_curve
@@ -162,25 +162,27 @@ _RACE_DEFAULTS = {"race_iterations": 1000, "race_shots": 10, "race_meta_batch": 
 
 
 def _race_config() -> RaceConfig | None:
-    for key, value in _RACE_DEFAULTS.items():  # defaults here, not in the widgets: the link may have set them
+    # Defaults here, not in the widgets (the link may have set them); the values live for the whole
+    # session (persist_state), so a race set up here survives a visit to another page.
+    for key, value in {**_RACE_DEFAULTS, "race": list(RACE_DEFAULT), "race_family": "sinusoid"}.items():
         st.session_state.setdefault(key, value)
     c1, c2, c3, c4, c5 = st.columns([1.2, 3, 1, 1, 1])
-    family = c1.selectbox("Task family", list(TASK_FAMILIES), key="race_family")
-    chosen = c2.multiselect("Entries (algorithms and baselines)", list(ALGORITHMS), key="race",
+    family = c1.selectbox("Task family", list(TASK_FAMILIES), key="race_family", persist_state="session")
+    chosen = c2.multiselect("Entries (algorithms and baselines)", list(ALGORITHMS), key="race", persist_state="session",
                             help="Each trains at its recommended settings for this family (change α or k below); "
                                  "all share the family, shots, meta-batch and seed, so they see the same tasks.")
-    iterations = c3.number_input("Meta-iterations", 10, 20_000, step=100, key="race_iterations")
-    shots = c4.number_input("Shots", 1, 50, key="race_shots")
-    meta_batch = c5.number_input("Meta-batch", 1, 200, key="race_meta_batch")
+    iterations = c3.number_input("Meta-iterations", 10, 20_000, step=100, key="race_iterations", persist_state="session")
+    shots = c4.number_input("Shots", 1, 50, key="race_shots", persist_state="session")
+    meta_batch = c5.number_input("Meta-batch", 1, 200, key="race_meta_batch", persist_state="session")
     fam = TASK_FAMILIES[family]
     with st.expander("Shared seed, ways, and each entry's α and k", icon=":material/tune:"):
         d1, d2 = st.columns(2)
-        seed = d1.number_input("Seed (the task stream every entry sees)", 0, 2**31 - 1, key="race_seed")
-        ways = d2.number_input("Ways (classification)", 2, 20, key="race_ways", disabled=not fam.is_classification)
+        seed = d1.number_input("Seed (the task stream every entry sees)", 0, 2**31 - 1, key="race_seed", persist_state="session")
+        ways = d2.number_input("Ways (classification)", 2, 20, key="race_ways", persist_state="session", disabled=not fam.is_classification)
         for key in chosen:
             e1, e2, _ = st.columns([1, 1, 3])
-            e1.selectbox(f"{key}: α", RACE_ALPHAS, key=race_override_key("alpha", key))
-            e2.selectbox(f"{key}: k", RACE_KS, key=race_override_key("k", key))
+            e1.selectbox(f"{key}: α", RACE_ALPHAS, key=race_override_key("alpha", key), persist_state="session")
+            e2.selectbox(f"{key}: k", RACE_KS, key=race_override_key("k", key), persist_state="session")
     if not chosen:
         st.info("Choose at least one algorithm to race.")
         return None
@@ -262,7 +264,8 @@ def _race_live() -> None:
     for e in snap.entries:
         if e.status == "diverged":
             st.warning(f"{e.key} diverged at iteration {e.iteration:,}: {e.error}")
-    x = st.segmented_control("x axis", RACE_X, default=RACE_X[0], key="race_x", required=True,
+    st.session_state.setdefault("race_x", RACE_X[0])
+    x = st.segmented_control("x axis", RACE_X, key="race_x", required=True, persist_state="session",
                              format_func=lambda v: "meta-iterations" if v == "iterations" else "own training seconds",
                              help="Per-iteration costs differ (k, second order, iMAML's inner solve): against each "
                                   "entry's own training seconds the race shows which learns fastest per second.")

@@ -229,3 +229,14 @@ def test_race_link_drops_unknown_entries_with_a_note(app):
     app.switch_page("pages/compare.py").run()
     assert app.multiselect(key="race").value == ["leo", "pretrained"]
     assert any("bogus" in w.value for w in app.warning)
+
+
+def test_race_settings_survive_a_visit_to_another_page(app):
+    app.switch_page("pages/compare.py").run()
+    app.multiselect(key="race").set_value(["leo", "imaml"])
+    app.number_input(key="race_iterations").set_value(77).run()
+    app.switch_page("pages/adaptation.py").run()
+    app.switch_page("pages/compare.py").run()
+    no_errors(app)
+    assert app.multiselect(key="race").value == ["leo", "imaml"]
+    assert app.number_input(key="race_iterations").value == 77
