@@ -240,3 +240,31 @@ def test_race_settings_survive_a_visit_to_another_page(app):
     no_errors(app)
     assert app.multiselect(key="race").value == ["leo", "imaml"]
     assert app.number_input(key="race_iterations").value == 77
+
+
+def test_race_figures_name_one_trace_per_entry_and_validate():
+    import plotly.graph_objects as go
+
+    from figures.race import race_curve_figure, race_fit_figure
+    from leo_core.views.preview import preview_curves, preview_tasks
+
+    runner = RaceRunner(slots=JobSlots(1))
+    runner.start(_race(iterations=6))
+    assert runner.join(120)
+    snap = runner.snapshot()
+    curves = [race_curve(e.key, e.columns, accuracy=False) for e in snap.entries]
+    for x in ("iterations", "seconds"):
+        fig = go.Figure(race_curve_figure(curves, x=x).to_dict())  # plotly validates the whole figure
+        assert [t.name for t in fig.data] == ["leo", "reptile", "pretrained"]
+        expected = curves[0].iterations if x == "iterations" else curves[0].seconds
+        assert list(fig.data[0].x) == list(expected)
+    with pytest.raises(ValueError, match="x must be"):
+        race_curve_figure(curves, x="hours")
+    tasks = preview_tasks(snap.entries[0].family, 5)
+    fits = [preview_curves(e, tasks, e.config.k) for e in snap.entries]
+    fig = go.Figure(race_fit_figure([e.key for e in snap.entries], fits).to_dict())
+    shown = {t.name for t in fig.data}
+    assert {"leo", "reptile", "pretrained", "true function", "support points"} <= shown
+    # each entry's panel draws that entry's adapted fit (the same numbers preview_curves gave)
+    leo_lines = [t for t in fig.data if t.name == "leo"]
+    assert list(leo_lines[0].y) == fits[0].after[0]
