@@ -11,6 +11,10 @@ Session state shared by all pages of one browser session:
 - ``st.session_state["leo_run"]``: the newest ``leo_app.runner.RunSnapshot`` — status, config,
   metrics, the trained θ₀ (CPU tensors), model, family and algorithm — refreshed on every full
   rerun and by the Train page's live view while training runs. Read it; never mutate it.
+- ``st.session_state["leo_jobs"]``: this session's ``leo_app.background.SessionJobs`` — its
+  background jobs (baselines, sweeps, the pretrained start) and its race. Like the runner it comes
+  from a session-scoped ``st.cache_resource`` whose ``on_release`` calls ``close()``, so a closed
+  tab stops every one of their threads. No page script trains: pages start jobs and poll them.
 
 Every page's settings live in the URL's query string (``leo_app.state``, over ``leo_app.url_state``).
 """
@@ -21,8 +25,8 @@ import streamlit as st
 
 from leo_app import state as app_state
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads
+from leo_app.background import SessionJobs
 from leo_app.runner import TrainingRunner, prewarm
-
 
 
 def _release_runner(runner: TrainingRunner) -> None:
@@ -39,12 +43,27 @@ def session_runner() -> TrainingRunner:
     return TrainingRunner()
 
 
+def _release_jobs(jobs: SessionJobs) -> None:
+    jobs.close()
+
+
+def _jobs_usable(jobs: SessionJobs) -> bool:
+    return not jobs.closed
+
+
+@st.cache_resource(scope="session", on_release=_release_jobs, validate=_jobs_usable, show_spinner=False)
+def session_jobs() -> SessionJobs:
+    """This session's background jobs (baselines, sweeps) and race, all stopped when the session ends."""
+    return SessionJobs()
+
+
 def main() -> None:
     st.set_page_config(page_title="LEO Explorer", page_icon=":material/school:", layout="wide")
     configure_threads(DEFAULT_CPU_THREADS)  # tiny tensors: one torch thread (leo_core/device.py)
     runner = session_runner()
     st.session_state[app_state.RUNNER_KEY] = runner
     st.session_state[app_state.RUN_KEY] = runner.snapshot()
+    st.session_state[app_state.JOBS_KEY] = session_jobs()
     pages = [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
         st.Page("pages/adaptation.py", title="Adaptation", icon=":material/timeline:"),

@@ -1,7 +1,13 @@
 """Load test: N browser sessions (Playwright contexts in one Chromium) train at once on one server.
 
     .venv/bin/python bench/load_test.py [--sessions 10] [--iterations 400] [--max-jobs 4] [--browser-nice 19]
-                                       [--url URL --pid PID]
+                                       [--url URL --pid PID] [--race leo,reptile,pretrained]
+
+``--race KEYS``: every session opens the Compare page with ``?race=KEYS`` (its own ``race_seed``) and
+presses the race button instead of Train's Start; a race of any size takes one job slot. The page
+switch goes Compare → Adaptation → Compare while the races run; isolation: every session shows its
+own seed and finishes its own race; the server's ``leo-race`` threads are counted while racing and
+after the tabs close.
 
 ``--browser-nice 19`` runs the browser at the lowest CPU priority: in a lecture every student's
 browser runs on their own laptop, while here ten tabs share the server's two cores.
@@ -178,6 +184,82 @@ def run_load(browser, url: str, pid: int, sessions: int, iterations: int, timeou
     }
 
 
+def _race_threads(pid: int) -> int:
+    import glob
+
+    n = 0
+    for path in glob.glob(f"/proc/{pid}/task/*/comm"):
+        try:
+            n += Path(path).read_text().strip() == "leo-race"
+        except OSError:
+            pass
+    return n
+
+
+def run_race_load(browser, url: str, pid: int, sessions: int, iterations: int, entries: str,
+                  timeout_s: float = 600) -> dict:
+    """Like ``run_load``, each session racing ``entries`` on the Compare page."""
+    pages, contexts, watches = [], [], []
+    with MemorySampler(pid) as mem:
+        rss_start = rss_mb(pid)
+        try:
+            for i in range(sessions):
+                ctx = browser.new_context(viewport=VIEWPORT)
+                page = ctx.new_page()
+                page.set_default_timeout(120_000)
+                watches.append(ScriptTimes(page))
+                page.goto(f"{url}/compare?race={entries}&race_iterations={iterations}&race_seed={i + 1}"
+                          "&race_meta_batch=10", wait_until="commit")
+                page.wait_for_selector(IDLE)
+                page.get_by_role("button", name="Start the race").wait_for()
+                contexts.append(ctx)
+                pages.append(page)
+            cold_s = [_switch(pages[0], "Adaptation")[0], _switch(pages[0], "Compare")[0]]
+            rss_loaded = rss_mb(pid)
+            t_start = time.monotonic()
+            for page in pages:
+                page.get_by_role("button", name="Start the race").click()
+            time.sleep(1.0)
+            queued_seen = sum(page.get_by_text("Queued: the server is busy", exact=False).count() > 0 for page in pages)
+            threads_racing = _race_threads(pid)
+            switch_s, server_s = [], []
+            for page, times in zip(pages, watches):
+                for title in ("Adaptation", "Compare"):
+                    shown, answered = _switch(page, title, times)
+                    switch_s.append(shown)
+                    if answered is not None:
+                        server_s.append(answered)
+            isolation_ok = True
+            finished_s = []
+            n_entries = len([e for e in entries.split(",") if e])
+            for i, page in enumerate(pages):
+                page.get_by_text(f"iteration {iterations:,} of {iterations:,}").first.wait_for(timeout=timeout_s * 1000)
+                page.get_by_text("Finished", exact=True).first.wait_for(timeout=timeout_s * 1000)
+                finished_s.append(time.monotonic() - t_start)
+                page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=timeout_s * 1000)  # the evaluation
+                caption = page.locator("[data-testid=stCaptionContainer]", has_text="Shared:").first.inner_text()
+                isolation_ok &= f"seed {i + 1} " in caption
+            exceptions = sum(page.locator("[data-testid=stException]").count() for page in pages)
+        finally:
+            for ctx in contexts:
+                ctx.close()
+        time.sleep(3.0)
+        rss_end = rss_mb(pid)
+        threads_after_close = _race_threads(pid)
+    return {
+        "sessions": sessions, "race": entries, "entries_each": n_entries, "iterations_each": iterations,
+        "queued_1s_after_start": queued_seen, "race_threads_1s_after_start": threads_racing,
+        "race_threads_3s_after_close": threads_after_close,
+        "first_visit_switch_s": [round(t, 3) for t in cold_s],
+        "isolation_ok": bool(isolation_ok), "exceptions": exceptions,
+        "page_switch_s": _summary(switch_s),
+        "server_answer_s": _summary(server_s) if server_s else None,
+        "all_finished_after_s": round(max(finished_s), 1),
+        "rss_mb": {"bare_server": round(rss_start, 1), "one_session_loaded": round(rss_loaded, 1),
+                   "peak": round(max(mem.samples), 1), "end_after_close": round(rss_end, 1)},
+    }
+
+
 def _niced(executable: str, nice: int, folder: Path) -> str:
     """``executable``, or a wrapper script in ``folder`` that runs it at niceness ``nice``.
 
@@ -203,6 +285,8 @@ def main() -> None:
     parser.add_argument("--browser-nice", type=int, default=0,
                         help="run Chromium at this niceness: stands in for browsers on the students' own machines, "
                              "so the ten tabs do not take the server's CPU (0: same priority as the server)")
+    parser.add_argument("--race", metavar="KEYS", help="sessions race these algorithms (comma-separated) on the "
+                                                       "Compare page instead of training on Train")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -219,7 +303,10 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=_niced(CHROMIUM, args.browser_nice, artifacts),
                                         args=CHROMIUM_ARGS)
             try:
-                result = run_load(browser, url, pid, args.sessions, args.iterations)
+                if args.race:
+                    result = run_race_load(browser, url, pid, args.sessions, args.iterations, args.race)
+                else:
+                    result = run_load(browser, url, pid, args.sessions, args.iterations)
             finally:
                 browser.close()
         result["max_jobs"] = args.max_jobs if proc else None

@@ -23,6 +23,7 @@ from .url_state import GLOBAL_SCHEMA, SCHEMAS, parse, serialise
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
 RUNNER_KEY = "leo_runner"  # st.session_state: this session's TrainingRunner (set by app.py)
+JOBS_KEY = "leo_jobs"  # st.session_state: this session's SessionJobs (background jobs and race; set by app.py)
 RUN_KEY = "leo_run"  # st.session_state: its newest RunSnapshot, refreshed on every full rerun
 APPLIED_KEY = "_leo_url_applied"  # pages whose URL values were applied in this session
 NOTES_KEY = "_leo_url_notes"  # {page: [note, …]} shown on that page for the rest of the session

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 from leo_core.config import TrainConfig
 from leo_core.settings import ALPHAS, BETAS, TRAIN_SETTINGS, Setting
 from leo_core.views.meta_gradients import arrow_keys
+from leo_core.algorithms import ALGORITHMS
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.views.comparison import BASELINES
 from leo_core.views.landscape import DIRECTIONS, SURFACES
@@ -24,7 +25,8 @@ from leo_core.views.landscape import DIRECTIONS, SURFACES
 __all__ = ["IntField", "FloatField", "StepField", "ChoiceField", "MultiChoiceField", "BoolField", "TextField", "Schema",
            "ParseResult", "parse", "serialise", "field_for", "task_param_key", "SCHEMAS", "GLOBAL_SCHEMA", "MAX_VALUE_CHARS",
            "ALPHAS", "BETAS", "LANDSCAPE_ALPHAS", "CURVES", "PREVIEW_STEPS", "TASK_SOURCES", "START_KEYS",
-           "DEFAULT_POINTS", "PRETRAIN_ITERATIONS", "EVAL_TASKS", "SHOT_CHOICES"]
+           "DEFAULT_POINTS", "PRETRAIN_ITERATIONS", "EVAL_TASKS", "SHOT_CHOICES", "RACE_DEFAULT", "RACE_X",
+           "RECOMMENDED_CHOICE", "RACE_ALPHAS", "RACE_KS", "race_override_key"]
 
 MAX_VALUE_CHARS = 200  # longer query values are refused outright (no 10⁵-digit int parsing)
 _SHOWN_CHARS = 40  # how much of a bad value a note quotes
@@ -39,6 +41,16 @@ DEFAULT_POINTS = "-2, -1.5\n-1, -0.2\n0, 0.4\n1, 1.9\n2, 3.1"  # Adaptation: typ
 PRETRAIN_ITERATIONS = 300  # Adaptation: the pretrained baseline's default training length
 EVAL_TASKS = (50, 100, 200, 400, 600)  # Compare: test tasks
 SHOT_CHOICES = (1, 2, 5, 10, 20)  # Compare: shots on the second chart
+RACE_DEFAULT = ("leo", "reptile", "pretrained")  # Compare: the race's entries (?race=leo,reptile,pretrained)
+RACE_X = ("iterations", "seconds")  # Compare: the race chart's x axis (figures.race.X_AXES)
+RECOMMENDED_CHOICE = "recommended"  # a race entry's α or k left at its recommended value
+RACE_ALPHAS = (RECOMMENDED_CHOICE, *(f"{a:g}" for a in ALPHAS))
+RACE_KS = (RECOMMENDED_CHOICE, *(str(k) for k in range(0, 11)))
+
+
+def race_override_key(setting: str, algorithm: str) -> str:
+    """The Compare page's widget (and query key) of one race entry's α or k override."""
+    return f"race_{setting}_{algorithm.replace('-', '_')}"
 
 
 def _shown(raw: str) -> str:
@@ -310,6 +322,16 @@ COMPARE_SCHEMA: dict[str, Field] = {
     "sweep_alphas": TextField("0.003, 0.01, 0.03"),
     "sweep_ks": TextField("1, 3, 5"),
     "sweep_iterations": IntField(100, 10, 5000),
+    "race": MultiChoiceField(RACE_DEFAULT, tuple(ALGORITHMS)),
+    "race_family": ChoiceField(_D.family, tuple(TASK_FAMILIES)),
+    "race_iterations": IntField(1000, 10, 20_000),
+    "race_shots": IntField(_D.shots, 1, 50),
+    "race_ways": IntField(_D.ways, 2, 20),
+    "race_meta_batch": IntField(_D.meta_batch, 1, 200),
+    "race_seed": IntField(0, 0, 2**31 - 1),
+    "race_x": ChoiceField(RACE_X[0], RACE_X),
+    **{race_override_key("alpha", a): ChoiceField(RECOMMENDED_CHOICE, RACE_ALPHAS) for a in ALGORITHMS},
+    **{race_override_key("k", a): ChoiceField(RECOMMENDED_CHOICE, RACE_KS) for a in ALGORITHMS},
 }
 
 # App-wide keys, valid on every page.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+
 import os
 import threading
 
 import torch
 
-__all__ = ["DEVICE_CHOICES", "resolve_device", "configure_threads", "DEFAULT_CPU_THREADS", "lower_thread_priority",
+__all__ = ["DEVICE_CHOICES", "resolve_device", "configure_threads", "DEFAULT_CPU_THREADS", "lower_thread_priority", "set_native_name",
            "TRAIN_THREAD_NICE"]
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -77,3 +79,13 @@ def lower_thread_priority(nice: int = TRAIN_THREAD_NICE) -> bool:
     except OSError:
         return False
     return True
+
+
+def set_native_name(name: str) -> None:
+    """Name the calling OS thread (Linux; at most 15 bytes), so ``/proc/PID/task/*/comm`` shows which
+    of a server's threads are jobs and races (the browser test and the bench count them). Best effort."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except Exception:
+        pass

@@ -180,15 +180,24 @@ def estimate_seconds(sweep: SweepConfig, its_per_sec: float) -> float:
 
 # -- one cell ----------------------------------------------------------------------------------------
 
-def run_cell(sweep: SweepConfig, cell: SweepCell, threads: int = 1) -> CellResult:
-    """Train and score one cell: pure in its (picklable) arguments, so any worker gives the same result."""
-    configure_threads(threads)
+def run_cell(sweep: SweepConfig, cell: SweepCell, threads: int | None = 1,
+             should_stop: Callable[[], bool] | None = None) -> CellResult | None:
+    """Train and score one cell: pure in its (picklable) arguments, so any worker gives the same result.
+
+    ``threads``: the torch threads of a worker process (None: leave the process's setting alone, as
+    the app's job threads do). ``should_stop`` is asked between meta-iterations; the cell returns None
+    when it says stop.
+    """
+    if threads is not None:
+        configure_threads(threads)
     cfg = cell_config(sweep, cell.alpha, cell.k, cell.seed)
     trainer = Trainer(cfg)
     t0 = time.perf_counter()
     try:
-        for _ in trainer:
-            pass
+        while not trainer.done:
+            if should_stop is not None and should_stop():
+                return None
+            trainer.step()
     except TrainingDiverged:
         return CellResult(cell.alpha, cell.k, cell.seed, (), (), None, time.perf_counter() - t0, True,
                           trainer.iteration)

@@ -5,8 +5,9 @@ The fit animation carries one plotly frame per step, so its slider and play butt
 browser. Classification families (``leo_core.adaptation_classification``): a meta-test task's decision
 regions after every step (2-D points, animated the same way) or its query predictions at a few steps
 (digits), with accuracy and cross-entropy per step. The pretrained baseline can be trained here
-briefly; it is kept in session state per settings (``PRETRAINED_KEY``) and the Landscape page can use
-it too.
+briefly, as a background job of the session (``leo_app.background``: progress, ETA, stop, queued
+under the server's job slots; never in this script); it is kept in session state per settings
+(``PRETRAINED_KEY``) and the Landscape page can use it too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import streamlit as st
 import torch
 
 from leo_app import state as app_state
+from leo_app.background import JobSnapshot, train_work
 from leo_core.views import adaptation as ad
 from leo_core.views import adaptation_classification as ac
 from figures.adaptation_classification import regions_animation_figure, step_accuracy_figure
@@ -70,13 +72,51 @@ def baseline_starts(cfg: TrainConfig, model, have: list[ad.Start]) -> list[ad.St
     return starts
 
 
+PRETRAIN_JOB = "pretrain"  # the session's background job training the pretrained baseline
+
+
 def _train_pretrained(cfg: TrainConfig, iterations: int) -> None:
-    with st.spinner(f"Pretraining jointly on all tasks for {iterations} iterations…"):
-        params = ad.train_pretrained(ad.pretrained_config(cfg, iterations))
+    """Start the pretrained baseline as a background job; ``_pretrain_status`` keeps it when it ends."""
+    job_cfg = ad.pretrained_config(cfg, iterations)
+    st.session_state[app_state.JOBS_KEY].start(PRETRAIN_JOB, f"pretrained baseline ({iterations} it)", iterations,
+                                               train_work(job_cfg))
+    st.session_state["_leo_pretrain_for"] = pretrained_key(cfg, iterations)
+
+
+def _keep_pretrained(key: tuple, snap: JobSnapshot) -> None:
+    if snap.result is None or not snap.result.complete:
+        return  # a stopped pretraining is not the baseline of these settings: nothing kept
     kept = st.session_state.setdefault(PRETRAINED_KEY, {})
-    kept[pretrained_key(cfg, iterations)] = params
+    kept[key] = snap.result.meta_params
     while len(kept) > MAX_PRETRAINED:  # bounded per session: drop the oldest (dicts keep insertion order)
         kept.pop(next(iter(kept)))
+
+
+def _pretrain_status() -> None:
+    """Progress, ETA and a stop button while the pretraining job runs; its θ₀ is kept when it finishes."""
+    jobs = st.session_state[app_state.JOBS_KEY]
+    first = jobs.snapshot(PRETRAIN_JOB)
+    if first is None:
+        return
+    taken = st.session_state.setdefault("_leo_jobs_taken", set())
+
+    def view() -> None:
+        snap = jobs.snapshot(PRETRAIN_JOB)
+        text = {"queued": "queued: the server is busy; it starts when a training slot frees up",
+                "stopped": "stopped (not kept)"}.get(snap.status, snap.status)
+        eta = f" · ETA {snap.eta:.0f} s" if snap.active and snap.eta is not None else ""
+        st.progress(snap.progress, text=f"{snap.label}: {text} · {snap.done:,} of {snap.total:,}{eta}")
+        if snap.error:
+            st.error(snap.error)
+        if snap.active and st.button("Stop", key="btn_pretrain_stop", icon=":material/stop:"):
+            jobs.stop(PRETRAIN_JOB)
+            st.rerun()
+        if not snap.active and snap.job_id not in taken:
+            taken.add(snap.job_id)
+            _keep_pretrained(st.session_state.get("_leo_pretrain_for"), snap)
+            st.rerun()
+
+    st.fragment(view, run_every=1.0 if first.active else None)()
 
 
 def _task_widgets(family, cfg: TrainConfig, shots: int, query: int) -> ad.RegressionTask:
@@ -108,6 +148,7 @@ def _pretrained_expander(cfg: TrainConfig) -> None:
                    "with this run's family, model and data sizes, on the CPU. Kept for this session.")
         if st.button("Train the pretrained baseline", key="btn_pretrain", icon=":material/model_training:"):
             _train_pretrained(cfg, int(iterations))
+        _pretrain_status()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -1,31 +1,49 @@
-"""Compare page: trained runs and baselines on the same seeded test tasks, and α × k sweeps.
+"""Compare page: a live race of algorithms, trained runs and baselines on the same seeded test tasks,
+and α × k sweeps.
 
-Runs to compare accumulate in ``st.session_state["leo_compare_runs"]`` (a bounded list of
-``leo_core.views.comparison.ComparedRun``): the Train page's current run, uploaded checkpoints, and quick
-baselines trained here with the current run's settings.
+No training happens in this script: the race runs in the session's ``RaceRunner`` and the baselines
+and sweeps in background jobs (``leo_app.background``), all under the server's job slots; the page
+starts them and polls them in fragments. Runs to compare accumulate in
+``st.session_state["leo_compare_runs"]`` (a bounded list of ``leo_core.views.comparison.ComparedRun``):
+the Train page's current run, uploaded checkpoints, finished baselines and race entries.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import streamlit as st
 
 from leo_app import state as app_state
+from leo_app.background import JobSnapshot, SessionJobs, TrainedResult, sweep_work, train_work
+from leo_app.jobs import default_slots
+from leo_app.race import RaceRunner, RaceSnapshot
+from leo_app.url_state import RACE_ALPHAS, RACE_DEFAULT, RACE_KS, RACE_X, RECOMMENDED_CHOICE, race_override_key
+from leo_core.algorithms import ALGORITHMS
+from leo_core.tasks import TASK_FAMILIES
+from leo_core.views.race import RaceConfig, race_config, race_curve
+from leo_core.views.preview import preview_curves, preview_tasks
+from leo_core.views.classification_preview import classification_preview
+from figures.classification import classification_preview_figure
+from figures.race import race_curve_figure, race_fit_figure
 from leo_core.views import comparison as cmp
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from figures.compare import shots_figure, steps_figure, sweep_heatmap_figure
 from leo_core.losses import LOSSES
 from leo_core.config import EvalConfig, TrainConfig
 from leo_core.evaluate import EvalResult
-from leo_core.sweep import (MAX_CELLS, SweepConfig, cell_config, estimate_seconds, measure_its_per_sec,
-                            parse_grid, run_sweep)
+from leo_core.sweep import MAX_CELLS, SweepConfig, cell_config, estimate_seconds, measure_its_per_sec, parse_grid
 from leo_app.url_state import EVAL_TASKS, SHOT_CHOICES
 
 RUNS_KEY = "leo_compare_runs"
 COUNTER_KEY = "leo_compare_counter"
 CHOSEN_KEY = "compare_runs"  # the multiselect of runs shown
 BASELINE_ITERATIONS = 300
+SWEEP_KEY = "leo_compare_sweep"  # the newest sweep result (partial when stopped)
+RACE_POLL_S = 0.5  # the race chart's refresh period while racing
+RACE_FIT_POLL_S = 2.0  # the fit panel's (it adapts every entry on the fixed tasks)
+CROWD_FREE_RUNS = 2  # as the Train page: poll slower when more jobs than this train on the server
 
 
 def _runs() -> list[cmp.ComparedRun]:
@@ -51,6 +69,262 @@ def _base_config() -> TrainConfig | None:
     if snap is not None and snap.config is not None:
         return snap.config
     return _runs()[-1].config if _runs() else None
+
+
+# -- background work -----------------------------------------------------------------------------------
+
+
+def _jobs() -> SessionJobs:
+    return st.session_state[app_state.JOBS_KEY]
+
+
+def _race() -> RaceRunner:
+    return _jobs().race
+
+
+def _crowd() -> float:
+    return max(1.0, default_slots().demand / CROWD_FREE_RUNS)
+
+
+def _fmt_seconds(s: float | None) -> str:
+    if s is None or not math.isfinite(s):
+        return "—"
+    s = int(round(s))
+    return f"{s // 60}:{s % 60:02d}" if s >= 60 else f"{s} s"
+
+
+_JOB_TEXT = {"queued": "Queued: the server is training as many jobs as it allows; this one starts when a slot "
+                       "frees up.",
+             "running": "Running", "finished": "Finished", "stopped": "Stopped (what it finished is kept)",
+             "error": "Failed"}
+
+
+def _job_status(snap: JobSnapshot, unit: str, stop_key: str) -> None:
+    """A job's status line, progress with ETA, and (while active) its stop button."""
+    text = f"{snap.label}: {_JOB_TEXT.get(snap.status, snap.status)}"
+    if snap.status != "queued":
+        text += f" · {snap.done:,} of {snap.total:,} {unit} · elapsed {_fmt_seconds(snap.elapsed)}"
+        if snap.active:
+            text += f" · ETA {_fmt_seconds(snap.eta)}"
+    st.progress(snap.progress, text=text)
+    if snap.error:
+        st.error(snap.error)
+    if snap.active and st.button("Stop", key=stop_key, icon=":material/stop:"):
+        _jobs().stop(snap.name)
+        st.rerun()
+
+
+def _watch(name: str, unit: str, stop_key: str, on_done) -> None:
+    """Poll job ``name`` in a fragment while it runs; when it ends, hand its result to ``on_done`` once."""
+    snap = _jobs().snapshot(name)
+    if snap is None:
+        return
+    seen = st.session_state.setdefault("_leo_jobs_taken", set())
+
+    def view() -> None:
+        now = _jobs().snapshot(name)
+        if now is None:
+            return
+        _job_status(now, unit, stop_key)
+        if not now.active and now.result is not None and now.job_id not in seen:
+            seen.add(now.job_id)
+            on_done(now)
+            st.rerun()
+        elif snap.active and not now.active:
+            st.rerun()
+
+    st.fragment(view, run_every=RACE_POLL_S * 2 * _crowd() if snap.active else None)()
+
+
+# -- the race ------------------------------------------------------------------------------------------
+
+
+_RACE_TEXT = {"idle": "Not started", "queued": "Queued: the server is busy; the race starts when a job slot frees up",
+              "running": "Racing", "paused": "Paused", "evaluating": "Training done: evaluating every entry on "
+              "the same test tasks…", "stopped": "Stopped", "finished": "Finished", "error": "Failed"}
+
+
+def _overrides(chosen: list[str]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for key in chosen:
+        mine = {}
+        a = st.session_state.get(race_override_key("alpha", key), RECOMMENDED_CHOICE)
+        k = st.session_state.get(race_override_key("k", key), RECOMMENDED_CHOICE)
+        if a != RECOMMENDED_CHOICE:
+            mine["alpha"] = float(a)
+        if k != RECOMMENDED_CHOICE:
+            mine["k"] = int(k)
+        out[key] = mine
+    return out
+
+
+_RACE_DEFAULTS = {"race_iterations": 1000, "race_shots": 10, "race_meta_batch": 25, "race_seed": 0, "race_ways": 5}
+
+
+def _race_config() -> RaceConfig | None:
+    # Defaults here, not in the widgets (the link may have set them); the values live for the whole
+    # session (persist_state), so a race set up here survives a visit to another page.
+    for key, value in {**_RACE_DEFAULTS, "race": list(RACE_DEFAULT), "race_family": "sinusoid"}.items():
+        st.session_state.setdefault(key, value)
+    c1, c2, c3, c4, c5 = st.columns([1.2, 3, 1, 1, 1])
+    family = c1.selectbox("Task family", list(TASK_FAMILIES), key="race_family", persist_state="session")
+    chosen = c2.multiselect("Entries (algorithms and baselines)", list(ALGORITHMS), key="race", persist_state="session",
+                            help="Each trains at its recommended settings for this family (change α or k below); "
+                                 "all share the family, shots, meta-batch and seed, so they see the same tasks.")
+    iterations = c3.number_input("Meta-iterations", 10, 20_000, step=100, key="race_iterations", persist_state="session")
+    shots = c4.number_input("Shots", 1, 50, key="race_shots", persist_state="session")
+    meta_batch = c5.number_input("Meta-batch", 1, 200, key="race_meta_batch", persist_state="session")
+    fam = TASK_FAMILIES[family]
+    with st.expander("Shared seed, ways, and each entry's α and k", icon=":material/tune:"):
+        d1, d2 = st.columns(2)
+        seed = d1.number_input("Seed (the task stream every entry sees)", 0, 2**31 - 1, key="race_seed", persist_state="session")
+        ways = d2.number_input("Ways (classification)", 2, 20, key="race_ways", persist_state="session", disabled=not fam.is_classification)
+        for key in chosen:
+            e1, e2, _ = st.columns([1, 1, 3])
+            e1.selectbox(f"{key}: α", RACE_ALPHAS, key=race_override_key("alpha", key), persist_state="session")
+            e2.selectbox(f"{key}: k", RACE_KS, key=race_override_key("k", key), persist_state="session")
+    if not chosen:
+        st.info("Choose at least one algorithm to race.")
+        return None
+    return race_config(family, chosen, iterations=int(iterations), seed=int(seed), shots=int(shots),
+                       ways=int(ways) if fam.is_classification else None, meta_batch=int(meta_batch),
+                       overrides=_overrides(chosen))
+
+
+def _race_section() -> None:
+    st.subheader("Race: algorithms meta-training side by side")
+    st.caption("Every entry trains at once, one meta-iteration each in turn, on the same meta-batches (same seed). "
+               "A race runs as one background job of this session, so it takes one of the server's training slots "
+               "however many entries it has.")
+    race = _race()
+    snap = race.snapshot()
+    cfg = _race_config()
+    if cfg is not None:
+        shared = cfg.shared
+        st.caption("Each entry's own settings (recommended unless marked yours): "
+                   + " ‖ ".join(f"**{e.key}** {e.describe()}" for e in cfg.entries)
+                   + f". Shared: {shared.family} · {shared.shots} shots · query {shared.query} · meta-batch "
+                   f"{shared.meta_batch} · seed {shared.seed} · {shared.iterations:,} meta-iterations each.")
+    b = st.columns([2, 1, 1, 3])
+    if b[0].button(f"Start the race ({len(cfg.entries) if cfg else 0} entries)", key="btn_race", type="primary",
+                   icon=":material/sprint:", disabled=cfg is None):
+        race.start(cfg)
+        st.rerun()
+    if snap.status == "paused":
+        if b[1].button("Resume", key="btn_race_resume", icon=":material/play_arrow:"):
+            race.resume()
+            st.rerun()
+    elif b[1].button("Pause", key="btn_race_pause", icon=":material/pause:",
+                     disabled=snap.status not in ("running", "queued")):
+        race.pause()
+        st.rerun()
+    if b[2].button("Stop", key="btn_race_stop", icon=":material/stop:", disabled=not snap.active):
+        race.stop()
+        st.rerun()
+    if snap.race is None:
+        return
+    active = snap.active
+    crowd = _crowd()
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.fragment(_guarded(_race_live), run_every=RACE_POLL_S * crowd if active else None)()
+    with right:
+        st.fragment(_guarded(_race_fit), run_every=RACE_FIT_POLL_S * crowd if active else None)()
+    if snap.evaluation is not None:
+        _race_results(snap)
+
+
+def _guarded(body):
+    """A fragment body that shows an error instead of a traceback (fragment reruns skip the page's try)."""
+
+    def run() -> None:
+        try:
+            body()
+        except Exception as exc:
+            st.error(f"The live view failed: {type(exc).__name__}: {exc}")
+
+    run.__name__ = run.__qualname__ = body.__name__
+    return run
+
+
+def _race_live() -> None:
+    snap = _race().snapshot()
+    was = st.session_state.get("_leo_race_was_active", False)
+    st.session_state["_leo_race_was_active"] = snap.active
+    if snap.race is None:
+        return
+    classify = snap.entries[0].family.is_classification if snap.entries else False
+    text = f"**{_RACE_TEXT.get(snap.status, snap.status)}** · iteration {snap.iteration:,} of {snap.total:,}"
+    if snap.active:
+        text += f" · ETA {_fmt_seconds(snap.eta)}"
+    st.markdown(text)
+    st.progress(snap.progress)
+    if snap.error:
+        st.error(snap.error)
+    for e in snap.entries:
+        if e.status == "diverged":
+            st.warning(f"{e.key} diverged at iteration {e.iteration:,}: {e.error}")
+    st.session_state.setdefault("race_x", RACE_X[0])
+    x = st.segmented_control("x axis", RACE_X, key="race_x", required=True, persist_state="session",
+                             format_func=lambda v: "meta-iterations" if v == "iterations" else "own training seconds",
+                             help="Per-iteration costs differ (k, second order, iMAML's inner solve): against each "
+                                  "entry's own training seconds the race shows which learns fastest per second.")
+    curves = [race_curve(e.key, e.columns, accuracy=classify, status=e.status) for e in snap.entries]
+    loss_name = LOSSES[snap.entries[0].family.loss].display if snap.entries else "MSE"
+    app_state.live(race_curve_figure(curves, x=x or RACE_X[0], accuracy=classify, loss_name=loss_name),
+                   "race", key="race_chart")
+    if was and not snap.active:
+        st.rerun()  # the race ended: show the evaluation and stop polling
+
+
+def _race_fit() -> None:
+    snap = _race().snapshot()
+    if not snap.entries:
+        return
+    family = snap.entries[0].family
+    if family.is_classification:
+        st.markdown("**Each entry adapted (k steps) on the same fixed tasks**")
+        tabs = st.tabs([e.key for e in snap.entries])
+        for tab, e in zip(tabs, snap.entries):
+            if e.meta_params is None:
+                continue
+            data = classification_preview(e.model, e.family, e.algorithm, e.meta_params, e.config.shots,
+                                          e.config.alpha, e.config.k)
+            app_state.chart(classification_preview_figure(data), f"race-fit-{e.key}", key=f"race_fit_{e.key}",
+                            where=tab)
+        return
+    st.markdown("**Each entry adapted (its k steps) on the same three fixed tasks**")
+    tasks = preview_tasks(family, snap.entries[0].config.shots)
+    curves = [preview_curves(e, tasks, e.config.k) if e.meta_params is not None else None for e in snap.entries]
+    app_state.chart(race_fit_figure([e.key for e in snap.entries], curves), "race-fit", key="race_fit")
+
+
+def _race_results(snap: RaceSnapshot) -> None:
+    st.markdown(f"**After the race: every entry on the same {snap.race.eval.tasks} test tasks "
+                f"(seed {snap.race.eval.seed})**")
+    family = snap.entries[0].family
+    accuracy = family.is_classification
+    keys = [e.key for e in snap.entries]
+    app_state.chart(steps_figure(keys, list(snap.evaluation), accuracy=accuracy, loss_name=LOSSES[family.loss].display),
+                    "race-evaluation", key="race_eval_chart")
+    runs = snap.compared_runs()
+    st.dataframe(cmp.final_table(runs, list(snap.evaluation), snap.train_evaluation), hide_index=True,
+                 width="stretch", key="race_table")
+    if snap.train_evaluation is not None:
+        st.caption("Meta-test classes are held out from meta-training. The same tasks drawn from the classes the "
+                   "initializations were meta-trained on score higher: the gap is overfitting to those classes, "
+                   "and it is part of the lesson (few meta-training classes, a flexible model).")
+    st.caption("Make an entry the session's current run (for the Adaptation and Landscape pages), or add it to the "
+               "comparison below:")
+    cols = st.columns(max(1, len(snap.entries)))
+    for col, e, run in zip(cols, snap.entries, runs):
+        if col.button(f"{e.key} → current run", key=f"btn_race_current_{e.key}", icon=":material/star:"):
+            cfg, state, history = _race().entry_state(e.key)
+            st.session_state[app_state.RUNNER_KEY].load(cfg, state, history)
+            st.session_state[app_state.RUN_KEY] = st.session_state[app_state.RUNNER_KEY].snapshot()
+            st.toast(f"{e.key} is now the session's current run.")
+        if col.button(f"add {e.key} to comparison", key=f"btn_race_add_{e.key}", icon=":material/add:"):
+            _add(run)
 
 
 # -- cached core calls --------------------------------------------------------------------------------
@@ -109,9 +383,9 @@ def _collect() -> None:
                                 help="random needs none: its meta-gradient is zero.")
         label = f"Train {kind} baseline" + (f" ({base.family}, α={base.alpha:g}, k={base.k})" if base else "")
         if st.button(label, key="btn_baseline", disabled=base is None, icon=":material/play_arrow:"):
-            cfg = replace(base, algorithm=kind, iterations=int(iters))
-            with st.spinner(f"Training the {kind} baseline…"):
-                _add(cmp.train_run(cfg, _new_key(kind)))
+            cfg = replace(base, algorithm=kind, iterations=0 if kind == "random" else int(iters))
+            _jobs().start("baseline", f"{kind} baseline", cfg.iterations, train_work(cfg))
+        _watch("baseline", "meta-iterations", "btn_baseline_stop", _take_baseline)
     runs = _runs()
     if runs:
         st.caption(f"{len(runs)} run(s) collected (at most {cmp.MAX_RUNS}; the oldest is dropped).")
@@ -119,6 +393,15 @@ def _collect() -> None:
             st.session_state[RUNS_KEY] = []
             st.session_state.pop(CHOSEN_KEY, None)
             st.rerun()
+
+
+def _take_baseline(snap: JobSnapshot) -> None:
+    """A finished (or stopped: partly trained) baseline joins the comparison."""
+    r: TrainedResult = snap.result
+    source = "baseline" if r.complete else f"baseline, stopped at {r.iterations:,}"
+    _add(cmp.ComparedRun(_new_key(r.config.algorithm),
+                         f"{r.config.algorithm} · α={r.config.alpha:g} k={r.config.k} · {r.iterations:,} it ({source})",
+                         r.config, r.model, r.meta_params, r.iterations, r.seconds))
 
 
 def _compare() -> None:
@@ -186,11 +469,9 @@ def _sweep() -> None:
     st.caption(f"{sweep.cells} cells (at most {MAX_CELLS}) × {sweep.iterations} iterations at ≈{rate:.0f} it/s "
                f"(measured at k = {max(sweep.ks)}) ≈ {est:.0f} s of training, plus evaluation.")
     if st.button(f"Run sweep (≈{est:.0f} s)", key="btn_sweep", icon=":material/grid_on:"):
-        bar = st.progress(0.0, text="Starting…")
-        result = run_sweep(sweep, progress=lambda d, t: bar.progress(d / t, text=f"{d} of {t} cells"))
-        bar.empty()
-        st.session_state["leo_compare_sweep"] = result
-    result = st.session_state.get("leo_compare_sweep")
+        _jobs().start("sweep", f"α × k sweep ({sweep.cells} cells)", sweep.cells, sweep_work(sweep))
+    _watch("sweep", "cells", "btn_sweep_stop", lambda snap: st.session_state.__setitem__(SWEEP_KEY, snap.result))
+    result = st.session_state.get(SWEEP_KEY)
     if result is not None:
         app_state.chart(sweep_heatmap_figure(result), "sweep", key="sweep_heatmap")
 
@@ -199,9 +480,9 @@ def main() -> None:
     if app_state.run_inside_app():  # a link straight to this page on a fresh server
         return
     st.title("Compare")
-    st.markdown("Meta-learned initializations and baselines side by side, adapted with the same α on the same "
-                "seeded test tasks. Shaded bands are 95% intervals of the mean over tasks.")
-    for section in (_collect, _compare, _sweep):
+    st.markdown("Algorithms and baselines side by side: race them live on the same tasks, or compare trained runs "
+                "adapted on the same seeded test tasks. Shaded bands are 95% intervals of the mean over tasks.")
+    for section in (_race_section, _collect, _compare, _sweep):
         try:
             section()
         except ValueError as exc:

@@ -21,6 +21,12 @@ def app():
     if runner is not None:
         runner.close()
         assert runner.join(10)
+    jobs = at.session_state["leo_jobs"] if "leo_jobs" in at.session_state else None
+    if jobs is not None:
+        jobs.close()
+        for thread in jobs.threads():
+            thread.join(10)
+            assert not thread.is_alive(), thread.name
 
 
 @pytest.fixture(scope="module")

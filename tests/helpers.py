@@ -21,3 +21,13 @@ def no_errors(at) -> None:
     """An AppTest run showed neither an exception nor an ``st.error``."""
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+
+
+def join_jobs(at, timeout: float = 120) -> None:
+    """Wait for every background job and race thread of an AppTest session, then rerun the page."""
+    jobs = at.session_state["leo_jobs"] if "leo_jobs" in at.session_state else None
+    if jobs is not None:
+        for thread in jobs.threads():
+            thread.join(timeout)
+            assert not thread.is_alive(), f"{thread.name} still running after {timeout} s"
+    at.run()

@@ -103,3 +103,43 @@ def test_the_scanner_sees_a_forbidden_import(tmp_path):
     mod = tmp_path / "x.py"
     mod.write_text("import torch\nfrom plotly import graph_objects\ndef f():\n    import streamlit\n")
     assert {"plotly", "plotly.graph_objects", "streamlit", "torch"} <= _imports(mod, "leo_core.x")
+
+
+# Names whose call (or import) in a page would train or run an evaluation loop in the page script.
+# Pages start background jobs instead (leo_app.background, leo_app.race) and poll them.
+TRAINING_NAMES = {"Trainer", "train_to_end", "evaluate", "run_sweep", "train_pretrained", "train_run",
+                  "run_cell", "run_cells", "train_cli"}
+
+
+def _training_uses(path: Path) -> list[str]:
+    """Every import of, call to, or attribute use of a training/evaluation entry point in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name.split(".")[-1] for a in node.names] + [a.asname for a in node.names if a.asname]
+            found += [f"{path.name}:{node.lineno} imports {n}" for n in names if n in TRAINING_NAMES]
+            if isinstance(node, ast.ImportFrom) and node.module in ("leo_core.train", "leo_core.evaluate"):
+                bad = [a.name for a in node.names if a.name not in ("make_family", "make_model", "EvalResult")]
+                found += [f"{path.name}:{node.lineno} imports {n} from {node.module}" for n in bad]
+        elif isinstance(node, ast.Name) and node.id in TRAINING_NAMES:
+            found.append(f"{path.name}:{node.lineno} uses {node.id}")
+        elif isinstance(node, ast.Attribute) and node.attr in TRAINING_NAMES:
+            found.append(f"{path.name}:{node.lineno} uses .{node.attr}")
+    return found
+
+
+def test_no_page_script_trains():
+    """Pages never call the trainer or an evaluation loop directly: training runs in background jobs."""
+    pages = sorted((ROOT / "pages").glob("*.py"))
+    assert pages
+    found = [use for page in pages for use in _training_uses(page)]
+    assert not found, "pages that train or evaluate in the script:\n" + "\n".join(found)
+
+
+def test_the_page_scan_sees_training(tmp_path):
+    page = tmp_path / "page.py"
+    page.write_text("from leo_core.train import Trainer\nfrom leo_core.views import comparison as cmp\n"
+                    "def f(cfg):\n    cmp.train_run(cfg, 'k')\n    import leo_core.sweep as s\n    s.run_sweep(cfg)\n")
+    uses = _training_uses(page)
+    assert any("imports Trainer" in u for u in uses)
+    assert any(".train_run" in u for u in uses) and any(".run_sweep" in u for u in uses)

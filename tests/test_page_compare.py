@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from helpers import tiny_config, no_errors as _no_errors
+from helpers import join_jobs, tiny_config, no_errors as _no_errors
 
 PAGE = "pages/compare.py"
 
@@ -34,6 +34,7 @@ def test_current_run_against_a_baseline_and_a_sweep(app):
     app.multiselect(key="eval_shots").set_value([1, 5])
     app.radio(key="baseline_kind").set_value("random").run()
     app.button(key="btn_baseline").click().run()
+    join_jobs(app)  # the baseline trains in a background job of the session
     _no_errors(app)
     runs = app.session_state["leo_compare_runs"]
     assert [r.config.algorithm for r in runs] == ["leo", "random"]
@@ -48,6 +49,7 @@ def test_current_run_against_a_baseline_and_a_sweep(app):
     app.number_input(key="sweep_iterations").set_value(10).run()
     assert any("cells" in c.value and "it/s" in c.value for c in app.caption)
     app.button(key="btn_sweep").click().run()
+    join_jobs(app)
     _no_errors(app)
     result = app.session_state["leo_compare_sweep"]
     assert result.ks == (1,) and result.alphas == (0.01, 0.02)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import tiny_config, no_errors as _ok
+from helpers import join_jobs, tiny_config, no_errors as _ok
 
 PAGES = ["pages/adaptation.py", "pages/landscape.py"]
 
@@ -64,6 +64,7 @@ def test_pretrained_baseline_button(app):
     app.switch_page("pages/adaptation.py").run()
     app.number_input(key="pretrain_iterations").set_value(50).run()
     app.button(key="btn_pretrain").click().run()
+    join_jobs(app)
     _ok(app)
     cached = app.session_state["_leo_pretrained"]
     assert len(cached) == 1 and set(next(iter(cached.values()))) == {"theta0", "theta1"}
@@ -79,6 +80,7 @@ def test_pretrained_baselines_kept_per_session_are_bounded(app):
     for i in range(MAX_PRETRAINED + 2):  # the linear model trains 50·i iterations in milliseconds
         app.number_input(key="pretrain_iterations").set_value(50 * (i + 1)).run()
         app.button(key="btn_pretrain").click().run()
+        join_jobs(app)
     _ok(app)
     kept = app.session_state["_leo_pretrained"]
     assert len(kept) == MAX_PRETRAINED

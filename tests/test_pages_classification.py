@@ -6,7 +6,7 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-from helpers import tiny_config, no_errors as _ok
+from helpers import join_jobs, tiny_config, no_errors as _ok
 
 
 def _train(at: AppTest, family: str) -> None:
@@ -38,6 +38,7 @@ def test_points2d_adaptation_and_landscape(app):
 
     app.number_input(key="pretrain_iterations").set_value(50).run()
     app.button(key="btn_pretrain").click().run()
+    join_jobs(app)
     _ok(app)
     assert sum(t["type"] == "heatmap" for t in _chart(app, "regions_anim")["data"]) == 3
 

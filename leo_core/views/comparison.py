@@ -113,10 +113,13 @@ def _fmt(mean: float, ci: float) -> str:
     return f"{mean:.3f} ± {ci:.3f}" if math.isfinite(mean) else "diverged (not finite)"
 
 
-def final_table(runs: Sequence[ComparedRun], results: Sequence[EvalResult]) -> list[dict[str, Any]]:
-    """One row per run: final loss (and accuracy) after the last step, before adaptation, training time."""
+def final_table(runs: Sequence[ComparedRun], results: Sequence[EvalResult],
+                train_results: Sequence[EvalResult] | None = None) -> list[dict[str, Any]]:
+    """One row per run: final loss (and accuracy) after the last step, before adaptation, training time;
+    with ``train_results`` (classification), the accuracy on meta-training classes beside it: the gap
+    is how much the initialization overfits the classes it was meta-trained on."""
     rows = []
-    for run, r in zip(runs, results):
+    for i, (run, r) in enumerate(zip(runs, results)):
         row = {
             "run": run.label,
             "algorithm": run.config.algorithm,
@@ -125,6 +128,10 @@ def final_table(runs: Sequence[ComparedRun], results: Sequence[EvalResult]) -> l
         }
         if r.accuracy_by_step:
             row[f"accuracy after {r.steps} steps (±95%)"] = _fmt(r.accuracy_by_step[-1], r.accuracy_ci95_by_step[-1])
+            if train_results is not None and train_results[i].accuracy_by_step:
+                t = train_results[i]
+                row["same on meta-training classes"] = _fmt(t.accuracy_by_step[-1], t.accuracy_ci95_by_step[-1])
+                row["gap (train − test)"] = round(t.accuracy_by_step[-1] - r.accuracy_by_step[-1], 3)
         row["meta-iterations"] = run.iterations
         row["training time (s)"] = round(run.train_seconds, 1)
         rows.append(row)

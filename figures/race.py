@@ -1,0 +1,106 @@
+"""Figure builders for the race on the Compare page: the live curves and each entry's adapted fit.
+
+Data in (``leo_core.views.race.RaceCurve``, ``leo_core.views.preview.PreviewCurves``), plotly figure
+out. One colour per entry, in entry order, shared by both figures and the evaluation chart
+(``figures.compare.PALETTE``); every trace is named by its algorithm key.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import plotly.graph_objects as go
+
+from leo_core.views.preview import PreviewCurves
+from leo_core.views.race import RaceCurve
+from .compare import PALETTE
+from .style import COLORS, LINE_WIDTH, TICK_FONT, TITLE_FONT, base_layout, empty_figure, figure, smooth, thin
+
+__all__ = ["race_curve_figure", "race_fit_figure", "X_AXES"]
+
+X_AXES = ("iterations", "seconds")  # the live chart's x: meta-iterations, or each entry's own training seconds
+
+
+def _smoothed(values: Sequence[float | None], weight: float) -> list[float | None]:
+    """Exponential smoothing over the finite values; a non-finite value stays a gap."""
+    pts = [(i, v) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
+    out: list[float | None] = [None] * len(values)
+    for (i, _), s in zip(pts, smooth([v for _, v in pts], weight) if pts else []):
+        out[i] = s
+    return out
+
+
+def race_curve_figure(curves: Sequence[RaceCurve], *, x: str = "iterations", accuracy: bool = False,
+                      loss_name: str = "MSE", k_note: str = "after k steps", smoothing: float = 0.8,
+                      height: int = 460) -> go.Figure:
+    """Query loss (accuracy) after each entry's k inner steps on every meta-batch, one line per entry.
+
+    ``x`` is ``"iterations"`` or ``"seconds"`` (each entry's own training time: its steps only).
+    """
+    if x not in X_AXES:
+        raise ValueError(f"x must be one of {X_AXES}, got {x!r}")
+    if not curves:
+        return empty_figure("Choose algorithms and press the race button: their curves grow here.", height)
+    traces = []
+    for i, c in enumerate(curves):
+        xs = c.iterations if x == "iterations" else c.seconds
+        ys = _smoothed(c.values, smoothing)
+        keep = thin(len(xs))
+        traces.append(dict(type="scatter", mode="lines", name=c.key, x=[xs[j] for j in keep],
+                           y=[ys[j] for j in keep], line=dict(color=PALETTE[i % len(PALETTE)], width=LINE_WIDTH),
+                           hovertemplate=f"{c.key}<br>%{{x}}<br>%{{y:.3g}}<extra></extra>"))
+    y_title = f"query accuracy {k_note}" if accuracy else f"query loss {k_note} ({loss_name})"
+    x_title = "meta-iterations" if x == "iterations" else "own training time (s)"
+    layout = base_layout(height=height, margin=dict(l=80, r=20, t=70, b=60))
+    layout["xaxis"] = dict(title=dict(text=x_title, font=TITLE_FONT), tickfont=TICK_FONT)
+    layout["yaxis"] = dict(title=dict(text=y_title, font=TITLE_FONT), tickfont=TICK_FONT,
+                           type="linear" if accuracy else "log", nticks=6)
+    return figure(traces, layout)
+
+
+def race_fit_figure(keys: Sequence[str], curves: Sequence[PreviewCurves | None], *, height: int = 460,
+                    y_range: Sequence[float] | None = None) -> go.Figure:
+    """One panel per entry: the same fixed tasks' true functions, support points and the entry's adapted fit."""
+    shown = [(k, c) for k, c in zip(keys, curves) if c is not None]
+    if not shown:
+        return empty_figure("Each entry's fit on the same fixed tasks appears here once the race starts.", height)
+    n = len(shown)
+    gap = 0.03
+    width = (1 - gap * (n - 1)) / n
+    if y_range is None:
+        ys = [v for row in shown[0][1].y_true + shown[0][1].y_support for v in row]
+        lo, hi = min(ys), max(ys)
+        pad = 0.25 * max(hi - lo, 1.0)
+        y_range = (lo - pad, hi + pad)
+    task_dash = ("solid", "dash", "dot", "dashdot")
+    traces, layout = [], base_layout(height=height, margin=dict(l=50, r=10, t=40, b=40))
+    annotations = []
+    for i, (key, c) in enumerate(shown):
+        ax = "" if i == 0 else str(i + 1)
+        xa, ya = f"x{ax}", f"y{ax}"
+        color = PALETTE[keys.index(key) % len(PALETTE)]
+        for t in range(len(c.x)):
+            first = i == 0 and t == 0
+            dash = task_dash[t % len(task_dash)]
+            traces += [
+                dict(type="scatter", x=c.x[t], y=c.y_true[t], xaxis=xa, yaxis=ya, mode="lines",
+                     name="true function", legendgroup="true", showlegend=first,
+                     line=dict(color=COLORS["true"], width=2, dash="dot")),
+                dict(type="scatter", x=c.x_support[t], y=c.y_support[t], xaxis=xa, yaxis=ya, mode="markers",
+                     name="support points", legendgroup="support", showlegend=first,
+                     marker=dict(color=COLORS["support"], size=9, line=dict(color="white", width=1))),
+                dict(type="scatter", x=c.x[t], y=c.after[t], xaxis=xa, yaxis=ya, mode="lines",
+                     name=key, legendgroup=key, showlegend=False,
+                     line=dict(color=color, width=LINE_WIDTH - 1, dash=dash)),
+            ]
+        start = i * (width + gap)
+        layout[f"xaxis{ax}"] = dict(domain=[start, start + width], anchor=ya, tickfont=TICK_FONT, nticks=3)
+        layout[f"yaxis{ax}"] = dict(anchor=xa, range=list(y_range), showticklabels=i == 0, tickfont=TICK_FONT)
+        annotations.append(dict(text=f"<b>{key}</b> +{c.steps}",
+                                x=start + width / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
+                                yanchor="bottom", showarrow=False, font=TITLE_FONT))
+    layout["annotations"] = annotations
+    layout["legend"] = dict(orientation="h", y=-0.12, yanchor="top", x=0, font=TICK_FONT)
+    layout["margin"]["b"] = 110
+    return figure(traces, layout)

@@ -1,0 +1,369 @@
+"""Background jobs of a session: baselines, sweeps and races train here, never in a page script.
+
+A ``BackgroundJob`` runs one work function in a daemon thread under the server's job slots
+(``leo_app.jobs``): it shows ``queued`` while the server is full, then ``running`` with progress and
+an ETA, and ends ``finished``, ``stopped`` (the partial result kept), or ``error`` (one line). The
+work function gets a ``JobContext``: it calls ``ctx.report(done, partial)`` after each unit of work
+and checks ``ctx.should_stop()`` often (every training step), so a stop — or a closed tab — ends
+the thread within a step.
+
+``SessionJobs`` holds one session's jobs by name (at most one per name: starting a new ``sweep``
+stops the old one) and its race (``leo_app.race.RaceRunner``). ``app.py`` keeps it in a
+session-scoped ``st.cache_resource`` whose ``on_release`` calls ``close()``, like the session's
+``TrainingRunner``: a closed tab stops every thread of its jobs and race (each waits at most
+``CLOSE_JOIN_S``; all are asked to stop first, so the waits overlap).
+
+Work functions for the app's jobs are here too: ``train_work`` (a baseline or the pretrained start,
+stoppable at every step) and ``sweep_work`` (the α × k cells of ``leo_core.sweep`` one by one,
+finished cells kept when stopped).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from leo_core.config import TrainConfig
+from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority, set_native_name
+from leo_core.losses import LOSSES
+from leo_core.models import Model, Params
+from leo_core.sweep import SweepCell, SweepConfig, SweepResult, run_cell
+from leo_core.train import Trainer, TrainingDiverged, make_family
+
+from .race import RaceRunner
+from .jobs import JobSlots, default_slots
+
+__all__ = ["JobStatus", "JobSnapshot", "JobContext", "BackgroundJob", "SessionJobs", "JobStopped",
+           "TrainedResult", "train_work", "sweep_work", "sweep_cell", "CLOSE_JOIN_S"]
+
+CLOSE_JOIN_S = 1.5  # a closed session's job threads must be gone within 2 s; a step takes milliseconds
+_QUEUE_POLL_S = 0.1
+CROWDED_SLEEP_S = 0.004  # as leo_app.runner: the UI threads get the GIL while several jobs run
+
+
+class JobStatus:
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    ERROR = "error"
+    ACTIVE = (QUEUED, RUNNING)
+
+
+class JobStopped(Exception):
+    """Raised inside a work function by ``JobContext.check()`` when the job is asked to stop."""
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    name: str
+    label: str
+    status: str
+    done: int = 0
+    total: int = 0
+    elapsed: float = 0.0  # seconds since the job got its slot
+    result: Any = None  # the work's partial result (after each report), then its final one
+    error: str | None = None
+    job_id: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status in JobStatus.ACTIVE
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.done / self.total) if self.total else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the rate so far (None before the first unit of work)."""
+        if not self.done or self.elapsed <= 0:
+            return None
+        return max(0, self.total - self.done) * self.elapsed / self.done
+
+
+class JobContext:
+    """What a work function sees of its job: stop checks and progress reports."""
+
+    def __init__(self, job: "BackgroundJob"):
+        self._job = job
+
+    def should_stop(self) -> bool:
+        return self._job._stop.is_set()
+
+    def breathe(self) -> None:
+        """Hand the GIL to the UI threads after a step (longer while other jobs share the server)."""
+        time.sleep(CROWDED_SLEEP_S if self._job._slots.busy > 1 else 0)
+
+    def check(self) -> None:
+        """Raise ``JobStopped`` when asked to stop; otherwise ``breathe``."""
+        if self._job._stop.is_set():
+            raise JobStopped
+        self.breathe()
+
+    def between_steps(self) -> bool:
+        """``breathe``, then whether to stop (a ``should_stop`` callback for step loops)."""
+        self.breathe()
+        return self._job._stop.is_set()
+
+    def report(self, done: int, partial: Any = None) -> None:
+        with self._job._lock:
+            self._job._done = done
+            if partial is not None:
+                self._job._result = partial
+
+
+Work = Callable[[JobContext], Any]
+
+
+class BackgroundJob:
+    """One work function in a daemon thread, under a job slot; safe to read from any thread."""
+
+    _ids = 0
+
+    def __init__(self, name: str, label: str, total: int, work: Work, *, slots: JobSlots | None = None,
+                 threads: int = DEFAULT_CPU_THREADS):
+        BackgroundJob._ids += 1
+        self.name, self.label, self.total = name, label, total
+        self._work = work
+        self._slots = slots if slots is not None else default_slots()
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._status = JobStatus.QUEUED
+        self._done = 0
+        self._result: Any = None
+        self._error: str | None = None
+        self._started_at: float | None = None
+        self._ended_at: float | None = None
+        self._id = BackgroundJob._ids
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"leo-job-{name}-{self._id}")
+
+    def start(self) -> "BackgroundJob":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 10.0) -> bool:
+        """Ask the job to stop and wait at most ``timeout`` seconds; True when its thread ended."""
+        self._stop.set()
+        return self.join(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        if self._thread.ident is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            start = self._started_at
+            end = self._ended_at if self._ended_at is not None else time.monotonic()
+            return JobSnapshot(self.name, self.label, self._status, self._done, self.total,
+                               0.0 if start is None else end - start, self._result, self._error, self._id)
+
+    def _run(self) -> None:
+        set_native_name(f"leo-job-{self.name}")
+        configure_threads(self._threads)
+        lower_thread_priority()
+        if not self._acquire():
+            with self._lock:
+                self._status = JobStatus.STOPPED
+            return
+        with self._lock:
+            self._status = JobStatus.RUNNING
+            self._started_at = time.monotonic()
+        final, error, result = JobStatus.FINISHED, None, None
+        try:
+            result = self._work(JobContext(self))
+        except JobStopped:
+            final = JobStatus.STOPPED
+        except Exception as exc:  # the page shows one line; the thread never dies silently
+            final, error = JobStatus.ERROR, f"{self.label} failed: {type(exc).__name__}: {exc}"
+        finally:
+            self._slots.release()
+        with self._lock:
+            if result is not None:
+                self._result = result
+            if final == JobStatus.FINISHED and self._stop.is_set() and self._done < self.total:
+                final = JobStatus.STOPPED  # a work function that returned its partial result on a stop
+            self._status, self._error = final, error
+            self._ended_at = time.monotonic()
+
+    def _acquire(self) -> bool:
+        while not self._stop.is_set():
+            if self._slots.acquire(timeout=_QUEUE_POLL_S):
+                return True
+        return False
+
+
+class SessionJobs:
+    """One session's background jobs by name, and its race; ``close()`` stops them all."""
+
+    def __init__(self, slots: JobSlots | None = None):
+        self._slots = slots
+        self._jobs: dict[str, BackgroundJob] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self._race = None  # leo_app.race.RaceRunner, made on first use
+
+    @property
+    def slots(self) -> JobSlots:
+        return self._slots if self._slots is not None else default_slots()
+
+    def start(self, name: str, label: str, total: int, work: Work) -> BackgroundJob:
+        """Stop the job called ``name`` (if any) and start ``work`` under that name."""
+        if self._closed:
+            raise RuntimeError("this session's jobs are closed")
+        job = BackgroundJob(name, label, total, work, slots=self.slots)
+        with self._lock:
+            old = self._jobs.get(name)
+            self._jobs[name] = job
+        if old is not None:
+            old.stop(CLOSE_JOIN_S)
+        return job.start()
+
+    def get(self, name: str) -> BackgroundJob | None:
+        with self._lock:
+            return self._jobs.get(name)
+
+    def snapshot(self, name: str) -> JobSnapshot | None:
+        job = self.get(name)
+        return None if job is None else job.snapshot()
+
+    def stop(self, name: str) -> None:
+        job = self.get(name)
+        if job is not None:
+            job.stop(CLOSE_JOIN_S)
+
+    @property
+    def race(self):
+        """The session's ``RaceRunner`` (one per session; a new race replaces the old one inside it)."""
+        with self._lock:
+            if self._race is None:
+                self._race = RaceRunner(slots=self._slots)
+            return self._race
+
+    def threads(self) -> list[threading.Thread]:
+        """Every thread this session's jobs and race started (for tests and the bench)."""
+        with self._lock:
+            out = [j._thread for j in self._jobs.values() if j._thread.ident is not None]
+            if self._race is not None and self._race.thread is not None:
+                out.append(self._race.thread)
+        return out
+
+    def close(self) -> None:
+        """Stop every job and the race (the session ended). Idempotent; waits ≤ ``CLOSE_JOIN_S`` overall."""
+        self._closed = True
+        with self._lock:
+            jobs, race = list(self._jobs.values()), self._race
+        for job in jobs:
+            job._stop.set()
+        if race is not None:
+            race.close(wait=False)
+        deadline = time.monotonic() + CLOSE_JOIN_S
+        for job in jobs:
+            job.join(max(0.0, deadline - time.monotonic()))
+        if race is not None:
+            race.join(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+# -- work functions ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainedResult:
+    """A trained (or partly trained) run: enough to adapt from it or compare it."""
+
+    config: TrainConfig
+    model: Model
+    meta_params: Params  # detached CPU tensors
+    iterations: int
+    seconds: float
+    complete: bool  # False when stopped early (or diverged: the last finite θ₀ is kept)
+    note: str = ""
+
+
+def _cpu(params: Params) -> Params:
+    return {n: v.detach().to("cpu", copy=True) for n, v in params.items()}
+
+
+def train_work(cfg: TrainConfig, report_every: int = 10) -> Work:
+    """Train ``cfg`` to the end, a step at a time; a stop keeps the θ₀ trained so far (``complete`` False)."""
+
+    def work(ctx: JobContext) -> TrainedResult:
+        trainer = Trainer(cfg)
+        note = ""
+        try:
+            while not trainer.done:
+                if ctx.should_stop():
+                    break
+                trainer.step()
+                if trainer.iteration % report_every == 0:
+                    ctx.report(trainer.iteration)
+                ctx.breathe()
+        except TrainingDiverged as exc:
+            note = f"diverged: {exc}"
+        ctx.report(trainer.iteration)
+        return TrainedResult(cfg, trainer.model, _cpu(trainer.meta_params), trainer.iteration, trainer.elapsed,
+                             trainer.done and not note, note)
+
+    return work
+
+
+def sweep_cell(sweep: SweepConfig, alpha: float, k: int, should_stop: Callable[[], bool]
+               ) -> tuple[float, float, float | None, float, bool] | None:
+    """One cell by the sweep engine's own ``run_cell``, stopped between meta-iterations when asked
+    (None then): (loss, its 95% interval, accuracy, training seconds, diverged) after k steps."""
+    r = run_cell(sweep, SweepCell(alpha, k, sweep.base.seed), threads=None, should_stop=should_stop)
+    if r is None:
+        return None
+    if not r.loss_by_step:  # training diverged
+        return math.nan, math.nan, None, r.seconds, True
+    acc = r.accuracy_by_step[-1] if r.accuracy_by_step else None
+    return r.loss_by_step[-1], r.ci95_by_step[-1], acc, r.seconds, r.diverged
+
+
+def _sweep_result(sweep: SweepConfig, loss, ci, acc, seconds, diverged, classify: bool, loss_name: str) -> SweepResult:
+    copy = lambda grid: [list(row) for row in grid]  # noqa: E731 — a snapshot the thread no longer writes
+    return SweepResult(tuple(sweep.alphas), tuple(sweep.ks), copy(loss), copy(ci), copy(acc) if classify else None,
+                       copy(seconds), copy(diverged), loss_name=loss_name)
+
+
+def sweep_work(sweep: SweepConfig) -> Work:
+    """Every (α, k) cell in ``leo_core.sweep.run_sweep``'s order; after each cell the partial grid is
+    reported (cells not run stay NaN), so a stopped sweep keeps the cells it finished."""
+
+    def work(ctx: JobContext) -> SweepResult:
+        family = make_family(sweep.base)
+        classify, loss_name = family.is_classification, LOSSES[family.loss].display
+        nk, na = len(sweep.ks), len(sweep.alphas)
+        loss = [[math.nan] * na for _ in range(nk)]
+        ci = [[math.nan] * na for _ in range(nk)]
+        acc = [[math.nan] * na for _ in range(nk)]
+        seconds = [[0.0] * na for _ in range(nk)]
+        diverged = [[False] * na for _ in range(nk)]
+        done = 0
+        for i, k in enumerate(sweep.ks):
+            for j, alpha in enumerate(sweep.alphas):
+                cell = sweep_cell(sweep, alpha, k, ctx.between_steps)
+                if cell is None:
+                    return _sweep_result(sweep, loss, ci, acc, seconds, diverged, classify, loss_name)
+                loss[i][j], ci[i][j], a, seconds[i][j], diverged[i][j] = cell
+                if a is not None:
+                    acc[i][j] = a
+                done += 1
+                ctx.report(done, _sweep_result(sweep, loss, ci, acc, seconds, diverged, classify, loss_name))
+        return _sweep_result(sweep, loss, ci, acc, seconds, diverged, classify, loss_name)
+
+    return work
