@@ -35,9 +35,12 @@ import sys, runpy
 sys.path.insert(0, {str(ROOT)!r})
 import streamlit as st
 from leo_app import state as app_state
+from leo_app.background import SessionJobs
 from leo_app.runner import TrainingRunner
 if "leo_runner" not in st.session_state:
     st.session_state["leo_runner"] = TrainingRunner()
+if app_state.JOBS_KEY not in st.session_state:
+    st.session_state[app_state.JOBS_KEY] = SessionJobs()
 st.session_state["leo_run"] = st.session_state["leo_runner"].snapshot()
 PAGE = "{{page}}"
 app_state.before_page(PAGE)
@@ -50,7 +53,10 @@ def _close(at: AppTest) -> None:
     runner = at.session_state["leo_runner"] if "leo_runner" in at.session_state else None
     if runner is not None:
         runner.close()
-        assert runner.join(5)
+        assert runner.join(30)
+    jobs = at.session_state["leo_jobs"] if "leo_jobs" in at.session_state else None
+    if jobs is not None:
+        jobs.close()
 
 
 def _harness(page: str, params: dict[str, str]) -> AppTest:
