@@ -163,7 +163,7 @@ def run_load(browser, url: str, pid: int, sessions: int, iterations: int, timeou
             for i, page in enumerate(pages):
                 page.get_by_text("Finished.", exact=False).first.wait_for(timeout=timeout_s * 1000)
                 finished_s.append(time.monotonic() - t_start)
-                caption = page.locator("[data-testid=stCaptionContainer]", has_text="meta-batch").first.inner_text()
+                caption = page.locator("[data-testid=stCaptionContainer]", has_text=" shots · ").first.inner_text()
                 progress = page.get_by_text(f"iteration {iterations:,} of {iterations:,}").count()
                 isolation_ok &= f"seed {i + 1}" in caption and progress == 1
             exceptions = sum(page.locator("[data-testid=stException]").count() for page in pages)

@@ -93,7 +93,7 @@ def status(page) -> str:
 
 
 def run_settings(page) -> str:
-    return page.locator("[data-testid=stCaptionContainer]", has_text="meta-batch").first.inner_text()
+    return page.locator("[data-testid=stCaptionContainer]", has_text=" shots · ").first.inner_text()
 
 
 def shot(page, name: str) -> None:
