@@ -56,6 +56,12 @@ def race_curve_figure(curves: Sequence[RaceCurve], *, x: str = "iterations", acc
     layout["xaxis"] = dict(title=dict(text=x_title, font=TITLE_FONT), tickfont=TICK_FONT)
     layout["yaxis"] = dict(title=dict(text=y_title, font=TITLE_FONT), tickfont=TICK_FONT,
                            type="linear" if accuracy else "log", nticks=6)
+    starts = [c.values[0] for c in curves if c.values and c.values[0] is not None and math.isfinite(c.values[0])]
+    if not accuracy and starts:
+        # A spike (one meta-batch whose adaptation overshoots) would stretch the log axis over decades and
+        # flatten every curve; the autorange stops at 10× the highest starting loss. It depends only on
+        # the first values, so it stays put while the race runs and a user's zoom is kept.
+        layout["yaxis"]["autorangeoptions"] = dict(clipmax=10 * max(starts))
     return figure(traces, layout)
 
 

@@ -175,7 +175,8 @@ def _race_config() -> RaceConfig | None:
     shots = c4.number_input("Shots", 1, 50, key="race_shots", persist_state="session")
     meta_batch = c5.number_input("Meta-batch", 1, 200, key="race_meta_batch", persist_state="session")
     fam = TASK_FAMILIES[family]
-    with st.expander("Shared seed, ways, and each entry's α and k", icon=":material/tune:"):
+    with st.expander("Each entry's settings (α, k), the shared seed and ways", icon=":material/tune:"):
+        st.caption(_race_settings_text(family, chosen, iterations, shots, meta_batch))
         d1, d2 = st.columns(2)
         seed = d1.number_input("Seed (the task stream every entry sees)", 0, 2**31 - 1, key="race_seed", persist_state="session")
         ways = d2.number_input("Ways (classification)", 2, 20, key="race_ways", persist_state="session", disabled=not fam.is_classification)
@@ -191,20 +192,30 @@ def _race_config() -> RaceConfig | None:
                        overrides=_overrides(chosen))
 
 
+def _race_settings_text(family: str, chosen: list[str], iterations, shots, meta_batch) -> str:
+    """What each entry trains with (recommended unless the user set it) and what they share."""
+    try:
+        cfg = race_config(family, chosen, iterations=int(iterations), shots=int(shots), meta_batch=int(meta_batch),
+                          seed=int(st.session_state.get("race_seed", 0)), overrides=_overrides(chosen),
+                          ways=int(st.session_state.get("race_ways", 5)) if TASK_FAMILIES[family].is_classification
+                          else None)
+    except ValueError as exc:
+        return str(exc)
+    shared = cfg.shared
+    return ("Each entry's own settings (recommended unless marked yours): "
+            + " ‖ ".join(f"**{e.key}** {e.describe()}" for e in cfg.entries)
+            + f". Shared: {shared.family} · {shared.shots} shots · query {shared.query} · meta-batch "
+            f"{shared.meta_batch} · seed {shared.seed} · {shared.iterations:,} meta-iterations each.")
+
+
 def _race_section() -> None:
-    st.subheader("Race: algorithms meta-training side by side")
-    st.caption("Every entry trains at once, one meta-iteration each in turn, on the same meta-batches (same seed). "
-               "A race runs as one background job of this session, so it takes one of the server's training slots "
-               "however many entries it has.")
+    st.subheader("Race: algorithms meta-training side by side",
+                 help="Every entry trains at once, one meta-iteration each in turn, on the same meta-batches (same "
+                      "seed). A race runs as one background job of this session, so it takes one of the server's "
+                      "training slots however many entries it has.")
     race = _race()
     snap = race.snapshot()
     cfg = _race_config()
-    if cfg is not None:
-        shared = cfg.shared
-        st.caption("Each entry's own settings (recommended unless marked yours): "
-                   + " ‖ ".join(f"**{e.key}** {e.describe()}" for e in cfg.entries)
-                   + f". Shared: {shared.family} · {shared.shots} shots · query {shared.query} · meta-batch "
-                   f"{shared.meta_batch} · seed {shared.seed} · {shared.iterations:,} meta-iterations each.")
     b = st.columns([2, 1, 1, 3])
     if b[0].button(f"Start the race ({len(cfg.entries) if cfg else 0} entries)", key="btn_race", type="primary",
                    icon=":material/sprint:", disabled=cfg is None):
@@ -257,15 +268,16 @@ def _race_live() -> None:
     text = f"**{_RACE_TEXT.get(snap.status, snap.status)}** · iteration {snap.iteration:,} of {snap.total:,}"
     if snap.active:
         text += f" · ETA {_fmt_seconds(snap.eta)}"
-    st.markdown(text)
-    st.progress(snap.progress)
+    top, toggle = st.columns([3, 2], vertical_alignment="bottom")
+    top.markdown(text)
+    top.progress(snap.progress)
     if snap.error:
         st.error(snap.error)
     for e in snap.entries:
         if e.status == "diverged":
             st.warning(f"{e.key} diverged at iteration {e.iteration:,}: {e.error}")
     st.session_state.setdefault("race_x", RACE_X[0])
-    x = st.segmented_control("x axis", RACE_X, key="race_x", required=True, persist_state="session",
+    x = toggle.segmented_control("x axis", RACE_X, key="race_x", required=True, persist_state="session",
                              format_func=lambda v: "meta-iterations" if v == "iterations" else "own training seconds",
                              help="Per-iteration costs differ (k, second order, iMAML's inner solve): against each "
                                   "entry's own training seconds the race shows which learns fastest per second.")
@@ -479,9 +491,9 @@ def _sweep() -> None:
 def main() -> None:
     if app_state.run_inside_app():  # a link straight to this page on a fresh server
         return
-    st.title("Compare")
-    st.markdown("Algorithms and baselines side by side: race them live on the same tasks, or compare trained runs "
-                "adapted on the same seeded test tasks. Shaded bands are 95% intervals of the mean over tasks.")
+    st.title("Compare", help="Algorithms and baselines side by side: race them live on the same tasks, or compare "
+                              "trained runs adapted on the same seeded test tasks. Shaded bands are 95% intervals of "
+                              "the mean over tasks.")
     for section in (_race_section, _collect, _compare, _sweep):
         try:
             section()
