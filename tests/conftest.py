@@ -20,7 +20,7 @@ def app():
     runner = at.session_state["leo_runner"] if "leo_runner" in at.session_state else None
     if runner is not None:
         runner.close()
-        assert runner.join(10)
+        assert runner.join(60)
 
 
 @pytest.fixture(scope="module")
