@@ -22,6 +22,7 @@ __all__ = [  # the harness (for conftest's fixtures), marks, and the helpers
     "CHROMIUM", "CHROMIUM_ARGS", "start_server", "stop_server", "ARTIFACTS", "VIEWPORT", "LONG_RUN", "BROWSER_TESTS",
     "open_app", "settle", "set_number", "no_exception", "no_failure", "last_iteration_on_chart", "wait_for_curve",
     "metric", "status", "run_settings", "shot", "charts_ready", "choose", "training_threads", "wait_until", "WAIT_S",
+    "alert_seen",
 ]
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -35,8 +36,26 @@ BROWSER_TESTS = [
 ]
 
 
+# Every alert text the page has shown, kept in ``window.__leoAlerts``: a one-time message (a flash after an
+# upload) may be gone again by the time a test looks, if a rerun follows at once.
+_RECORD_ALERTS = """new MutationObserver(() => {
+    const seen = (window.__leoAlerts = window.__leoAlerts || []);
+    document.querySelectorAll('[data-testid=stAlert]').forEach(a => {
+        const t = a.innerText; if (t && !seen.includes(t)) seen.push(t);
+    });
+}).observe(document, {childList: true, subtree: true, characterData: true});"""
+
+
+def alert_seen(page, text: str) -> str:
+    """Wait until the page has shown an alert containing ``text`` (it may be gone since); its full text."""
+    def seen() -> str | None:
+        return next((t for t in page.evaluate("() => window.__leoAlerts || []") if text in t), None)
+    return wait_until(seen, what=f"an alert saying {text!r}")
+
+
 def open_app(browser, url: str):
     ctx = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    ctx.add_init_script(_RECORD_ALERTS)
     page = ctx.new_page()
     page.set_default_timeout(WAIT_S * 1000)  # an upper bound for every wait: this machine may be busy
     page.goto(url)

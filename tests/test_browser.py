@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from browser_helpers import (
-    BROWSER_TESTS, LONG_RUN, last_iteration_on_chart, no_exception, open_app, run_settings, set_number, settle, shot,
+    BROWSER_TESTS, LONG_RUN, alert_seen, last_iteration_on_chart, no_exception, open_app, run_settings, set_number, settle, shot,
     status, training_threads, wait_for_curve, wait_until,
 )
 
@@ -62,10 +62,11 @@ def test_live_training_settings_pages_and_checkpoints(server, browser, tmp_path)
         uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
         uploader.set_input_files(files=[{"name": "bad.pt", "mimeType": "application/octet-stream",
                                          "buffer": b"not a checkpoint"}])
-        page.locator("[data-testid=stAlert]", has_text="Cannot load bad.pt").wait_for()
+        alert_seen(page, "Cannot load bad.pt")
+        settle(page)  # that upload's rerun has finished before the next file goes in
         no_exception(page)
         uploader.set_input_files(str(ckpt))
-        page.locator("[data-testid=stAlert]", has_text="Loaded run.pt").wait_for()
+        alert_seen(page, "Loaded run.pt")
         settle(page)
         assert status(page).startswith("Checkpoint loaded")
         shot(page, "04-train-loaded")
