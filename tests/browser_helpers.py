@@ -31,7 +31,7 @@ LONG_RUN = "100000"
 
 # ``pytestmark`` of every browser test module.
 BROWSER_TESTS = [
-    pytest.mark.browser,
+    pytest.mark.browser, pytest.mark.slow,  # each drives a real server and browser: tens of seconds
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
 ]
 
