@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from app_server import (  # noqa: E402
-    CHROMIUM, CHROMIUM_ARGS, IDLE, LOSS_CHART, ROOT, start_server, stop_server,
+    CHROMIUM, CHROMIUM_ARGS, IDLE, LOSS_CHART, ROOT, RUN_CAPTION, RUN_SETTINGS, start_server, stop_server,
 )
 from helpers import WAIT_S, wait_until  # noqa: E402
 
@@ -107,7 +107,7 @@ def status(page) -> str:
 
 
 def run_settings(page) -> str:
-    return page.locator("[data-testid=stCaptionContainer]", has_text="meta-batch").first.inner_text()
+    return page.locator(RUN_CAPTION, has_text=RUN_SETTINGS).first.inner_text()
 
 
 def shot(page, name: str) -> None:

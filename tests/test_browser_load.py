@@ -42,6 +42,6 @@ def test_three_sessions_train_at_once_with_a_job_limit_of_two():
     finally:
         stop_server(proc)
     (artifacts / "load-test-3.json").write_text(str(result))
-    assert result["isolation_ok"] and result["exceptions"] == 0, result
+    assert result["isolation_ok"] and result["exceptions"] == 0, str(result)
     assert result["page_switch_s"]["n"] == 6, result  # every session switched to Adaptation and back
     assert result["rss_mb"]["peak"] < 1500, result
