@@ -6,6 +6,7 @@ Used by ``bench/load_test.py``, ``bench/app_throughput.py`` and the browser test
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["ROOT", "CHROMIUM", "CHROMIUM_ARGS", "IDLE", "LOSS_CHART", "REFRESHES_JS", "start_server", "stop_server"]
+__all__ = ["ROOT", "CHROMIUM", "CHROMIUM_ARGS", "IDLE", "LOSS_CHART", "REFRESHES_JS", "RUN_CAPTION", "RUN_SETTINGS",
+           "start_server", "stop_server"]
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -23,6 +25,10 @@ IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"  # the page's sc
 # The Train page's live loss chart (its element key; a plain ".js-plotly-plot" would, while the loss chart
 # remounts on a refresh, find the fit preview beside it, whose last x is 5).
 LOSS_CHART = ".st-key-loss_chart .js-plotly-plot"
+# The Train page's caption of the run's own settings ("… · meta-batch 10 · … · seed 3"): in the main area and
+# case-sensitive, since the sidebar's note "Changed from the recommended: Meta-batch 10 (rec. 25)…" is not it.
+RUN_CAPTION = "[data-testid=stMain] [data-testid=stCaptionContainer]"
+RUN_SETTINGS = re.compile(r"meta-batch \d+")
 # Distinct states of the loss chart's last x, sampled every 20 ms for ``ms``: one per live-view refresh.
 REFRESHES_JS = """(ms) => new Promise(done => {
     const seen = new Set(); const t0 = performance.now();

@@ -6,6 +6,7 @@ open and its live view polling, then the CLI again. In-app it/s is the average o
 (from the downloaded metrics CSV: last iteration / training seconds).
 
     python bench/app_throughput.py --iterations 3000
+    python bench/app_throughput.py --iterations 1000 --family points2d --alpha 0.5   # classification's live view
 """
 
 from __future__ import annotations
@@ -30,14 +31,15 @@ FIRST_POINT_JS = """() => {
 }""" % LOSS_CHART
 
 
-def cli_rate(iterations: int, out: Path) -> float:
-    proc = subprocess.run([PY, "-m", "leo_core", "train", "--iterations", str(iterations), "--out", str(out)],
+def cli_rate(iterations: int, out: Path, family: str | None = None, alpha: float | None = None) -> float:
+    extra = (["--family", family] if family else []) + (["--alpha", str(alpha)] if alpha is not None else [])
+    proc = subprocess.run([PY, "-m", "leo_core", "train", "--iterations", str(iterations), "--out", str(out), *extra],
                           cwd=ROOT, capture_output=True, text=True, check=True)
     m = re.search(r"trained (\d+) iterations in ([\d.]+)s", proc.stderr)
     return int(m[1]) / float(m[2])
 
 
-def app_run(iterations: int, chromium: str) -> dict:
+def app_run(iterations: int, chromium: str, family: str | None = None, alpha: float | None = None) -> dict:
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     url, server = start_server(artifacts / "app-throughput-server.log")
@@ -45,7 +47,8 @@ def app_run(iterations: int, chromium: str) -> dict:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(url)
+            query = "&".join(f"{k}={v}" for k, v in (("family", family), ("alpha", alpha)) if v is not None)
+            page.goto(f"{url}/?{query}" if query else url)
             page.wait_for_selector(IDLE)
             box = page.get_by_role("spinbutton", name="Iterations")
             box.fill(str(iterations))
@@ -73,11 +76,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--iterations", type=int, default=3000)
     p.add_argument("--chromium", default=CHROMIUM)
+    p.add_argument("--family", help="task family (default: the app's), e.g. points2d")
+    p.add_argument("--alpha", type=float, help="inner step size (default: the family's recommended one)")
     args = p.parse_args()
     out = Path("/tmp/leo-app-throughput")
-    before = cli_rate(args.iterations, out)
-    app = app_run(args.iterations, args.chromium)
-    after = cli_rate(args.iterations, out)
+    before = cli_rate(args.iterations, out, args.family, args.alpha)
+    app = app_run(args.iterations, args.chromium, args.family, args.alpha)
+    after = cli_rate(args.iterations, out, args.family, args.alpha)
     cli = (before + after) / 2
     r = app["refreshes_per_s"]
     busy = r[:-1] if len(r) > 1 else r  # the last window straddles the end of the run

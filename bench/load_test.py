@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from app_server import CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, start_server, stop_server
+from app_server import CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, RUN_CAPTION, RUN_SETTINGS, start_server, stop_server
 
 VIEWPORT = {"width": 1280, "height": 900}
 
@@ -121,6 +121,19 @@ def _switch(page, title: str, times: ScriptTimes | None = None) -> tuple[float, 
     return time.monotonic() - t0, times.answer_after(t0) if times else None
 
 
+def _shows_own_run(page, seed: int, iterations: int, settle_s: float = 30) -> tuple[bool, str]:
+    """Whether the finished page shows its own run (its seed in the run's caption, all its iterations), and what it
+    showed. "Finished." may show before the rerun that draws the rest has ended, so it looks again for up to
+    ``settle_s`` seconds (another session's run shown would stay wrong, so this hides no isolation bug)."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        caption = page.locator(RUN_CAPTION, has_text=RUN_SETTINGS).first.inner_text()
+        progress = page.get_by_text(f"iteration {iterations:,} of {iterations:,}").count()
+        if (f"seed {seed}" in caption and progress == 1) or time.monotonic() > deadline:
+            return f"seed {seed}" in caption and progress == 1, f"{caption!r}, progress lines: {progress}"
+        time.sleep(0.2)
+
+
 def _summary(values: list[float]) -> dict:
     return {"max": round(max(values), 3), "mean": round(sum(values) / len(values), 3), "n": len(values),
             "under_2s": sum(v < 2 for v in values), "all": [round(v, 2) for v in values]}
@@ -158,14 +171,14 @@ def run_load(browser, url: str, pid: int, sessions: int, iterations: int, timeou
                     switch_s.append(shown)
                     if answered is not None:
                         server_s.append(answered)
-            isolation_ok = True
+            isolation_ok, isolation_seen = True, []
             finished_s = []
             for i, page in enumerate(pages):
                 page.get_by_text("Finished.", exact=False).first.wait_for(timeout=timeout_s * 1000)
                 finished_s.append(time.monotonic() - t_start)
-                caption = page.locator("[data-testid=stCaptionContainer]", has_text=" shots · ").first.inner_text()
-                progress = page.get_by_text(f"iteration {iterations:,} of {iterations:,}").count()
-                isolation_ok &= f"seed {i + 1}" in caption and progress == 1
+                ok, seen = _shows_own_run(page, i + 1, iterations)
+                isolation_ok &= ok
+                isolation_seen.append(seen)
             exceptions = sum(page.locator("[data-testid=stException]").count() for page in pages)
         finally:
             for ctx in contexts:
@@ -177,6 +190,7 @@ def run_load(browser, url: str, pid: int, sessions: int, iterations: int, timeou
         "queued_1s_after_start": queued_seen,
         "first_visit_switch_s": [round(t, 3) for t in cold_s],
         "isolation_ok": bool(isolation_ok), "exceptions": exceptions,
+        "isolation_seen": None if isolation_ok else isolation_seen,  # what each page showed, when one was wrong
         "page_switch_s": _summary(switch_s),  # click → new page shown in the browser, script idle
         "server_answer_s": _summary(server_s) if server_s else None,  # rerun asked → script finished (websocket)
         "all_finished_after_s": round(max(finished_s), 1),

@@ -5,7 +5,6 @@ The ``server`` and ``browser`` fixtures built on these live in ``conftest.py``.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
@@ -15,13 +14,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from app_server import (  # noqa: E402
-    CHROMIUM, CHROMIUM_ARGS, IDLE, LOSS_CHART, REFRESHES_JS, ROOT, start_server, stop_server,
+    CHROMIUM, CHROMIUM_ARGS, IDLE, LOSS_CHART, ROOT, RUN_CAPTION, RUN_SETTINGS, start_server, stop_server,
 )
+from helpers import WAIT_S, wait_until  # noqa: E402
 
 __all__ = [  # the harness (for conftest's fixtures), marks, and the helpers
     "CHROMIUM", "CHROMIUM_ARGS", "start_server", "stop_server", "ARTIFACTS", "VIEWPORT", "LONG_RUN", "BROWSER_TESTS",
     "open_app", "settle", "set_number", "no_exception", "no_failure", "last_iteration_on_chart", "wait_for_curve",
-    "refreshes_per_second", "metric", "status", "run_settings", "shot", "charts_ready", "choose", "cpu_seconds",
+    "metric", "status", "run_settings", "shot", "charts_ready", "choose", "training_threads", "wait_until", "WAIT_S",
+    "alert_seen",
 ]
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -30,15 +31,33 @@ LONG_RUN = "100000"
 
 # ``pytestmark`` of every browser test module.
 BROWSER_TESTS = [
-    pytest.mark.browser,
+    pytest.mark.browser, pytest.mark.slow,  # each drives a real server and browser: tens of seconds
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}"),
 ]
 
 
+# Every alert text the page has shown, kept in ``window.__leoAlerts``: a one-time message (a flash after an
+# upload) may be gone again by the time a test looks, if a rerun follows at once.
+_RECORD_ALERTS = """new MutationObserver(() => {
+    const seen = (window.__leoAlerts = window.__leoAlerts || []);
+    document.querySelectorAll('[data-testid=stAlert]').forEach(a => {
+        const t = a.innerText; if (t && !seen.includes(t)) seen.push(t);
+    });
+}).observe(document, {childList: true, subtree: true, characterData: true});"""
+
+
+def alert_seen(page, text: str) -> str:
+    """Wait until the page has shown an alert containing ``text`` (it may be gone since); its full text."""
+    def seen() -> str | None:
+        return next((t for t in page.evaluate("() => window.__leoAlerts || []") if text in t), None)
+    return wait_until(seen, what=f"an alert saying {text!r}")
+
+
 def open_app(browser, url: str):
     ctx = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    ctx.add_init_script(_RECORD_ALERTS)
     page = ctx.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(WAIT_S * 1000)  # an upper bound for every wait: this machine may be busy
     page.goto(url)
     page.wait_for_selector(IDLE)
     page.get_by_role("button", name="Start").wait_for()
@@ -46,6 +65,7 @@ def open_app(browser, url: str):
 
 
 def settle(page) -> None:
+    """Let the rerun an action asked for start (a short pause), then wait until the page's script is idle."""
     time.sleep(0.4)
     page.wait_for_selector(IDLE)
 
@@ -69,16 +89,10 @@ def last_iteration_on_chart(page) -> float:
     }""" % LOSS_CHART)
 
 
-def wait_for_curve(page, at_least: float = 1) -> None:
-    deadline = time.monotonic() + 30
-    while last_iteration_on_chart(page) < at_least:
-        assert time.monotonic() < deadline, f"the loss curve never reached iteration {at_least}"
-        time.sleep(0.1)
-
-
-def refreshes_per_second(page, seconds: float = 4.0) -> float:
-    """Distinct chart states seen while sampling every 20 ms: one per live-view refresh."""
-    return (page.evaluate(REFRESHES_JS, int(seconds * 1000)) - 1) / seconds
+def wait_for_curve(page, at_least: float = 1, timeout: float = WAIT_S, what: str = "") -> float:
+    """Wait until the live loss chart shows iteration ``at_least``; the last iteration shown."""
+    return wait_until(lambda: (x := last_iteration_on_chart(page)) >= at_least and x, timeout,
+                      what or f"the loss curve to reach iteration {at_least}")
 
 
 def metric(page, label: str) -> str:
@@ -93,7 +107,7 @@ def status(page) -> str:
 
 
 def run_settings(page) -> str:
-    return page.locator("[data-testid=stCaptionContainer]", has_text=" shots · ").first.inner_text()
+    return page.locator(RUN_CAPTION, has_text=RUN_SETTINGS).first.inner_text()
 
 
 def shot(page, name: str) -> None:
@@ -108,15 +122,12 @@ def no_failure(page) -> None:
 
 
 def charts_ready(page, at_least: int) -> int:
-    """Wait (≤ 60 s) until at least ``at_least`` plotly charts are on the page; their count."""
-    deadline = time.monotonic() + 60
-    while True:
+    """Wait (≤ WAIT_S) until at least ``at_least`` plotly charts are on the page and its script is idle; their count."""
+    def ready() -> int:
         settle(page)
         n = page.locator(".js-plotly-plot").count()
-        if n >= at_least:
-            return n
-        assert time.monotonic() < deadline, f"only {n} plotly charts appeared"
-        time.sleep(0.3)
+        return n if n >= at_least else 0
+    return wait_until(ready, what=f"{at_least} plotly charts")
 
 
 def choose(page, label: str, option: str) -> None:
@@ -125,6 +136,18 @@ def choose(page, label: str, option: str) -> None:
     settle(page)
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _nice(stat: Path) -> int:
+    return int(stat.read_text().rsplit(")", 1)[1].split()[16])  # field 19 of proc(5)'s stat
+
+
+def training_threads(pid: int) -> int:
+    """How many threads of process ``pid`` run at a lower priority than its main thread: the app's training
+    threads (``leo_core.device.lower_thread_priority``), which end when their run does."""
+    main = _nice(Path(f"/proc/{pid}/stat"))
+    count = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            count += _nice(task / "stat") > main
+        except (OSError, ValueError, IndexError):  # the thread ended while being read
+            pass
+    return count

@@ -20,12 +20,12 @@ def app():
     runner = at.session_state["leo_runner"] if "leo_runner" in at.session_state else None
     if runner is not None:
         runner.close()
-        assert runner.join(10)
+        assert runner.join(60)
     jobs = at.session_state["leo_jobs"] if "leo_jobs" in at.session_state else None
     if jobs is not None:
         jobs.close()
         for thread in jobs.threads():
-            thread.join(10)
+            thread.join(60)
             assert not thread.is_alive(), thread.name
 
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from typing import Callable, TypeVar
+
 import torch
 
 from leo_core.config import TrainConfig
+
+T = TypeVar("T")
+
+# How long a test waits for something that should happen (a thread to end, a run to finish, a chart to
+# appear): an upper bound, not a speed requirement. Generous, because the test machine may be shared
+# and busy; a passing wait returns as soon as its condition holds.
+WAIT_S = 60.0
 
 TINY = dict(hidden=(8, 8), meta_batch=4, shots=5, query=5, iterations=10, device="cpu")
 
@@ -21,6 +31,19 @@ def no_errors(at) -> None:
     """An AppTest run showed neither an exception nor an ``st.error``."""
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = WAIT_S, what: str = "the condition") -> T:
+    """Poll ``predicate`` until it returns something truthy (returned) or ``timeout`` seconds pass (AssertionError
+    naming ``what``). For waits only: how long it took is never asserted."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.02)
 
 
 def join_jobs(at, timeout: float = 120) -> None:

@@ -81,6 +81,7 @@ def test_random_never_moves_and_pretrained_minimises_the_joint_loss():
 
 # -- command line -------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # a CLI subprocess per algorithm: 20–45 s each on a busy 2-core machine
 @pytest.mark.parametrize("algorithm", NEW)
 def test_cli_trains_and_evaluates_every_algorithm(tmp_path, algorithm):
     out = tmp_path / algorithm

@@ -1,17 +1,17 @@
 """The real app in Debian Chromium through Playwright: live training, settings mid-run, pages,
 checkpoints, isolation between browser sessions, and a closed tab stopping its thread.
 
-Screenshots and the measured refresh rate / throughput go to ``test-artifacts/`` (gitignored).
+Screenshots go to ``test-artifacts/`` (gitignored). Nothing here is timed: the chart refresh rate and in-app
+throughput are measured by ``bench/app_throughput.py``, how fast a closed tab's thread ends by ``bench/close_latency.py``.
 """
 
 from __future__ import annotations
 
-import json
 import time
 
 from browser_helpers import (
-    ARTIFACTS, BROWSER_TESTS, LONG_RUN, cpu_seconds, last_iteration_on_chart, metric, no_exception, open_app,
-    refreshes_per_second, run_settings, set_number, settle, shot, status, wait_for_curve,
+    BROWSER_TESTS, LONG_RUN, alert_seen, last_iteration_on_chart, no_exception, open_app, run_settings, set_number, settle, shot,
+    status, training_threads, wait_for_curve, wait_until,
 )
 
 pytestmark = BROWSER_TESTS
@@ -30,13 +30,8 @@ def test_live_training_settings_pages_and_checkpoints(server, browser, tmp_path)
         page.get_by_role("button", name="Start").click()
         wait_for_curve(page)
         first = last_iteration_on_chart(page)
-        wait_for_curve(page, first + 1)  # it grows while training (waits ≤ 30 s: this machine may be busy)
-
-        rate = refreshes_per_second(page)
-        its = float(metric(page, "it / s").replace(",", ""))
-        (ARTIFACTS / "browser-metrics.json").write_text(json.dumps(
-            {"chart_refreshes_per_s": rate, "in_app_its_per_s": its}, indent=2))
-        assert rate >= 1.5, f"only {rate:.2f} chart refreshes per second"
+        second = wait_for_curve(page, first + 1)  # the live view refreshes while training
+        wait_for_curve(page, second + 1)
         shot(page, "02-train-running")
 
         # Move a slider mid-run: the widget changes, the run keeps its own settings and goes on.
@@ -44,11 +39,9 @@ def test_live_training_settings_pages_and_checkpoints(server, browser, tmp_path)
         thumb = alpha.locator("input[type=range]")
         thumb.focus()
         thumb.press("ArrowRight")
-        time.sleep(1.0)
-        assert "0.02" in alpha.inner_text()
+        wait_until(lambda: "0.02" in alpha.inner_text(), what="the slider to show α = 0.02")
         before = last_iteration_on_chart(page)
-        time.sleep(1.0)
-        assert last_iteration_on_chart(page) > before, "the run stopped when a slider moved"
+        wait_for_curve(page, before + 1, what="the run to go on after a slider moved")
         assert status(page).startswith("Training") and "α = 0.01 ·" in run_settings(page)
         no_exception(page)
 
@@ -56,7 +49,7 @@ def test_live_training_settings_pages_and_checkpoints(server, browser, tmp_path)
         page.get_by_text("Stopped.", exact=False).first.wait_for()
         settle(page)
         stopped_at = last_iteration_on_chart(page)
-        time.sleep(1.0)
+        time.sleep(1.0)  # not a wait: the curve must not grow meanwhile
         assert last_iteration_on_chart(page) == stopped_at
         shot(page, "03-train-stopped")
 
@@ -69,10 +62,11 @@ def test_live_training_settings_pages_and_checkpoints(server, browser, tmp_path)
         uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
         uploader.set_input_files(files=[{"name": "bad.pt", "mimeType": "application/octet-stream",
                                          "buffer": b"not a checkpoint"}])
-        page.locator("[data-testid=stAlert]", has_text="Cannot load bad.pt").wait_for()
+        alert_seen(page, "Cannot load bad.pt")
+        settle(page)  # that upload's rerun has finished before the next file goes in
         no_exception(page)
         uploader.set_input_files(str(ckpt))
-        page.locator("[data-testid=stAlert]", has_text="Loaded run.pt").wait_for()
+        alert_seen(page, "Loaded run.pt")
         settle(page)
         assert status(page).startswith("Checkpoint loaded")
         shot(page, "04-train-loaded")
@@ -127,20 +121,13 @@ def test_two_sessions_train_in_isolation(server, browser):
 
 def test_closing_the_tab_stops_its_training_thread(server, browser):
     url, proc = server
+    wait_until(lambda: training_threads(proc.pid) == 0, what="earlier tests' training threads to end")
     ctx, page = open_app(browser, url)
     set_number(page, "Iterations", LONG_RUN)
     page.get_by_role("button", name="Start").click()
     wait_for_curve(page, 5)
-    busy0 = cpu_seconds(proc.pid)
-    time.sleep(2.0)
-    busy = (cpu_seconds(proc.pid) - busy0) / 2.0
+    assert training_threads(proc.pid) == 1
     ctx.close()
-    time.sleep(2.0)  # the websocket closes, the session's resources are released
-    idle0 = cpu_seconds(proc.pid)
-    time.sleep(2.0)
-    idle = (cpu_seconds(proc.pid) - idle0) / 2.0
-    # The training thread runs at nice +10, so under other load it gets less than a core: compare
-    # with what it took just before rather than with a fixed share.
-    assert busy > 0.25, f"training did not seem to run ({busy:.2f} CPU-s per second)"
-    assert idle < min(0.2, busy / 3), f"the server still burns {idle:.2f} CPU-s per second after the tab closed " \
-                                      f"(training took {busy:.2f})"
+    # The websocket closes, the session's runner is closed and its thread ends (the README promises 2 s;
+    # bench/close_latency.py --browser measures it, here only a generous bound).
+    wait_until(lambda: training_threads(proc.pid) == 0, what="the closed tab's training thread to end")

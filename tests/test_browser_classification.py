@@ -1,18 +1,14 @@
 """The Train page's classification views in the real app (Debian Chromium through Playwright).
 
-A points2d run shows the accuracy curve and the decision-region preview live, keeps at least two
-chart refreshes per second, then a digits run shows support images and judged query images.
-Screenshots and the measured refresh rate go to ``test-artifacts/`` (gitignored).
+A points2d run shows the accuracy curve and the decision-region preview live, then a digits run shows
+support images and judged query images. Screenshots go to ``test-artifacts/`` (gitignored); the chart
+refresh rate while points2d trains is measured by ``bench/app_throughput.py --family points2d --alpha 0.5``.
 """
 
 from __future__ import annotations
 
-import json
-import time
-
 from browser_helpers import (
-    ARTIFACTS, BROWSER_TESTS, LONG_RUN, choose, metric, no_exception, open_app, refreshes_per_second, set_number,
-    settle, shot,
+    BROWSER_TESTS, LONG_RUN, WAIT_S, choose, no_exception, open_app, set_number, settle, shot, wait_until,
 )
 
 pytestmark = BROWSER_TESTS
@@ -32,14 +28,11 @@ def _charts(page) -> list[dict]:
     return page.evaluate(_CHARTS)
 
 
-def _wait(page, ok, what: str, seconds: float = 45) -> list[dict]:
-    deadline = time.monotonic() + seconds
-    while True:
+def _wait(page, ok, what: str, seconds: float = WAIT_S) -> list[dict]:
+    def seen() -> list[dict] | None:
         charts = _charts(page)
-        if len(charts) >= 2 and ok(charts):
-            return charts
-        assert time.monotonic() < deadline, f"{what} never appeared: {charts}"
-        time.sleep(0.2)
+        return charts if len(charts) >= 2 and ok(charts) else None
+    return wait_until(seen, seconds, what)
 
 
 def _step_slider(page, label: str, presses: int) -> None:
@@ -61,15 +54,8 @@ def test_points2d_then_digits_live_views(server, browser):
         page.get_by_role("button", name="Start").click()
         charts = _wait(page, lambda c: c[0]["last"] >= 5 and c[1]["heatmaps"] == 6, "the points2d live view")
         assert charts[0]["ytitle"] == "query accuracy (%)"
-        time.sleep(6)  # let θ₀ learn something worth a screenshot
-        rate = refreshes_per_second(page, 5.0)
-        its = float(metric(page, "it / s").replace(",", ""))
-        (ARTIFACTS / "browser-metrics-points2d.json").write_text(json.dumps(
-            {"chart_refreshes_per_s": rate, "in_app_its_per_s": its}, indent=2))
-        # the app promises >= 2 (measured here: 2.5, the 0.4 s poll's ceiling, at load ~4.5 on 2 cores); on
-        # this shared machine a heavier load has pushed it to 1.0 together with the training rate (121 → 29 it/s),
-        # so the test holds the existing browser test's floor and records the number.
-        assert rate >= 1.5, f"only {rate:.2f} chart refreshes per second while training points2d"
+        # θ₀ learns something worth a screenshot (at 29–121 it/s measured here, a few seconds)
+        _wait(page, lambda c: c[0]["last"] >= 150, "iteration 150 on the live accuracy curve", 2 * WAIT_S)
         no_exception(page)
         shot(page, "10-points2d-running")
         page.get_by_role("button", name="Stop").click()
@@ -79,7 +65,7 @@ def test_points2d_then_digits_live_views(server, browser):
         choose(page, "Task family", "Handwritten digits, N-way K-shot (scikit-learn 8×8)")
         set_number(page, "Iterations", "150")
         page.get_by_role("button", name="Start").click()
-        page.get_by_text("Finished.", exact=False).first.wait_for(timeout=90_000)
+        page.get_by_text("Finished.", exact=False).first.wait_for(timeout=2 * WAIT_S * 1000)
         settle(page)
         charts = _wait(page, lambda c: "predictions" in c[1]["names"], "the digits preview")
         assert charts[0]["ytitle"] == "query accuracy (%)" and charts[0]["last"] == 150

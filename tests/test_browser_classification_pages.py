@@ -6,9 +6,9 @@ baseline, the cross-entropy landscape. Digits: query predictions. Screenshots go
 
 from __future__ import annotations
 
-import time
-
-from browser_helpers import ARTIFACTS, BROWSER_TESTS, charts_ready, choose, no_failure, open_app, set_number, settle
+from browser_helpers import (
+    ARTIFACTS, BROWSER_TESTS, WAIT_S, charts_ready, choose, no_failure, open_app, set_number, settle,
+)
 
 pytestmark = BROWSER_TESTS
 
@@ -25,7 +25,7 @@ def _train(page, family: str, iterations: str, alpha_presses: int = 0) -> None:
     settle(page)
     set_number(page, "Iterations", iterations)
     page.get_by_role("button", name="Start").click()
-    page.get_by_text("Finished.", exact=False).first.wait_for(timeout=120_000)
+    page.get_by_text("Finished.", exact=False).first.wait_for(timeout=2 * WAIT_S * 1000)
     settle(page)
 
 
@@ -51,8 +51,9 @@ def test_classification_adaptation_and_landscape(server, browser):
         assert page.evaluate(f"() => {_FIRST_CHART}.data.filter(t => t.type === 'heatmap').length") == 3
         page.screenshot(path=str(ARTIFACTS / "20-adaptation-points2d-step0.png"), full_page=True)
         page.locator(".updatemenu-button").first.click()  # ▶ play: runs in the browser, no rerun
-        page.wait_for_function(f"() => {_FIRST_CHART}.layout.sliders[0].active === 10", timeout=30_000)
-        time.sleep(0.5)
+        # the animation reached the last step and has drawn it (no transition running, no frame queued)
+        page.wait_for_function(f"() => (g => g.layout.sliders[0].active === 10 && !g._transitioning "
+                               f"&& !g._frameWaitingCnt)({_FIRST_CHART})")
         no_failure(page)
         page.screenshot(path=str(ARTIFACTS / "21-adaptation-points2d-played.png"), full_page=True)
 

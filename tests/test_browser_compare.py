@@ -6,9 +6,7 @@ Screenshots go to ``test-artifacts/`` (gitignored).
 
 from __future__ import annotations
 
-import time
-
-from browser_helpers import BROWSER_TESTS, no_exception, open_app, set_number, settle, shot, status
+from browser_helpers import BROWSER_TESTS, WAIT_S, no_exception, open_app, set_number, settle, shot, status, wait_until
 
 pytestmark = BROWSER_TESTS
 
@@ -20,14 +18,11 @@ _CHARTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
 }))"""
 
 
-def _wait_charts(page, ok, what: str, seconds: float = 90) -> list[dict]:
-    deadline = time.monotonic() + seconds
-    while True:
+def _wait_charts(page, ok, what: str, seconds: float = 2 * WAIT_S) -> list[dict]:
+    def seen() -> list[dict] | None:
         charts = page.evaluate(_CHARTS)
-        if ok(charts):
-            return charts
-        assert time.monotonic() < deadline, f"{what} never appeared: {charts}"
-        time.sleep(0.3)
+        return charts if ok(charts) else None
+    return wait_until(seen, seconds, what)
 
 
 def _type(page, label: str, value: str) -> None:
@@ -43,10 +38,7 @@ def test_compare_a_trained_run_with_a_baseline_and_sweep(server, browser):
     try:
         set_number(page, "Iterations", "150")
         page.get_by_role("button", name="Start").click()
-        deadline = time.monotonic() + 90
-        while not status(page).startswith("Finished"):
-            assert time.monotonic() < deadline, f"training did not finish: {status(page)}"
-            time.sleep(0.3)
+        wait_until(lambda: status(page).startswith("Finished"), 2 * WAIT_S, "the run to finish")
         page.get_by_role("link", name="Compare").click()
         page.get_by_role("button", name="Add current run to comparison").click()
         settle(page)

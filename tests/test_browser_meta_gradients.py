@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from browser_helpers import ARTIFACTS, BROWSER_TESTS, CHROMIUM_ARGS, charts_ready, no_failure, settle
+from browser_helpers import ARTIFACTS, BROWSER_TESTS, charts_ready, no_failure, settle
 
 pytestmark = BROWSER_TESTS
 

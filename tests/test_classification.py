@@ -184,6 +184,7 @@ def test_checkpoint_round_trip_and_evaluation_on_test_classes(tmp_path):
                  ckpt.meta_params, 0.4, EvalConfig(tasks=2, shots=1, query=1, steps=1))
 
 
+@pytest.mark.slow  # CLI subprocesses: ~40 s on a busy 2-core machine
 def test_cli_train_and_evaluate_digits(tmp_path):
     def run(*args):
         return subprocess.run([sys.executable, "-m", "leo_core", *args], cwd=ROOT, capture_output=True, text=True,

@@ -29,12 +29,14 @@ def trained(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # CLI subprocesses: ~20 s on a busy 2-core machine
 def test_train_writes_checkpoint_and_metrics(trained):
     assert (trained / "checkpoint.pt").is_file()
     lines = (trained / "metrics.csv").read_text().splitlines()
     assert lines[0].startswith("iteration,meta_loss") and len(lines) == 21
 
 
+@pytest.mark.slow  # CLI subprocesses: ~20 s on a busy 2-core machine
 def test_evaluate_json_contract(trained):
     proc = run_cli("evaluate", str(trained), "--tasks", "30", "--shots", "5", "--steps", "4", "--seed", "1", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -80,6 +82,7 @@ def test_corrupt_and_foreign_checkpoints(capsys, trained, tmp_path):
     assert "trained on family 'sinusoid'" in err
 
 
+@pytest.mark.slow  # CLI subprocesses: ~20 s on a busy 2-core machine
 def test_divergence_exit_code_and_checkpoint_kept(tmp_path):
     out = tmp_path / "div"
     proc = run_cli("train", "--alpha", "50", "--k", "5", "--out", str(out), *SMALL)
@@ -89,6 +92,7 @@ def test_divergence_exit_code_and_checkpoint_kept(tmp_path):
     assert (out / "checkpoint.pt").is_file()
 
 
+@pytest.mark.slow  # CLI subprocesses: ~20 s on a busy 2-core machine
 def test_resume_continues(trained, tmp_path):
     proc = run_cli("train", "--resume", "--iterations", "30", "--out", str(trained), "--quiet")
     assert proc.returncode == 0, proc.stderr

@@ -8,19 +8,12 @@ import time
 import pytest
 import torch
 
-from helpers import tiny_config
+from helpers import WAIT_S, tiny_config, wait_until
+from leo_app.jobs import JobSlots
 from leo_core.checkpoint import load_checkpoint
 from leo_core.views.preview import preview_curves, preview_tasks
 from leo_app.runner import RunStatus, TrainingRunner
 from leo_core.train import Trainer
-
-
-def _wait(pred, timeout: float = 20.0) -> None:
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -28,13 +21,13 @@ def runner():
     r = TrainingRunner()
     yield r
     r.close()
-    assert r.join(5)
+    assert r.join(WAIT_S)
 
 
 def test_runs_to_completion_and_matches_the_plain_trainer(runner):
     cfg = tiny_config(iterations=25, seed=3)
     runner.start(cfg)
-    assert runner.join(20)
+    assert runner.join(WAIT_S)
     snap = runner.snapshot()
     assert snap.status == RunStatus.FINISHED and snap.error is None
     assert snap.iteration == 25 and snap.progress == 1.0
@@ -47,32 +40,42 @@ def test_runs_to_completion_and_matches_the_plain_trainer(runner):
         torch.testing.assert_close(snap.theta0[name], value, rtol=0, atol=0)
 
 
-def test_pause_resume(runner):
+def test_pause_resume():
+    slots = JobSlots(1)  # its own slot: the thread gives it back once it has seen the pause
+    runner = TrainingRunner(slots=slots)
+    try:
+        _pause_resume(runner, slots)
+    finally:
+        runner.close()
+    assert runner.join(WAIT_S)
+
+
+def _pause_resume(runner: TrainingRunner, slots: JobSlots) -> None:
     runner.start(tiny_config(iterations=100_000))
-    _wait(lambda: runner.snapshot().iteration > 3)
+    wait_until(lambda: runner.snapshot().iteration > 3, what="3 iterations")
     runner.pause()
     assert runner.status == RunStatus.PAUSED
-    time.sleep(0.1)  # let the step in flight finish
+    wait_until(lambda: slots.busy == 0, what="the paused thread to give its slot back")  # the step in flight is done
     frozen = runner.snapshot().iteration
-    time.sleep(0.3)
+    time.sleep(0.3)  # not a wait: nothing may happen meanwhile
     assert runner.snapshot().iteration == frozen
     assert runner.is_alive
     runner.resume()
     assert runner.status == RunStatus.RUNNING
-    _wait(lambda: runner.snapshot().iteration > frozen + 3)
+    wait_until(lambda: runner.snapshot().iteration > frozen + 3)
 
 
 def test_stop_keeps_theta_and_ends_the_thread(runner):
     runner.start(tiny_config(iterations=100_000))
-    _wait(lambda: runner.snapshot().iteration > 3)
+    wait_until(lambda: runner.snapshot().iteration > 3)
     runner.stop()
-    assert not runner.is_alive
+    assert runner.join(WAIT_S)  # stop() itself waits a bounded time; the thread ends
     snap = runner.snapshot()
     assert snap.status == RunStatus.STOPPED and 3 < snap.iteration < 100_000
     assert snap.theta0 is not None
     # Stopping while paused works too, and a stopped run can continue with its own settings.
     runner.extend(5)
-    assert runner.join(20)
+    assert runner.join(WAIT_S)
     after = runner.snapshot()
     assert after.status == RunStatus.FINISHED and after.iteration == snap.iteration + 5
     assert after.config.alpha == snap.config.alpha
@@ -80,16 +83,16 @@ def test_stop_keeps_theta_and_ends_the_thread(runner):
 
 def test_stop_while_paused(runner):
     runner.start(tiny_config(iterations=100_000))
-    _wait(lambda: runner.snapshot().iteration > 1)
+    wait_until(lambda: runner.snapshot().iteration > 1)
     runner.pause()
     runner.stop()
-    assert not runner.is_alive
+    assert runner.join(WAIT_S)
     assert runner.status == RunStatus.STOPPED
 
 
 def test_divergence_reports_and_keeps_finite_theta(runner):
     runner.start(tiny_config(alpha=1e4, k=3, iterations=1000))
-    assert runner.join(20)
+    assert runner.join(WAIT_S)
     snap = runner.snapshot()
     assert snap.status == RunStatus.DIVERGED
     assert "diverged" in snap.error and "α" in snap.error
@@ -111,7 +114,7 @@ def test_two_runners_do_not_share_state():
     try:
         a.start(tiny_config(iterations=100_000, seed=1))
         b.start(tiny_config(iterations=10, seed=2, alpha=0.02))
-        assert b.join(20)
+        assert b.join(WAIT_S)
         b_snap = b.snapshot()
         assert b_snap.status == RunStatus.FINISHED and b_snap.iteration == 10
         a_snap = a.snapshot()
@@ -123,21 +126,21 @@ def test_two_runners_do_not_share_state():
     finally:
         a.close()
         b.close()
-    assert a.join(5) and b.join(5)
+    assert a.join(WAIT_S) and b.join(WAIT_S)
 
 
 def test_snapshot_is_immutable_copy(runner):
     runner.start(tiny_config(iterations=100_000))
-    _wait(lambda: runner.snapshot().iteration > 2)
+    wait_until(lambda: runner.snapshot().iteration > 2)
     snap = runner.snapshot()
     n = len(snap.columns["iteration"])
-    _wait(lambda: runner.snapshot().iteration > snap.iteration + 5)
+    wait_until(lambda: runner.snapshot().iteration > snap.iteration + 5)
     assert len(snap.columns["iteration"]) == n  # the old snapshot did not grow
 
 
 def test_checkpoint_round_trip_and_load(runner):
     runner.start(tiny_config(iterations=12))
-    assert runner.join(20)
+    assert runner.join(WAIT_S)
     data = runner.checkpoint_bytes()
     ckpt = load_checkpoint(data)
     assert ckpt.iteration == 12 and len(ckpt.metrics) == 12
@@ -148,7 +151,7 @@ def test_checkpoint_round_trip_and_load(runner):
         snap = other.snapshot()
         assert snap.status == RunStatus.LOADED and snap.iteration == 12
         other.extend(3)
-        assert other.join(20)
+        assert other.join(WAIT_S)
         assert other.snapshot().iteration == 15
     finally:
         other.close()
@@ -158,7 +161,7 @@ def test_close_stops_for_good():
     r = TrainingRunner()
     r.start(tiny_config(iterations=100_000))
     r.close()
-    assert not r.is_alive
+    assert r.join(WAIT_S)
     with pytest.raises(RuntimeError):
         r.start(tiny_config())
 
@@ -166,7 +169,7 @@ def test_close_stops_for_good():
 def test_preview_curves_show_adaptation(runner):
     cfg = tiny_config(iterations=5, k=2, alpha=0.05)
     runner.start(cfg)
-    assert runner.join(20)
+    assert runner.join(WAIT_S)
     snap = runner.snapshot()
     tasks = preview_tasks(snap.family, cfg.shots)
     again = preview_tasks(snap.family, cfg.shots)
