@@ -40,7 +40,6 @@ __all__ = ["JobStatus", "JobSnapshot", "JobContext", "BackgroundJob", "SessionJo
            "TrainedResult", "train_work", "sweep_work", "sweep_cell", "CLOSE_JOIN_S"]
 
 CLOSE_JOIN_S = 1.5  # a closed session's job threads must be gone within 2 s; a step takes milliseconds
-_QUEUE_POLL_S = 0.1
 CROWDED_SLEEP_S = 0.004  # as leo_app.runner: the UI threads get the GIL while several jobs run
 
 
@@ -197,10 +196,7 @@ class BackgroundJob:
             self._ended_at = time.monotonic()
 
     def _acquire(self) -> bool:
-        while not self._stop.is_set():
-            if self._slots.acquire(timeout=_QUEUE_POLL_S):
-                return True
-        return False
+        return self._slots.wait(self._stop.is_set)
 
 
 class SessionJobs:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Callable
 
 __all__ = ["JobSlots", "default_slots", "max_jobs_from_env", "ENV_VAR", "DEFAULT_MAX_JOBS"]
 
@@ -30,6 +31,9 @@ def max_jobs_from_env(env: dict[str, str] | None = None) -> int:
     if n < 1:
         raise ValueError(f"{ENV_VAR} must be a positive integer, got {raw!r}")
     return n
+
+
+_QUEUE_POLL_S = 0.1  # how often a queued job checks whether it should give up waiting
 
 
 class JobSlots:
@@ -54,6 +58,19 @@ class JobSlots:
                 self._waiting -= 1
             self._busy += 1
             return True
+
+    def wait(self, give_up: Callable[[], bool], queued: Callable[[bool], None] = lambda _: None,
+             poll_s: float = _QUEUE_POLL_S) -> bool:
+        """Take a slot for a job thread: at once if one is free; otherwise ``queued(True)``, then poll
+        every ``poll_s`` until one frees (``queued(False)``, True) or ``give_up()`` says stop (False)."""
+        if self.acquire(timeout=0):
+            return True
+        queued(True)
+        while not give_up():
+            if self.acquire(timeout=poll_s):
+                queued(False)
+                return True
+        return False
 
     def release(self) -> None:
         with self._cond:

@@ -41,7 +41,6 @@ __all__ = ["RaceStatus", "EntrySnapshot", "RaceSnapshot", "RaceRunner", "CLOSE_J
 
 CLOSE_JOIN_S = 1.5
 _PUBLISH_EVERY_S = 0.25  # how often the thread copies every entry's θ₀ for the live fit panel
-_QUEUE_POLL_S = 0.1
 CROWDED_SLEEP_S = 0.004
 
 
@@ -351,18 +350,13 @@ class RaceRunner:
             self._version += 1
 
     def _wait_for_slot(self) -> bool:
-        if self._slots.acquire(timeout=0):
-            return True
+        """Take a job slot, showing ``queued`` while none is free; False if stopped or paused meanwhile."""
+        return self._slots.wait(lambda: self._stop.is_set() or self._pause.is_set(), self._show_queued)
+
+    def _show_queued(self, queued: bool) -> None:
         with self._lock:
-            if self._status == RaceStatus.RUNNING:
-                self._status = RaceStatus.QUEUED
-        while not self._stop.is_set() and not self._pause.is_set():
-            if self._slots.acquire(timeout=_QUEUE_POLL_S):
-                with self._lock:
-                    if self._status == RaceStatus.QUEUED:
-                        self._status = RaceStatus.RUNNING
-                return True
-        return False
+            if self._status == (RaceStatus.RUNNING if queued else RaceStatus.QUEUED):
+                self._status = RaceStatus.QUEUED if queued else RaceStatus.RUNNING
 
 
 def _records(history: MetricHistory) -> list:

@@ -47,7 +47,6 @@ __all__ = [
 _PUBLISH_EVERY_S = 0.1  # how often the thread publishes a fresh θ₀ snapshot while running
 _JOIN_TIMEOUT_S = 10.0
 CLOSE_JOIN_S = 1.5  # a closed session's thread must be gone within 2 s; a step takes milliseconds
-_QUEUE_POLL_S = 0.1  # how often a queued run checks for stop/pause while waiting for a slot
 CROWDED_SLEEP_S = 0.004  # per-step sleep while more than one job runs: the UI threads get the GIL
 
 
@@ -340,18 +339,12 @@ class TrainingRunner:
 
     def _wait_for_slot(self) -> bool:
         """Take a job slot, showing ``queued`` while none is free; False if stopped or paused meanwhile."""
-        if self._slots.acquire(timeout=0):
-            return True
+        return self._slots.wait(lambda: self._stop.is_set() or self._pause.is_set(), self._show_queued)
+
+    def _show_queued(self, queued: bool) -> None:
         with self._lock:
-            if self._status == RunStatus.RUNNING:
-                self._status = RunStatus.QUEUED
-        while not self._stop.is_set() and not self._pause.is_set():
-            if self._slots.acquire(timeout=_QUEUE_POLL_S):
-                with self._lock:
-                    if self._status == RunStatus.QUEUED:
-                        self._status = RunStatus.RUNNING
-                return True
-        return False
+            if self._status == (RunStatus.RUNNING if queued else RunStatus.QUEUED):
+                self._status = RunStatus.QUEUED if queued else RunStatus.RUNNING
 
     def _publish_locked(self) -> None:
         with self._lock:

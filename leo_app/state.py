@@ -8,7 +8,9 @@ address bar always holds a link that reproduces the view).
 
 from __future__ import annotations
 
+import math
 import runpy
+import traceback
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode
@@ -188,3 +190,28 @@ def run_inside_app() -> bool:
     PagesManager.uses_pages_directory = False  # what app.py's st.navigation would set anyway
     runpy.run_path(str(APP_SCRIPT), run_name="__main__")
     return True
+
+
+def guarded(body):
+    """A fragment body that shows an error instead of a traceback (a fragment's reruns skip the page's
+    own ``try``): a ``ValueError`` as its message, anything else named, with the traceback in the log."""
+
+    def run() -> None:
+        try:
+            body()
+        except ValueError as exc:
+            st.error(str(exc))
+        except Exception as exc:
+            st.error(f"The live view failed: {type(exc).__name__}: {exc}")
+            print(traceback.format_exc())
+
+    run.__name__ = run.__qualname__ = body.__name__  # a stable, distinct fragment identity
+    return run
+
+
+def fmt_seconds(s: float | None) -> str:
+    """"42 s", "3:07", or "—" for an unknown duration."""
+    if s is None or not math.isfinite(s):
+        return "—"
+    s = int(round(s))
+    return f"{s // 60}:{s % 60:02d}" if s >= 60 else f"{s} s"

@@ -10,7 +10,6 @@ the Train page's current run, uploaded checkpoints, finished baselines and race 
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import streamlit as st
@@ -86,11 +85,6 @@ def _crowd() -> float:
     return max(1.0, default_slots().demand / CROWD_FREE_RUNS)
 
 
-def _fmt_seconds(s: float | None) -> str:
-    if s is None or not math.isfinite(s):
-        return "—"
-    s = int(round(s))
-    return f"{s // 60}:{s % 60:02d}" if s >= 60 else f"{s} s"
 
 
 _JOB_TEXT = {"queued": "Queued: the server is training as many jobs as it allows; this one starts when a slot "
@@ -103,9 +97,9 @@ def _job_status(snap: JobSnapshot, unit: str, stop_key: str) -> None:
     """A job's status line, progress with ETA, and (while active) its stop button."""
     text = f"{snap.label}: {_JOB_TEXT.get(snap.status, snap.status)}"
     if snap.status != "queued":
-        text += f" · {snap.done:,} of {snap.total:,} {unit} · elapsed {_fmt_seconds(snap.elapsed)}"
+        text += f" · {snap.done:,} of {snap.total:,} {unit} · elapsed {app_state.fmt_seconds(snap.elapsed)}"
         if snap.active:
-            text += f" · ETA {_fmt_seconds(snap.eta)}"
+            text += f" · ETA {app_state.fmt_seconds(snap.eta)}"
     st.progress(snap.progress, text=text)
     if snap.error:
         st.error(snap.error)
@@ -238,24 +232,13 @@ def _race_section() -> None:
     crowd = _crowd()
     left, right = st.columns([3, 2], gap="large")
     with left:
-        st.fragment(_guarded(_race_live), run_every=RACE_POLL_S * crowd if active else None)()
+        st.fragment(app_state.guarded(_race_live), run_every=RACE_POLL_S * crowd if active else None)()
     with right:
-        st.fragment(_guarded(_race_fit), run_every=RACE_FIT_POLL_S * crowd if active else None)()
+        st.fragment(app_state.guarded(_race_fit), run_every=RACE_FIT_POLL_S * crowd if active else None)()
     if snap.evaluation is not None:
         _race_results(snap)
 
 
-def _guarded(body):
-    """A fragment body that shows an error instead of a traceback (fragment reruns skip the page's try)."""
-
-    def run() -> None:
-        try:
-            body()
-        except Exception as exc:
-            st.error(f"The live view failed: {type(exc).__name__}: {exc}")
-
-    run.__name__ = run.__qualname__ = body.__name__
-    return run
 
 
 def _race_live() -> None:
@@ -267,7 +250,7 @@ def _race_live() -> None:
     classify = snap.entries[0].family.is_classification if snap.entries else False
     text = f"**{_RACE_TEXT.get(snap.status, snap.status)}** · iteration {snap.iteration:,} of {snap.total:,}"
     if snap.active:
-        text += f" · ETA {_fmt_seconds(snap.eta)}"
+        text += f" · ETA {app_state.fmt_seconds(snap.eta)}"
     top, toggle = st.columns([3, 2], vertical_alignment="bottom")
     top.markdown(text)
     top.progress(snap.progress)

@@ -223,7 +223,7 @@ def _meta_gradients(cfg, model, family, start, batch, key, device, alpha: float,
                             min(frames, LIVE_FRAMES) if live and run.active else frames, live and run.active, label)
 
     if live:
-        st.fragment(_guarded(section), run_every=LIVE_POLL_S)()
+        st.fragment(app_state.guarded(section), run_every=LIVE_POLL_S)()
     else:
         section()
     _cosine_sweep(cfg, model, family, start, batch, key, device, alpha, k, keys, live)
@@ -247,20 +247,6 @@ def _cosine_sweep(cfg, model, family, start, batch, key, device, alpha: float, k
                   "refresh it); the arrows above update live." if live else ""))
 
 
-def _guarded(body):
-    """A fragment body that shows an error instead of a traceback (fragment reruns skip the page's try)."""
-
-    def run() -> None:
-        try:
-            body()
-        except ValueError as exc:
-            st.error(str(exc))
-        except Exception as exc:
-            st.error(f"The live view failed: {type(exc).__name__}: {exc}")
-            print(traceback.format_exc())
-
-    run.__name__ = run.__qualname__ = body.__name__
-    return run
 
 
 def _meta_gradient_body(cfg, model, family, theta0, path, batch, key, device, alpha, k, keys, frames, live,

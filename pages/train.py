@@ -10,7 +10,6 @@ every ``POLL_S`` seconds while a run is active and redraws the live view (the fi
 from __future__ import annotations
 
 import json
-import math
 import traceback
 
 import streamlit as st
@@ -223,25 +222,8 @@ def _buttons(snap: RunSnapshot) -> None:
 # -- the live view --------------------------------------------------------------------------------------
 
 
-def _fmt_seconds(s: float | None) -> str:
-    if s is None or not math.isfinite(s):
-        return "—"
-    s = int(round(s))
-    return f"{s // 60}:{s % 60:02d}" if s >= 60 else f"{s} s"
 
 
-def _guarded(body):
-    """A fragment body that shows an error instead of a traceback (fragment reruns skip the page's try)."""
-
-    def run() -> None:
-        try:
-            body()
-        except Exception as exc:
-            st.error(f"The live view failed: {type(exc).__name__}: {exc}")
-            print(traceback.format_exc())
-
-    run.__name__ = run.__qualname__ = body.__name__  # a stable, distinct fragment identity
-    return run
 
 
 def _status_and_loss_view() -> None:
@@ -266,8 +248,8 @@ def _status_and_loss_view() -> None:
     after = f"after {cfg.k} step{'s' if cfg.k != 1 else ''}" if cfg else "after k steps"
     m = st.container(key="train_metrics").columns(5)
     m[0].metric("it / s", f"{snap.its_per_sec:,.0f}" if latest else "—", help="meta-iterations per second, recent")
-    m[1].metric("elapsed", _fmt_seconds(snap.elapsed) if latest else "—", help="training time, pauses excluded")
-    m[2].metric("ETA", _fmt_seconds(snap.eta) if snap.active else "—")
+    m[1].metric("elapsed", app_state.fmt_seconds(snap.elapsed) if latest else "—", help="training time, pauses excluded")
+    m[2].metric("ETA", app_state.fmt_seconds(snap.eta) if snap.active else "—")
     if classify:
         m[3].metric("accuracy θ₀", _percent(latest.pre_accuracy) if latest else "—",
                     help="query accuracy of θ₀ alone, no adaptation (this meta-batch)")
@@ -357,9 +339,9 @@ def _live_view(active: bool) -> None:
     st.session_state[CROWD_KEY] = crowd if active else None
     left, right = st.columns(2, gap="large")
     with left:
-        st.fragment(_guarded(_status_and_loss_view), run_every=POLL_S * crowd if active else None)()
+        st.fragment(app_state.guarded(_status_and_loss_view), run_every=POLL_S * crowd if active else None)()
     with right:
-        st.fragment(_guarded(_preview_view), run_every=PREVIEW_POLL_S * crowd if active else None)()
+        st.fragment(app_state.guarded(_preview_view), run_every=PREVIEW_POLL_S * crowd if active else None)()
 
 
 # -- checkpoints ----------------------------------------------------------------------------------------
