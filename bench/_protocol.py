@@ -99,7 +99,7 @@ def cli_commands(spec: RunSpec) -> str:
     proto = " ".join(f"--{k} {v}" for k, v in PROTOCOL.get(spec.family, {}).items())
     return (f"python -m leo_core train --family {cfg.family} --algorithm {cfg.algorithm} {flags} "
             f"--iterations {spec.iterations} --seed {spec.seed} --out DIR; python -m leo_core evaluate DIR "
-            f"--tasks {spec.tasks} --steps {spec.steps} --seed {spec.eval_seed} --json {proto}").replace("  ", " ")
+            f"--tasks {spec.tasks} --steps {spec.steps} --seed {spec.eval_seed} --json {proto}").replace("  ", " ").rstrip()
 
 
 def _evaluate(trainer: Trainer, spec: RunSpec, split: str) -> EvalResult:

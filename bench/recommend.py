@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _protocol import PROTOCOL, RunResult, RunSpec, cli_commands, run  # noqa: E402
 
+from leo_core.config import TrainConfig  # noqa: E402
 from leo_core.settings import ALPHAS, BETAS, SETTINGS  # noqa: E402
 from leo_core.tasks import get_family  # noqa: E402
 
@@ -117,7 +118,8 @@ def _summary(result: RunResult) -> str:
 def recommendation_text(best: RunResult, trials: list[RunResult], how: str) -> str:
     """A ready-to-paste ``Recommendation(...)`` with what it measured and how."""
     spec = best.spec
-    settings = ", ".join(f'"{k}": {_fmt_value(v)}' for k, v in spec.settings.items())
+    defaults = TrainConfig()
+    settings = ", ".join(f'"{k}": {_fmt_value(v)}' for k, v in spec.settings.items() if getattr(defaults, k) != v)
     proto = PROTOCOL.get(spec.family)
     head = f"{proto['ways']}-way {proto['shots']}-shot " if proto else ""
     others = sorted((r for r in trials if r is not best), key=lambda r: r.objective)[:4]

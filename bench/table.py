@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,10 @@ def _shown(algorithm: str) -> tuple[str, ...]:
     return (*common, "outer_optimizer", "meta_batch", *own.get(algorithm, ()))
 
 
+def _load(path: Path) -> list[dict[str, Any]]:
+    return json.loads(path.read_text())["rows"] if path.exists() else []
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--families", nargs="+", default=list(TASK_FAMILIES), choices=list(TASK_FAMILIES))
@@ -139,20 +144,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown-only", action="store_true", help="re-print the table from --json")
     args = p.parse_args(argv)
 
-    old = json.loads(args.json.read_text()) if args.json.exists() else {"rows": []}
-    rows: list[dict[str, Any]] = old["rows"]
+    rows: list[dict[str, Any]] = _load(args.json)
     if not args.markdown_only:
         specs = [RunSpec(f, a, iterations=args.iterations, tasks=args.tasks, train_split=True)
                  for f in args.families for a in args.algorithms]
         with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
-            for spec, row in zip(specs, pool.map(_row, specs)):
+            futures = {pool.submit(_row, spec): spec for spec in specs}
+            for fut in as_completed(futures):  # each cell is written as soon as it is done
+                spec, row = futures[fut], fut.result()
                 print(f"{spec.family:10s} {spec.algorithm:10s} done in {row['train_seconds']:.0f} s", flush=True)
-                rows = [r for r in rows if (r["family"], r["algorithm"]) != (spec.family, spec.algorithm)] + [row]
+                # Re-read before writing, so runs for other families or algorithms may share the file.
+                rows = [r for r in _load(args.json) if (r["family"], r["algorithm"]) != (spec.family, spec.algorithm)]
+                rows.append(row)
                 rows.sort(key=lambda r: (list(TASK_FAMILIES).index(r["family"]), list(ALGORITHMS).index(r["algorithm"])))
                 flag_rows(rows)
                 args.json.parent.mkdir(parents=True, exist_ok=True)
-                args.json.write_text(json.dumps({"iterations": args.iterations, "seed": 0, "eval_seed": 1,
-                                                 "rows": rows}, indent=1))
+                tmp = args.json.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps({"iterations": args.iterations, "seed": 0, "eval_seed": 1, "rows": rows},
+                                          indent=1))
+                tmp.replace(args.json)
     flag_rows(rows)
     print(markdown(rows))
     return 0
