@@ -344,7 +344,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "adaptation": ADAPTATION_SCHEMA,
     "landscape": LANDSCAPE_SCHEMA,
     "compare": COMPARE_SCHEMA,
-    "theory": {},
+    "theory": {"theory_family": ChoiceField(_D.family, tuple(TASK_FAMILIES))},  # the measured table's family
 }
 
 

@@ -1,0 +1,60 @@
+"""The measured comparison that ``bench/table.py`` wrote (``bench/results/table.json``), for the Theory page.
+
+Nothing here measures: the numbers are read from the committed results of one run of the bench
+script, so the page can show them with the command that produced them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["MeasuredRow", "TABLE_JSON", "TABLE_COMMAND", "load_measured"]
+
+TABLE_JSON = Path(__file__).resolve().parent.parent / "bench" / "results" / "table.json"
+TABLE_COMMAND = "python bench/table.py --workers 2"
+
+
+@dataclass(frozen=True)
+class MeasuredRow:
+    family: str
+    algorithm: str
+    classification: bool
+    settings: str  # the recommended settings it ran with
+    before: float | None  # query MSE (or accuracy) before adaptation
+    after_1: float | None
+    after_10: float | None  # None where adaptation diverged
+    ci_10: float | None
+    train_accuracy_10: float | None  # classification: the same on meta-training classes
+    train_seconds: float
+    flag: str  # "does not beat …" for a meta-learner that loses to a baseline; "" otherwise
+
+
+def _at(values: list, step: int) -> float | None:
+    if step >= len(values) or values[step] is None:
+        return None
+    v = float(values[step])
+    return v if v == v and abs(v) < 1e6 else None
+
+
+def load_measured(path: Path = TABLE_JSON) -> tuple[list[MeasuredRow], dict]:
+    """The rows and the run's settings (iterations, seeds); ``([], {})`` when the file is missing."""
+    if not path.exists():
+        return [], {}
+    data = json.loads(path.read_text())
+    rows = []
+    for r in data.get("rows", []):
+        t, tr = r.get("test"), r.get("train")
+        cls = bool(r["classification"])
+        key, ci_key = ("accuracy_by_step", "accuracy_ci95_by_step") if cls else ("loss_by_step", "ci95_by_step")
+        vals, cis = (t[key], t[ci_key]) if t else ([], [])
+        last = t["steps"] if t else 0
+        same = tr is not None and tr == t  # a family without a class split draws the same tasks
+        rows.append(MeasuredRow(
+            r["family"], r["algorithm"], cls, r.get("settings_text", ""), _at(vals, 0), _at(vals, 1),
+            _at(vals, last), _at(cis, last),
+            _at(tr["accuracy_by_step"], tr["steps"]) if cls and tr and not same else None,
+            float(r.get("train_seconds", 0.0)), r.get("flag", "") or ""))
+    meta = {k: data[k] for k in ("iterations", "seed", "eval_seed") if k in data}
+    return rows, meta

@@ -1,0 +1,45 @@
+"""The Theory page's measured table reads bench/table.py's results as they are (no number typed in)."""
+
+from __future__ import annotations
+
+import json
+
+from leo_app.measured import TABLE_JSON, load_measured
+
+
+def _row(family, algorithm, cls, losses, accs=None, train=None, flag=""):
+    t = {"loss_by_step": losses, "ci95_by_step": [0.1] * len(losses), "steps": len(losses) - 1}
+    if cls:
+        t |= {"accuracy_by_step": accs, "accuracy_ci95_by_step": [0.01] * len(accs)}
+    return {"family": family, "algorithm": algorithm, "classification": cls, "settings_text": "alpha 0.1",
+            "train_seconds": 3.2, "test": t, "train": train, "flag": flag}
+
+
+def test_rows_are_read_as_written(tmp_path):
+    path = tmp_path / "table.json"
+    digits_test = _row("digits", "leo", True, [1.6, 1.0, 0.7], [0.2, 0.5, 0.77])["test"]
+    digits_train = dict(digits_test, accuracy_by_step=[0.2, 0.6, 0.94])
+    path.write_text(json.dumps({"iterations": 1500, "seed": 0, "eval_seed": 1, "rows": [
+        _row("sinusoid", "meta-sgd", False, [3.9, 0.4, float("nan")], flag="does not beat random"),
+        _row("digits", "leo", True, [1.6, 1.0, 0.7], [0.2, 0.5, 0.77], train=digits_train),
+    ]}))
+    rows, meta = load_measured(path)
+    assert meta == {"iterations": 1500, "seed": 0, "eval_seed": 1}
+    sine, digits = rows
+    assert (sine.before, sine.after_1, sine.after_10) == (3.9, 0.4, None)  # NaN: diverges, never a number
+    assert sine.flag == "does not beat random"
+    assert (digits.after_10, digits.train_accuracy_10, digits.ci_10) == (0.77, 0.94, 0.01)
+
+
+def test_a_missing_table_is_empty(tmp_path):
+    assert load_measured(tmp_path / "none.json") == ([], {})
+
+
+def test_the_committed_table_loads_and_the_theory_page_shows_it(app):
+    rows, _ = load_measured(TABLE_JSON)
+    assert rows, "bench/results/table.json is committed"
+    app.switch_page("pages/theory.py").run()
+    assert not app.exception
+    assert not app.error, [e.value for e in app.error]
+    tables = app.dataframe
+    assert len(tables) == 1 and len(tables[0].value) == sum(r.family == rows[0].family for r in rows)
