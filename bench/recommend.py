@@ -201,7 +201,11 @@ def main(argv: list[str] | None = None) -> int:
         how = f"Grid over {', '.join(args.grid)}" + (f" with {', '.join(args.fixed)}" if args.fixed else "")
         _run_pool(lambda: (next(specs), None), args.workers, total, report)
     else:
-        import optuna
+        try:
+            import optuna  # benchmarks only: pip install -r requirements-bench.txt
+        except ImportError:
+            raise SystemExit("error: the TPE search needs Optuna (pip install -r requirements-bench.txt); "
+                             "--grid runs without it")
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         sampler = optuna.samplers.TPESampler(seed=args.sampler_seed, n_startup_trials=min(8, args.trials))
