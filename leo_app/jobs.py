@@ -105,3 +105,53 @@ def default_slots() -> JobSlots:
                 limit = DEFAULT_MAX_JOBS
             _default = JobSlots(limit)
         return _default
+
+
+class PausableWorker:
+    """What a session's training thread (``runner.TrainingRunner``) and its race (``race.RaceRunner``)
+    share: pause/resume by status, a job slot taken or waited for while queued, join and liveness.
+
+    Subclasses set ``_lock``, ``_pause``, ``_stop``, ``_slots``, ``_thread`` and ``_status``; statuses
+    are the plain strings "queued", "running" and "paused" here.
+    """
+
+    _QUEUED, _RUNNING, _PAUSED = "queued", "running", "paused"
+    _lock: threading.Lock
+    _pause: threading.Event
+    _stop: threading.Event
+    _slots: "JobSlots"
+    _thread: threading.Thread | None
+    _status: str
+
+    def pause(self) -> None:
+        with self._lock:
+            if self._status in (self._RUNNING, self._QUEUED):
+                self._pause.set()
+                self._status = self._PAUSED
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._status == self._PAUSED:
+                self._pause.clear()
+                self._status = self._RUNNING
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True when it has."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    @property
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _wait_for_slot(self) -> bool:
+        """Take a job slot, showing ``queued`` while none is free; False if stopped or paused meanwhile."""
+        return self._slots.wait(lambda: self._stop.is_set() or self._pause.is_set(), self._show_queued)
+
+    def _show_queued(self, queued: bool) -> None:
+        with self._lock:
+            if self._status == (self._RUNNING if queued else self._QUEUED):
+                self._status = self._QUEUED if queued else self._RUNNING

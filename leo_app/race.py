@@ -35,7 +35,7 @@ from leo_core.tasks import TaskFamily
 from leo_core.train import Trainer, TrainingDiverged
 from leo_core.views.comparison import ComparedRun
 from leo_core.views.race import RaceConfig
-from .jobs import JobSlots, default_slots
+from .jobs import JobSlots, PausableWorker, default_slots
 
 __all__ = ["RaceStatus", "EntrySnapshot", "RaceSnapshot", "RaceRunner", "CLOSE_JOIN_S"]
 
@@ -133,7 +133,7 @@ class _Entry:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class RaceRunner:
+class RaceRunner(PausableWorker):
     """One race at a time in one background thread; safe to call from any thread."""
 
     def __init__(self, *, slots: JobSlots | None = None, history_capacity: int = 1000,
@@ -183,17 +183,7 @@ class RaceRunner:
                                             name=f"leo-race-{self._run_id}")
             self._thread.start()
 
-    def pause(self) -> None:
-        with self._lock:
-            if self._status in (RaceStatus.RUNNING, RaceStatus.QUEUED):
-                self._pause.set()
-                self._status = RaceStatus.PAUSED
 
-    def resume(self) -> None:
-        with self._lock:
-            if self._status == RaceStatus.PAUSED:
-                self._pause.clear()
-                self._status = RaceStatus.RUNNING
 
     def stop(self, timeout: float | None = None, *, evaluate: bool = True) -> bool:
         """Stop training; with ``evaluate`` the thread still scores every entry on the test tasks.
@@ -211,20 +201,11 @@ class RaceRunner:
         self._closed = True
         self.stop(CLOSE_JOIN_S if wait else None, evaluate=False)
 
-    def join(self, timeout: float | None = None) -> bool:
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
 
     @property
     def thread(self) -> threading.Thread | None:
         return self._thread
 
-    @property
-    def is_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     @property
     def closed(self) -> bool:
@@ -349,14 +330,6 @@ class RaceRunner:
                     e.params = p
             self._version += 1
 
-    def _wait_for_slot(self) -> bool:
-        """Take a job slot, showing ``queued`` while none is free; False if stopped or paused meanwhile."""
-        return self._slots.wait(lambda: self._stop.is_set() or self._pause.is_set(), self._show_queued)
-
-    def _show_queued(self, queued: bool) -> None:
-        with self._lock:
-            if self._status == (RaceStatus.RUNNING if queued else RaceStatus.QUEUED):
-                self._status = RaceStatus.QUEUED if queued else RaceStatus.RUNNING
 
 
 def _records(history: MetricHistory) -> list:

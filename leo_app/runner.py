@@ -35,7 +35,7 @@ from leo_core.algorithms import MetaAlgorithm
 from leo_core.config import TrainConfig
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority
 from leo_core.history import MetricHistory
-from .jobs import JobSlots, default_slots
+from .jobs import JobSlots, PausableWorker, default_slots
 from leo_core.models import Model, Params
 from leo_core.tasks import TaskFamily
 from leo_core.train import MetricRecord, Trainer, TrainingDiverged
@@ -139,7 +139,7 @@ class RunSnapshot:
         return max(0, self.total - self.iteration) / rate
 
 
-class TrainingRunner:
+class TrainingRunner(PausableWorker):
     """Runs one training at a time in a background thread; safe to call from any thread."""
 
     def __init__(self, *, history_capacity: int = 2000, threads: int = DEFAULT_CPU_THREADS,
@@ -225,17 +225,7 @@ class TrainingRunner:
             self._run_id += 1
             self._publish_theta()
 
-    def pause(self) -> None:
-        with self._lock:
-            if self._status in (RunStatus.RUNNING, RunStatus.QUEUED):
-                self._pause.set()
-                self._status = RunStatus.PAUSED
 
-    def resume(self) -> None:
-        with self._lock:
-            if self._status == RunStatus.PAUSED:
-                self._pause.clear()
-                self._status = RunStatus.RUNNING
 
     def stop(self, timeout: float = _JOIN_TIMEOUT_S) -> None:
         """Ask the thread to stop after its current step and wait for it (θ₀ is kept)."""
@@ -264,21 +254,11 @@ class TrainingRunner:
         self._closed = True
         self.stop(CLOSE_JOIN_S)
 
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the training thread to end; True when it has."""
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    @property
-    def is_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     @property
     def status(self) -> str:
@@ -337,14 +317,6 @@ class TrainingRunner:
                 self._status = final
                 self._error = error
 
-    def _wait_for_slot(self) -> bool:
-        """Take a job slot, showing ``queued`` while none is free; False if stopped or paused meanwhile."""
-        return self._slots.wait(lambda: self._stop.is_set() or self._pause.is_set(), self._show_queued)
-
-    def _show_queued(self, queued: bool) -> None:
-        with self._lock:
-            if self._status == (RunStatus.RUNNING if queued else RunStatus.QUEUED):
-                self._status = RunStatus.QUEUED if queued else RunStatus.RUNNING
 
     def _publish_locked(self) -> None:
         with self._lock:

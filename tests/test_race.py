@@ -297,3 +297,12 @@ def test_race_figures_name_one_trace_per_entry_and_validate():
     # each entry's panel draws that entry's adapted fit (the same numbers preview_curves gave)
     leo_lines = [t for t in fig.data if t.name == "leo"]
     assert list(leo_lines[0].y) == fits[0].after[0]
+
+
+def test_the_runner_and_the_race_share_the_pausable_workers_status_names():
+    from leo_app.jobs import PausableWorker
+    from leo_app.runner import RunStatus
+
+    for status in (RunStatus, RaceStatus):
+        assert (status.QUEUED, status.RUNNING, status.PAUSED) == (
+            PausableWorker._QUEUED, PausableWorker._RUNNING, PausableWorker._PAUSED)
