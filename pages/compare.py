@@ -10,7 +10,6 @@ the Train page's current run, uploaded checkpoints, finished baselines and race 
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import streamlit as st
 
@@ -371,14 +370,15 @@ def _collect() -> None:
     with c2:
         base = _base_config()
         kind = st.radio("Baseline", cmp.BASELINES, horizontal=True, key="baseline_kind",
-                        help="pretrained: one model trained jointly on all tasks; random: no training at all. "
-                             "Both are fine-tuned with the same α and steps at test time.")
+                        help="pretrained: one model trained jointly on all tasks (classification: Chen et al.'s "
+                             "Baseline, a classifier over all meta-training classes with a new head per task); "
+                             "random: no training at all. Each adapts with its own recommended α.")
         iters = st.number_input("Baseline meta-iterations", 10, 20_000, BASELINE_ITERATIONS, step=50,
                                 key="baseline_iterations", disabled=kind == "random",
                                 help="random needs none: its meta-gradient is zero.")
-        label = f"Train {kind} baseline" + (f" ({base.family}, α={base.alpha:g}, k={base.k})" if base else "")
-        if st.button(label, key="btn_baseline", disabled=base is None, icon=":material/play_arrow:"):
-            cfg = replace(base, algorithm=kind, iterations=0 if kind == "random" else int(iters))
+        cfg = cmp.baseline_config(base, kind, int(iters)) if base else None
+        label = f"Train {kind} baseline" + (f" ({cfg.family}, α={cfg.alpha:g})" if cfg else "")
+        if st.button(label, key="btn_baseline", disabled=cfg is None, icon=":material/play_arrow:"):
             _jobs().start("baseline", f"{kind} baseline", cfg.iterations, train_work(cfg))
         _watch("baseline", "meta-iterations", "btn_baseline_stop", _take_baseline)
     runs = _runs()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from leo_core.recommended import recommended_settings
+
 from streamlit.testing.v1 import AppTest
 
 from helpers import join_jobs, tiny_config, no_errors as _no_errors
@@ -38,7 +40,10 @@ def test_current_run_against_a_baseline_and_a_sweep(app):
     _no_errors(app)
     runs = app.session_state["leo_compare_runs"]
     assert [r.config.algorithm for r in runs] == ["leo", "random"]
-    assert runs[1].config.alpha == 0.02 and runs[1].config.hidden == (8, 8)  # the current run's settings
+    # The current run's problem (model, data sizes), the baseline's own recommended step
+    rec = recommended_settings("sinusoid", "random")
+    assert runs[1].config.hidden == (8, 8) and runs[1].config.shots == runs[0].config.shots
+    assert runs[1].config.alpha == rec["alpha"]
     charts = _charts(app)
     assert len(charts) == 2  # loss vs steps, loss vs shots
     table = app.dataframe[0].value

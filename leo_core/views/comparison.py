@@ -16,6 +16,7 @@ from typing import Any, Sequence
 from ..algorithms import MetaAlgorithm, get_algorithm
 from ..checkpoint import Checkpoint
 from ..config import EvalConfig, TrainConfig
+from ..recommended import recommended_config
 from ..evaluate import EvalResult, evaluate
 from ..models import Model, Params
 from ..tasks import TaskFamily
@@ -69,6 +70,14 @@ def from_checkpoint(ckpt: Checkpoint, key: str, name: str = "checkpoint") -> Com
     cfg = ckpt.config
     return ComparedRun(key, _label(cfg, ckpt.iteration, name), cfg, ckpt.model, _cpu(ckpt.meta_params),
                        ckpt.iteration, float(ckpt.state.get("elapsed", 0.0)))
+
+
+def baseline_config(base: TrainConfig, kind: str, iterations: int) -> TrainConfig:
+    """A baseline for ``base``'s problem (family, model, data sizes, seed, device) at the baseline's own
+    recommended settings: a fair baseline adapts with the step that suits it (Chen et al.'s pretrained
+    head wants a far smaller α than a meta-learned θ₀)."""
+    problem = {name: getattr(base, name) for name in ("shots", "query", "ways", "seed", "device", "dtype", "hidden")}
+    return recommended_config(base.family, kind, **problem, iterations=0 if kind == "random" else int(iterations))
 
 
 def train_run(cfg: TrainConfig, key: str, source: str = "baseline") -> ComparedRun:
