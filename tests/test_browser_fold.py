@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import wait_until
 from browser_helpers import BROWSER_TESTS, IDLE, shot
 
 pytestmark = BROWSER_TESTS
@@ -62,7 +63,8 @@ def test_the_train_metrics_are_readable(server, browser, width, extra):
     try:
         page.locator(".st-key-loss_chart .js-plotly-plot").wait_for()
         values = page.locator(".st-key-train_metrics [data-testid=stMetricValue]")
-        assert values.count() == 5
+        # the live view may still be drawing its row of metrics when the chart appears
+        wait_until(lambda: values.count() == 5, what="five metric values")
         assert any(ch.isdigit() for ch in values.nth(3).inner_text()), "the loaded run's loss θ₀ is shown"
         assert page.evaluate(TRUNCATED_JS) == [], f"metric values cut off at {width} px"
     finally:
