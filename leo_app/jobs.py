@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Callable
 
 __all__ = ["JobSlots", "default_slots", "max_jobs_from_env", "ENV_VAR", "DEFAULT_MAX_JOBS"]
@@ -146,6 +147,22 @@ class PausableWorker:
     @property
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def _ready(self, holding: bool, publish: Callable[[], None]) -> tuple[bool, bool]:
+        """One check at the top of the thread's loop: ``(holding, go)``. Paused: ``publish()``, give the
+        slot back so a paused worker never holds back other sessions, and wait for resume or stop;
+        without a slot: take one or wait queued. ``go`` is False when the loop should check again."""
+        if self._pause.is_set():
+            publish()
+            if holding:
+                self._slots.release()
+                holding = False
+            while self._pause.is_set() and not self._stop.is_set():
+                time.sleep(0.02)
+            return holding, False
+        if not holding:
+            return self._wait_for_slot(), False
+        return True, True
 
     def _wait_for_slot(self) -> bool:
         """Take a job slot, showing ``queued`` while none is free; False if stopped or paused meanwhile."""

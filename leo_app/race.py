@@ -250,16 +250,8 @@ class RaceRunner(PausableWorker):
                 if self._stop.is_set():
                     final = RaceStatus.STOPPED
                     break
-                if self._pause.is_set():
-                    self._publish(entries)
-                    if holding:  # a paused race waits without holding back other sessions
-                        self._slots.release()
-                        holding = False
-                    while self._pause.is_set() and not self._stop.is_set():
-                        time.sleep(0.02)
-                    continue
-                if not holding:
-                    holding = self._wait_for_slot()
+                holding, go = self._ready(holding, lambda: self._publish(entries))
+                if not go:
                     continue
                 t0 = time.monotonic()
                 for e in entries:  # one round: one meta-iteration of every entry still training

@@ -283,16 +283,8 @@ class TrainingRunner(PausableWorker):
                 if self._stop.is_set():
                     final = RunStatus.STOPPED
                     break
-                if self._pause.is_set():
-                    self._publish_locked()
-                    if holding:  # a paused run waits without holding back other sessions
-                        self._slots.release()
-                        holding = False
-                    while self._pause.is_set() and not self._stop.is_set():
-                        time.sleep(0.02)
-                    continue
-                if not holding:
-                    holding = self._wait_for_slot()
+                holding, go = self._ready(holding, self._publish_locked)
+                if not go:
                     continue
                 with self._step_lock:
                     record = trainer.step()
