@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import plotly.graph_objects as go
 
 from .landscape import MARKS, PATH_COLOR, _colorbar, _contour, _range, log10_grid
-from .style import FONT_SIZE, LINE_WIDTH, base_layout, figure
+from .style import FONT_SIZE, LINE_WIDTH, animation_controls, base_layout, figure
 
 __all__ = ["ALGORITHM_COLORS", "meta_gradient_figure", "cosine_figure", "cosine_bar_figure", "algorithm_color"]
 
@@ -73,26 +73,6 @@ def _dynamic(data: Any, frame: Any, length: float) -> list[dict[str, Any]]:
     return traces
 
 
-def _controls(labels: Sequence[str], *, y: float) -> dict[str, list]:
-    """Play/pause and a meta-iteration slider for frames named by ``labels``."""
-    def go_to(names, duration: int, fromcurrent: bool = True) -> list:
-        return [names, dict(frame=dict(duration=duration, redraw=True), transition=dict(duration=0),
-                            fromcurrent=fromcurrent, mode="immediate")]
-
-    return {
-        "updatemenus": [dict(
-            type="buttons", direction="left", x=0, y=y, xanchor="left", yanchor="top", showactive=False,
-            font=dict(size=FONT_SIZE - 2), pad=dict(t=10, r=10),
-            # The figure opens at the newest θ₀ (the last frame): play replays the path from its start.
-            buttons=[dict(label="▶ play", method="animate", args=go_to(None, 250, fromcurrent=False)),
-                     dict(label="❚❚ pause", method="animate", args=go_to([None], 0))],
-        )],
-        "sliders": [dict(
-            active=len(labels) - 1, x=0.25, len=0.75, y=y, yanchor="top", pad=dict(t=10),
-            currentvalue=dict(prefix="meta-iteration ", font=dict(size=FONT_SIZE)), font=dict(size=FONT_SIZE - 4),
-            steps=[dict(label=lab, method="animate", args=go_to([lab], 0)) for lab in labels],
-        )],
-    }
 
 
 def meta_gradient_figure(data: Any, *, height: int = 780, loss_name: str = "MSE") -> go.Figure:
@@ -143,7 +123,9 @@ def meta_gradient_figure(data: Any, *, height: int = 780, loss_name: str = "MSE"
     frames = []
     if len(data.frames) > 1:
         labels = [str(f.iteration) for f in data.frames]
-        layout.update(_controls(labels, y=-0.14))
+        # The figure opens at the newest θ₀ (the last frame): play replays the path from its start.
+        layout.update(animation_controls(labels, frame_ms=250, redraw=True, y=-0.14, prefix="meta-iteration ",
+                                         start_at_end=True))
         frames = [go.Frame(name=lab, data=_dynamic(data, f, length), traces=dynamic_ids)
                   for lab, f in zip(labels, data.frames)]
     fig = figure(traces, layout)

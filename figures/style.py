@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import plotly.graph_objects as go
 
 __all__ = ["MAX_POINTS", "FONT_SIZE", "LINE_WIDTH", "TICK_FONT", "TITLE_FONT", "COLORS", "thin", "smooth", "figure",
-           "base_layout", "log_ticks", "chance_line", "empty_figure", "step_animation_controls"]
+           "base_layout", "log_ticks", "chance_line", "empty_figure", "step_animation_controls", "animation_controls"]
 
 MAX_POINTS = 300  # per line on the loss chart: enough for a smooth curve on a projector, cheap to send
 FONT_SIZE = 18  # readable from the back of a lecture hall
@@ -115,26 +115,35 @@ def empty_figure(message: str, height: int = 420) -> go.Figure:
     ))
 
 
-def step_animation_controls(steps: int, *, frame_ms: int, redraw: bool, y: float) -> dict[str, list]:
-    """Play/pause buttons and an "inner step" slider for a figure with frames named "0" … "steps".
+def animation_controls(labels: Sequence[str], *, frame_ms: int, redraw: bool, y: float, prefix: str,
+                       start_at_end: bool = False) -> dict[str, list]:
+    """Play/pause buttons and a slider for a figure whose frames are named ``labels``.
 
     Returns ``{"updatemenus": …, "sliders": …}`` to merge into a layout; ``y`` places both below the
     plot (paper coordinates), ``redraw`` is needed when frames change heatmaps rather than lines.
+    ``start_at_end``: the figure shows its last frame, and play replays from the first.
     """
-    def go_to(names, duration: int) -> list:
+    def go_to(names, duration: int, fromcurrent: bool = True) -> list:
         return [names, dict(frame=dict(duration=duration, redraw=redraw), transition=dict(duration=0),
-                            fromcurrent=True, mode="immediate")]
+                            fromcurrent=fromcurrent, mode="immediate")]
 
     return {
         "updatemenus": [dict(
             type="buttons", direction="left", x=0, y=y, xanchor="left", yanchor="top", showactive=False,
             font=dict(size=FONT_SIZE - 2), pad=dict(t=10, r=10),
-            buttons=[dict(label="▶ play", method="animate", args=go_to(None, frame_ms)),
+            buttons=[dict(label="▶ play", method="animate", args=go_to(None, frame_ms, fromcurrent=not start_at_end)),
                      dict(label="❚❚ pause", method="animate", args=go_to([None], 0))],
         )],
         "sliders": [dict(
-            active=0, x=0.2, len=0.8, y=y, yanchor="top", pad=dict(t=10),
-            currentvalue=dict(prefix="inner step ", font=dict(size=FONT_SIZE)), font=dict(size=FONT_SIZE - 4),
-            steps=[dict(label=str(j), method="animate", args=go_to([str(j)], 0)) for j in range(steps + 1)],
+            active=len(labels) - 1 if start_at_end else 0, x=0.25 if start_at_end else 0.2,
+            len=0.75 if start_at_end else 0.8, y=y, yanchor="top", pad=dict(t=10),
+            currentvalue=dict(prefix=prefix, font=dict(size=FONT_SIZE)), font=dict(size=FONT_SIZE - 4),
+            steps=[dict(label=lab, method="animate", args=go_to([lab], 0)) for lab in labels],
         )],
     }
+
+
+def step_animation_controls(steps: int, *, frame_ms: int, redraw: bool, y: float) -> dict[str, list]:
+    """``animation_controls`` for frames named "0" … "steps", one per inner step."""
+    return animation_controls([str(j) for j in range(steps + 1)], frame_ms=frame_ms, redraw=redraw, y=y,
+                              prefix="inner step ")
