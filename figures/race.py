@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 from leo_core.views.preview import PreviewCurves
 from leo_core.views.race import RaceCurve
 from .compare import PALETTE
-from .style import COLORS, LINE_WIDTH, TICK_FONT, TITLE_FONT, base_layout, empty_figure, figure, smooth, thin
+from .style import (COLORS, LINE_WIDTH, TICK_FONT, TITLE_FONT, base_layout, empty_figure, figure, log_ticks, smooth,
+                    thin)
 
 __all__ = ["race_curve_figure", "race_fit_figure", "X_AXES"]
 
@@ -61,7 +62,10 @@ def race_curve_figure(curves: Sequence[RaceCurve], *, x: str = "iterations", acc
         # A spike (one meta-batch whose adaptation overshoots) would stretch the log axis over decades and
         # flatten every curve; the autorange stops at 10× the highest starting loss. It depends only on
         # the first values, so it stays put while the race runs and a user's zoom is kept.
-        layout["yaxis"]["autorangeoptions"] = dict(clipmax=10 * max(starts))
+        clip = 10 * max(starts)
+        layout["yaxis"]["autorangeoptions"] = dict(clipmax=clip)
+        shown = [v for t in traces for v in t["y"] if v is not None and v <= clip]
+        layout["yaxis"].update(log_ticks(shown))  # ticks written in full ("20", not a second "2")
     return figure(traces, layout)
 
 

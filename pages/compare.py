@@ -260,7 +260,7 @@ def _race_live() -> None:
             st.warning(f"{e.key} diverged at iteration {e.iteration:,}: {e.error}")
     st.session_state.setdefault("race_x", RACE_X[0])
     x = toggle.segmented_control("x axis", RACE_X, key="race_x", required=True, persist_state="session",
-                             format_func=lambda v: "meta-iterations" if v == "iterations" else "own training seconds",
+                             format_func=lambda v: "iterations" if v == "iterations" else "own seconds",
                              help="Per-iteration costs differ (k, second order, iMAML's inner solve): against each "
                                   "entry's own training seconds the race shows which learns fastest per second.")
     curves = [race_curve(e.key, e.columns, accuracy=classify, status=e.status) for e in snap.entries]
