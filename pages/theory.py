@@ -170,7 +170,7 @@ def _measured() -> None:
     st.markdown(
         f"Each algorithm trained {meta.get('iterations', 1500):,} meta-iterations (seed {meta.get('seed', 0)}) at "
         "the recommended settings of its family (`leo_core/recommended.py`: α, k, β and its own knobs, found by "
-        "`bench/recommend.py`), then adapted on 300 fresh test tasks (5-way 1-shot for digits). Regression: "
+        "`bench/recommend.py`), then adapted on 300 fresh test tasks (classification: 5-way 1-shot). Regression: "
         "query MSE, lower is better; classification: accuracy, higher is better; ± is the 95% interval. "
         f"Produced by `{TABLE_COMMAND}` on a 2-core CPU; training seconds were measured on a shared machine.")
     families = list(dict.fromkeys(r.family for r in rows))
@@ -185,7 +185,7 @@ def _measured() -> None:
     table = [{"algorithm": r.algorithm, "before adapting": fmt(r.before), "after 1 step": fmt(r.after_1),
               "after 10 steps": fmt(r.after_10) + (f" ± {r.ci_10:.3f}" if r.ci_10 is not None else ""),
               **({"10 steps, meta-training classes": fmt(r.train_accuracy_10)} if cls else {}),
-              "training s": round(r.train_seconds), "settings": r.settings, "note": r.flag} for r in shown]
+              "note": r.flag, "training s": round(r.train_seconds), "settings": r.settings} for r in shown]
     st.dataframe(table, hide_index=True, width="stretch", key="theory_measured")
     st.markdown(_WHERE_NOT)
 
