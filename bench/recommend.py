@@ -66,8 +66,12 @@ def _space_latent(family: str) -> Space:
             "latent_orthogonality": (0.0, 0.01, 0.1)}
 
 
+def _space_meta_sgd(family: str) -> Space:
+    return {**_common(family), "meta_sgd_init": ("random", "alpha"), "meta_sgd_step_lr": (0.1, 0.3, 1.0)}
+
+
 SPACES: dict[str, Callable[[str], Space]] = {
-    "leo": _common, "leo-fo": _common, "anil": _common, "meta-sgd": _common, "reptile": _common,
+    "leo": _common, "leo-fo": _common, "anil": _common, "meta-sgd": _space_meta_sgd, "reptile": _common,
     "imaml": _space_imaml, "leo-latent": _space_latent,
     "pretrained": lambda f: {"alpha": _common(f)["alpha"], "beta": _common(f)["beta"]},
     "random": lambda f: {"alpha": _common(f)["alpha"]},

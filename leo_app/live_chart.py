@@ -1,10 +1,12 @@
-"""A plotly chart that updates in place, so a user's zoom, pan and hidden legend entries survive live updates.
+"""The app's plotly chart: updated in place, so a user's zoom, pan and hidden legend entries survive live updates.
 
 ``st.plotly_chart`` gives each figure its own element id, so every refresh of a live chart mounts a new
 chart and the user's view is lost within a refresh. This component (Streamlit's ``components.v2``,
 whose JavaScript runs in the app's page) keeps one plotly div per key and calls ``Plotly.react`` with
 each new figure; the figure's ``layout.uirevision`` tells plotly to keep the user's view while the
-data grows. A double click still resets the view (plotly's own autoscale).
+data grows. A double click still resets the view (plotly's own autoscale). Every chart of the app
+goes through it, animated ones too (their frames are passed on), so a page loads plotly.js once;
+a chart drawn while hidden (a tab) or in a resized column follows its container's width.
 
 plotly.js itself is the copy the ``plotly`` package ships, served by Streamlit's static file serving
 (``.streamlit/config.toml``: ``enableStaticServing``) from ``static/plotly.min.js``, which
@@ -39,7 +41,21 @@ export default function (component) {
     parentElement.appendChild(div);
   }
   div.style.height = spec.height + 'px';
-  const draw = () => window.Plotly.react(div, spec.figure.data, spec.figure.layout, spec.config);
+  const draw = () => {
+    const fig = spec.figure;
+    window.Plotly.react(div, { data: fig.data, layout: fig.layout, frames: fig.frames || [], config: spec.config });
+    if (!div.leoResize && window.ResizeObserver) {
+      // A chart drawn while hidden (a tab, a folded section) or in a resized column follows its width.
+      let width = div.clientWidth;
+      div.leoResize = new ResizeObserver(() => {
+        if (div.clientWidth > 0 && div.clientWidth !== width) {
+          width = div.clientWidth;
+          window.Plotly.Plots.resize(div);
+        }
+      });
+      div.leoResize.observe(div);
+    }
+  };
   if (window.Plotly) { draw(); return; }
   let script = document.getElementById('leo-plotly-js');
   if (!script) {

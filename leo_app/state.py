@@ -155,18 +155,16 @@ def for_screen(fig):
 
 def chart(fig, name: str, *, key: str, where=None) -> None:
     """Show a plotly figure the app's way: full width, scaled in presentation mode, and a toolbar
-    camera that saves it as ``leo-<name>.png`` or ``.svg`` (the sidebar's format)."""
-    (where or st).plotly_chart(for_screen(fig), key=key, width="stretch", config=chart_config(name))
+    camera that saves it as ``leo-<name>.png`` or ``.svg`` (the sidebar's format).
 
-
-def live(fig, name: str, *, key: str, where=None) -> None:
-    """Like ``chart``, for a figure a live view redraws: updated in place, so the user's zoom, pan and
-    hidden legend entries stay while the data grows (``leo_app.live_chart``)."""
+    Every chart is drawn by one small component (``leo_app.live_chart``) that updates its plotly div
+    in place: a live view's zoom, pan and hidden legend entries survive its refreshes, and the page
+    loads plotly.js once (``st.plotly_chart`` would load a second, larger copy with its own chunk)."""
     live_chart(for_screen(fig), key=key, config=chart_config(name), where=where)
 
 
 def chart_config(name: str) -> dict:
-    """``st.plotly_chart`` config: no plotly logo; the toolbar's camera saves PNG or SVG (made in the browser)."""
+    """plotly's config: no plotly logo; the toolbar's camera saves PNG or SVG (made in the browser)."""
     fmt = st.session_state.get(IMAGE_FORMAT_KEY, IMAGE_FORMATS[0])
     scale = 2 if fmt == "png" else 1
     return {"displaylogo": False,

@@ -82,6 +82,9 @@ class TrainConfig:
     latent_orthogonality: float = 0.01
     # Meta-SGD's step initialisation: "random" (the paper's, larger steps, learns faster) or "alpha" (starts as LEO).
     meta_sgd_init: str = "random"
+    # Meta-SGD stores each step as α/s with s = meta_sgd_step_lr: under Adam (scale-free) the steps then
+    # learn s times slower than θ₀ (an s² factor under plain SGD). 1.0 is the paper's single learning rate.
+    meta_sgd_step_lr: float = 1.0
     hidden: tuple[int, ...] = (40, 40)  # hidden widths of the MLP (ignored by the linear model)
     device: str = "auto"
     dtype: str = "float32"
@@ -115,6 +118,7 @@ class TrainConfig:
             raise ValueError(f"outer_optimizer must be one of {OUTER_OPTIMIZERS}, got {self.outer_optimizer!r}")
         if self.beta_schedule not in BETA_SCHEDULES:
             raise ValueError(f"beta_schedule must be one of {BETA_SCHEDULES}, got {self.beta_schedule!r}")
+        _check_positive("meta_sgd_step_lr", self.meta_sgd_step_lr)
         if self.meta_sgd_init not in META_SGD_INITS:
             raise ValueError(f"meta_sgd_init must be one of {META_SGD_INITS}, got {self.meta_sgd_init!r}")
         if self.dtype not in ("float32", "float64"):

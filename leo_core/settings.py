@@ -126,6 +126,10 @@ TRAIN_SETTINGS: tuple[Setting, ...] = (
     Setting("meta_sgd_init", "Meta-SGD: initial steps", "random: each parameter's step uniform in [0.005, 0.1] "
             "(Li et al.); alpha: all equal to α, so Meta-SGD starts out as LEO.", choices=META_SGD_INITS, radio=True,
             algorithms=("meta-sgd",), advanced=True),
+    Setting("meta_sgd_step_lr", "Meta-SGD: steps' learning rate (× β)", "How fast the learned steps move "
+            "compared with θ₀ (under Adam). 1: the paper's one learning rate; smaller keeps the steps from "
+            "growing past what many inner steps tolerate.", stops=(0.03, 0.1, 0.3, 1.0), algorithms=("meta-sgd",),
+            advanced=True),
     Setting("imaml_lambda", "iMAML: proximal strength λ", "How strongly the inner problem keeps φ near θ₀: "
             "large → φ stays close (≈ first order).", low=0.01, high=100.0, algorithms=("imaml",), advanced=True),
     Setting("cg_steps", "iMAML: conjugate-gradient steps", "Iterations of conjugate gradient for "

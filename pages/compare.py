@@ -265,7 +265,7 @@ def _race_live() -> None:
                                   "entry's own training seconds the race shows which learns fastest per second.")
     curves = [race_curve(e.key, e.columns, accuracy=classify, status=e.status) for e in snap.entries]
     loss_name = LOSSES[snap.entries[0].family.loss].display if snap.entries else "MSE"
-    app_state.live(race_curve_figure(curves, x=x or RACE_X[0], accuracy=classify, loss_name=loss_name),
+    app_state.chart(race_curve_figure(curves, x=x or RACE_X[0], accuracy=classify, loss_name=loss_name),
                    "race", key="race_chart")
     if was and not snap.active:
         st.rerun()  # the race ended: show the evaluation and stop polling

@@ -261,7 +261,7 @@ def _status_and_loss_view() -> None:
     if latest is not None and latest.inner_residual is not None:
         st.caption(f"Inner solve: relative stationarity residual ‖∇G(φ)‖/‖∇G(θ₀)‖ = {latest.inner_residual:.3g} "
                    f"(stops at {snap.config.imaml_tol:g} or after {snap.config.imaml_max_steps} steps).")
-    app_state.live(_curve_figure(snap, classify), "training-curve", key="loss_chart")
+    app_state.chart(_curve_figure(snap, classify), "training-curve", key="loss_chart")
     if was_active and not snap.active:
         st.rerun()  # the run ended: refresh the buttons and stop polling
     if snap.active and _poll_period_stale():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Callable, TypeVar
 
@@ -54,3 +55,13 @@ def join_jobs(at, timeout: float = 120) -> None:
             thread.join(timeout)
             assert not thread.is_alive(), f"{thread.name} still running after {timeout} s"
     at.run()
+
+
+def charts(at) -> dict[str, dict]:
+    """The page's charts by widget key, each ``{"figure", "config", "height"}``: every chart of the app is
+    its one plotly component (``leo_app.live_chart``), drawn in place by ``Plotly.react``."""
+    out = {}
+    for c in at.get("bidi_component"):
+        if c.proto.component_name.endswith("leo_live_chart"):
+            out[c.proto.id.split("-", 2)[2]] = json.loads(json.loads(c.proto.json))
+    return out

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 
 from streamlit.testing.v1 import AppTest
 
-from helpers import no_errors as _no_errors
+from helpers import charts, no_errors as _no_errors
 
 from leo_app.runner import RunStatus
 
@@ -14,8 +13,7 @@ from leo_app.runner import RunStatus
 def _charts(at: AppTest) -> list[dict]:
     """The page's plotly figures as dicts: the live curve (a component that updates in place) first, then
     the preview."""
-    live = [json.loads(json.loads(c.proto.json))["figure"] for c in at.get("bidi_component")]
-    return live + [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [c["figure"] for c in charts(at).values()]
 
 
 def _short_run(at: AppTest, family: str) -> None:

@@ -57,7 +57,7 @@ def test_compare_a_trained_run_with_a_baseline_and_sweep(server, browser):
         _wait_charts(page, lambda c: any(x["heatmap"] for x in c), "the sweep heatmap")
         settle(page)
         no_exception(page)
-        page.locator("[data-testid=stPlotlyChart]").last.scroll_into_view_if_needed()
+        page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
         shot(page, "21-compare-sweep")
     finally:
         ctx.close()

@@ -17,7 +17,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from helpers import WAIT_S, tiny_config, wait_until
+from helpers import charts, WAIT_S, tiny_config, wait_until
 from leo_core.checkpoint import checkpoint_bytes
 from leo_core.history import MetricHistory
 from leo_app.jobs import JobSlots, max_jobs_from_env
@@ -206,23 +206,23 @@ def test_every_pages_charts_follow_presentation_mode_and_the_export_format(page)
     """Presentation mode scales the charts of every page, not just Train's; the toolbar saves the chosen format."""
     import json
 
-    def charts(params: dict[str, str], image_format: str | None = None) -> list:
+    def page_charts(params: dict[str, str], image_format: str | None = None) -> list:
         at = _harness(page, params)
         if image_format:
             at.session_state["image_format"] = image_format
         try:
             at.run()
             _no_exception(at)
-            return at.get("plotly_chart")
+            return list(charts(at).values())
         finally:
             _close(at)
 
-    plain, big = charts({}), charts({"present": "1"}, image_format="svg")
+    plain, big = page_charts({}), page_charts({"present": "1"}, image_format="svg")
     assert plain and len(plain) == len(big)
     for a, b in zip(plain, big):
-        size = lambda c: json.loads(c.proto.spec)["layout"]["font"]["size"]  # noqa: E731
+        size = lambda c: c["figure"]["layout"]["font"]["size"]  # noqa: E731
         assert size(b) > size(a)
-        config = json.loads(b.proto.config)
+        config = b["config"]
         assert config["toImageButtonOptions"]["format"] == "svg" and config["displaylogo"] is False
         assert config["toImageButtonOptions"]["filename"].startswith("leo-")
 

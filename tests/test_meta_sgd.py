@@ -186,3 +186,29 @@ def test_evaluate_reports_the_first_diverging_step(tmp_path, capsys):
     payload = json.loads(out, parse_constant=refuse)
     assert payload["first_nonfinite_step"] == j
     assert payload["loss_by_step"][j] is None and payload["loss_by_step"][j - 1] is not None
+
+
+def test_step_learning_rate_reparametrises_the_steps_and_slows_them_under_adam():
+    """meta_sgd_step_lr s stores α/s: the same steps in use, gradients by the chain rule, and one Adam
+    iteration moves the steps s times as far as with s = 1 (θ₀ moves the same)."""
+    def first_iteration(s):
+        t = Trainer(tiny_config(algorithm="meta-sgd", seed=0, iterations=1, dtype="float64", meta_sgd_step_lr=s))
+        names = list(t.algorithm.initialization(t.meta_params))
+        before = {n: v.detach().clone() for n, v in t.algorithm.step_size(t.meta_params, 0.0).items()}
+        theta_before = {n: t.meta_params[n].detach().clone() for n in names}
+        t.step()
+        after = t.algorithm.step_size(t.meta_params, 0.0)
+        return (before, {n: after[n].detach() - before[n] for n in names},
+                {n: t.meta_params[n].detach() - theta_before[n] for n in names})
+
+    steps1, moved1, theta1 = first_iteration(1.0)
+    steps01, moved01, theta01 = first_iteration(0.1)
+    for n in steps1:
+        torch.testing.assert_close(steps01[n], steps1[n])  # the same initial steps in use
+        torch.testing.assert_close(theta01[n], theta1[n])  # the same first θ₀ update
+    # Adam's ε makes it inexact where a gradient is tiny: compare the whole move.
+    ratio = torch.cat([v.reshape(-1) for v in moved01.values()]).norm() / torch.cat(
+        [v.reshape(-1) for v in moved1.values()]).norm()
+    assert ratio.item() == pytest.approx(0.1, rel=1e-2)
+    with pytest.raises(ValueError, match="meta_sgd_step_lr"):
+        tiny_config(meta_sgd_step_lr=0.0)

@@ -6,13 +6,13 @@ from leo_core.recommended import recommended_settings
 
 from streamlit.testing.v1 import AppTest
 
-from helpers import join_jobs, tiny_config, no_errors as _no_errors
+from helpers import charts, join_jobs, tiny_config, no_errors as _no_errors
 
 PAGE = "pages/compare.py"
 
 
 def _charts(at: AppTest) -> list:
-    return at.get("plotly_chart")
+    return list(charts(at).values())
 
 
 def test_empty_page_explains_what_to_do(app):

@@ -3,18 +3,17 @@ linear run trains, and for a network; the Theory page's section."""
 
 from __future__ import annotations
 
-import json
 import time
 
-from helpers import no_errors, tiny_config
+from helpers import charts, no_errors, tiny_config
 from leo_app.presets import preset_checkpoint
 from leo_core.checkpoint import load_checkpoint
 
 
 def _spec(app, key: str) -> dict:
-    charts = [c for c in app.get("plotly_chart") if key in c.proto.id]
-    assert charts, f"no chart {key}"
-    return json.loads(charts[0].proto.spec)
+    shown = charts(app)
+    assert key in shown, f"no chart {key}"
+    return shown[key]["figure"]
 
 
 def test_preset_path_and_arrows_on_the_landscape_page(app):

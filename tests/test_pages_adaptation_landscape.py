@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import join_jobs, tiny_config, no_errors as _ok
+from helpers import charts, join_jobs, tiny_config, no_errors as _ok
 
 PAGES = ["pages/adaptation.py", "pages/landscape.py"]
 
@@ -19,7 +21,7 @@ def _train(at: AppTest, family: str, iterations: int = 30) -> None:
 
 
 def _charts(at: AppTest) -> int:
-    return len(at.get("plotly_chart"))
+    return len(charts(at))
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -68,7 +70,7 @@ def test_pretrained_baseline_button(app):
     _ok(app)
     cached = app.session_state["_leo_pretrained"]
     assert len(cached) == 1 and set(next(iter(cached.values()))) == {"theta0", "theta1"}
-    assert any("pretrained (50 it)" in str(c.proto) for c in app.get("plotly_chart"))
+    assert any("pretrained (50 it)" in json.dumps(c["figure"]) for c in charts(app).values())
 
 
 MAX_PRETRAINED = 8  # pages/adaptation.py's MAX_PRETRAINED (importing a page would run it)
@@ -92,4 +94,4 @@ def test_classification_family_without_a_run_renders_charts(app):
     for page in PAGES:
         app.switch_page(page).run()
         _ok(app)
-        assert len(app.get("plotly_chart")) >= 1, page
+        assert len(charts(app)) >= 1, page

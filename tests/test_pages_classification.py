@@ -6,7 +6,7 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-from helpers import join_jobs, tiny_config, no_errors as _ok
+from helpers import charts, join_jobs, tiny_config, no_errors as _ok
 
 
 def _train(at: AppTest, family: str) -> None:
@@ -19,9 +19,9 @@ def _train(at: AppTest, family: str) -> None:
 
 def _chart(at: AppTest, key: str) -> dict:
     """The figure of the plotly chart whose widget key is ``key``."""
-    charts = [c for c in at.get("plotly_chart") if key in c.proto.id]
-    assert charts, f"no chart {key!r}"
-    return json.loads(charts[0].proto.spec)
+    shown = charts(at)
+    assert key in shown, f"no chart {key!r}"
+    return shown[key]["figure"]
 
 
 def test_points2d_adaptation_and_landscape(app):

@@ -21,13 +21,20 @@ Deviations from the paper and cautions:
   direction). Checkpoints from those versions load unchanged (same meta-parameter keys) but are now
   adapted with their stored steps unclipped; ``MetaSGD(max_step_factor=1.0)`` reproduces the old
   behaviour.
+- One outer learning rate for θ₀ and the steps is the paper's (``cfg.meta_sgd_step_lr`` 1). With
+  ``meta_sgd_step_lr`` s < 1 the steps are stored as α/s and used as s·(stored), a reparametrisation
+  that under Adam (whose update does not depend on the gradient's scale) makes the steps learn s
+  times slower than θ₀ (s² times under plain SGD). Adam's step β is large next to steps of ≈ 0.01:
+  with s 1 and k 5 the steps grow until the inner loop diverges within a few hundred iterations;
+  with s 0.1 the same run trains to the end and 10 steps stay finite (``leo_core/recommended.py``).
+  The meta-parameters "alpha.*" hold the stored values; ``step_size`` gives the steps themselves.
 - The paper's outer optimizer is Adam, as the default here; the paper's initial step range
   [0.005, 0.1] is kept whatever ``cfg.alpha`` is (``cfg.alpha`` only matters for "alpha" init).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import torch
@@ -61,6 +68,7 @@ def init_steps(theta0: Params, cfg: TrainConfig) -> Params:
 @dataclass(frozen=True)
 class MetaSGD(LEO):
     max_step_factor: float | None = None  # None: signed, unbounded steps (the paper); c: clip to [0, c·α]
+    step_lr: float = 1.0  # cfg.meta_sgd_step_lr: the steps are stored as α/step_lr (see the module docstring)
     key: str = "meta-sgd"
     title: str = "Meta-SGD (learned per-parameter step sizes)"
     citation: str = "Li, Zhou, Chen, Li. Meta-SGD: Learning to Learn Quickly for Few-Shot Learning. arXiv:1707.09835, 2017."
@@ -72,8 +80,11 @@ class MetaSGD(LEO):
         "The steps are learned for k steps: adapting for many more steps at test time can diverge."
     )
 
+    def configure(self, cfg: TrainConfig) -> "MetaSGD":
+        return replace(self, step_lr=cfg.meta_sgd_step_lr)
+
     def init_meta_params(self, theta0: Params, cfg: TrainConfig) -> Params:
-        alphas = {ALPHA_PREFIX + n: v for n, v in init_steps(theta0, cfg).items()}
+        alphas = {ALPHA_PREFIX + n: v / cfg.meta_sgd_step_lr for n, v in init_steps(theta0, cfg).items()}
         return {**theta0, **alphas}
 
     def initialization(self, meta_params: Params) -> Params:
@@ -83,6 +94,8 @@ class MetaSGD(LEO):
         names = list(self.initialization(meta_params))
         require_keys(meta_params, [ALPHA_PREFIX + n for n in names], "Meta-SGD")
         steps = {n: meta_params[ALPHA_PREFIX + n] for n in names}
+        if self.step_lr != 1.0:
+            steps = {n: self.step_lr * a for n, a in steps.items()}
         if self.max_step_factor is None:
             return steps
         bound = self.max_step_factor * alpha

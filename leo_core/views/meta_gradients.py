@@ -117,7 +117,7 @@ def _cos(u: Tensor, v: Tensor) -> float | None:
 def _direction(model: Model, family: TaskFamily, key: str, theta0: Params, batch: TaskBatch,
                cfg: TrainConfig) -> Tensor:
     """−grads of ``key``'s ``meta_step`` on θ₀ (flattened, in θ₀'s key order)."""
-    algorithm = get_algorithm(key)
+    algorithm = get_algorithm(key, cfg)
     start = {n: v.detach().clone() for n, v in theta0.items()}
     init = algorithm.init_meta_params(start, cfg)
     # As the trainer holds them: one flat leaf, the meta-parameters views into it.
