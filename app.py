@@ -21,49 +21,51 @@ Every page's settings live in the URL's query string (``leo_app.state``, over ``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from leo_app import state as app_state
-from leo_core.device import DEFAULT_CPU_THREADS, configure_threads
-from leo_app.background import SessionJobs
-from leo_app.runner import TrainingRunner, prewarm
+from leo_app.live_chart import preload_plotly  # plotly and streamlit only: no torch
+
+if TYPE_CHECKING:
+    from leo_app.background import SessionJobs
+    from leo_app.runner import TrainingRunner
 
 
-def _release_runner(runner: TrainingRunner) -> None:
+def _release_runner(runner: "TrainingRunner") -> None:
     runner.close()
 
 
-def _usable(runner: TrainingRunner) -> bool:
+def _usable(runner: "TrainingRunner") -> bool:
     return not runner.closed
 
 
 @st.cache_resource(scope="session", on_release=_release_runner, validate=_usable, show_spinner=False)
-def session_runner() -> TrainingRunner:
+def session_runner() -> "TrainingRunner":
     """One training runner per browser session, closed when the session ends (a closed one is replaced)."""
+    from leo_app.runner import TrainingRunner
+
     return TrainingRunner()
 
 
-def _release_jobs(jobs: SessionJobs) -> None:
+def _release_jobs(jobs: "SessionJobs") -> None:
     jobs.close()
 
 
-def _jobs_usable(jobs: SessionJobs) -> bool:
+def _jobs_usable(jobs: "SessionJobs") -> bool:
     return not jobs.closed
 
 
 @st.cache_resource(scope="session", on_release=_release_jobs, validate=_jobs_usable, show_spinner=False)
-def session_jobs() -> SessionJobs:
+def session_jobs() -> "SessionJobs":
     """This session's background jobs (baselines, sweeps) and race, all stopped when the session ends."""
+    from leo_app.background import SessionJobs
+
     return SessionJobs()
 
 
 def main() -> None:
     st.set_page_config(page_title="LEO Explorer", page_icon=":material/school:", layout="wide")
-    configure_threads(DEFAULT_CPU_THREADS)  # tiny tensors: one torch thread (leo_core/device.py)
-    runner = session_runner()
-    st.session_state[app_state.RUNNER_KEY] = runner
-    st.session_state[app_state.RUN_KEY] = runner.snapshot()
-    st.session_state[app_state.JOBS_KEY] = session_jobs()
     pages = [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
         st.Page("pages/adaptation.py", title="Adaptation", icon=":material/timeline:"),
@@ -72,6 +74,18 @@ def main() -> None:
         st.Page("pages/theory.py", title="Theory", icon=":material/functions:"),
     ]
     nav = st.navigation(pages)
+    if nav.title != "Theory":  # the only page without a chart
+        preload_plotly()  # the browser fetches plotly.js while this process imports torch (first run)
+    # torch and the core: imported here, after the messages above are on their way to the browser.
+    from leo_app import state as app_state
+    from leo_app.runner import prewarm
+    from leo_core.device import DEFAULT_CPU_THREADS, configure_threads
+
+    configure_threads(DEFAULT_CPU_THREADS)  # tiny tensors: one torch thread (leo_core/device.py)
+    runner = session_runner()
+    st.session_state[app_state.RUNNER_KEY] = runner
+    st.session_state[app_state.RUN_KEY] = runner.snapshot()
+    st.session_state[app_state.JOBS_KEY] = session_jobs()
     st.sidebar.caption("LEO Explorer — gradient-based meta-learning (the source document's “LEO” = MAML).")
     page = app_state.page_name(nav.title)
     app_state.before_page(page)  # settings from the URL on first load, presentation mode

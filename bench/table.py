@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _protocol import BASELINES, PROTOCOL, RunSpec, cli_commands, run  # noqa: E402
 
 from leo_core.algorithms import ALGORITHMS  # noqa: E402
+from leo_core.config import TrainConfig  # noqa: E402
+from leo_core.settings import SETTINGS  # noqa: E402
 from leo_core.tasks import TASK_FAMILIES  # noqa: E402
 
 _DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "table.json"
@@ -112,7 +114,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 def _row(spec: RunSpec) -> dict[str, Any]:
     result = run(spec)
-    settings = dict(sorted((k, v) for k, v in result.config.items() if k in _shown(spec.algorithm)))
+    settings = dict(sorted((k, v) for k, v in result.config.items() if k in _shown(spec.algorithm, result.config)))
     return {
         "family": spec.family, "algorithm": spec.algorithm, "classification": result.classification,
         "tasks": spec.tasks, "settings": settings,
@@ -122,15 +124,15 @@ def _row(spec: RunSpec) -> dict[str, Any]:
     }
 
 
-def _shown(algorithm: str) -> tuple[str, ...]:
-    own = {"imaml": ("imaml_lambda", "imaml_max_steps", "imaml_tol", "cg_steps", "imaml_adapt"),
-           "leo-latent": ("latent_lr", "latent_kl", "latent_encoder_penalty", "latent_orthogonality")}
-    common = ("beta",) if algorithm in ("imaml",) else ("alpha", "beta", "k")
-    if algorithm == "random":
-        common = ("alpha",)
-    if algorithm == "pretrained":
-        common = ("alpha", "beta")
-    return (*common, "outer_optimizer", "meta_batch", *own.get(algorithm, ()))
+def _shown(algorithm: str, config: dict[str, Any]) -> tuple[str, ...]:
+    """The settings a row shows: the steps the algorithm uses, its own knobs (declared in
+    ``leo_core.settings``) and the outer optimizer's choices where they differ from the defaults."""
+    steps = {"imaml": ("beta",), "random": ("alpha",), "pretrained": ("alpha", "beta")}.get(algorithm, ("alpha", "beta", "k"))
+    own = tuple(s.name for s in SETTINGS.values() if algorithm in s.algorithms)
+    defaults = TrainConfig()
+    optimizer = tuple(n for n in ("outer_optimizer", "beta_schedule", "meta_batch")
+                      if n in config and config[n] != getattr(defaults, n))
+    return (*steps, *own, *optimizer)
 
 
 def _load(path: Path) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ about 6x cheaper; the tests re-validate every figure), the loss curve is thinned
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any, Sequence
 
 import plotly.graph_objects as go
@@ -106,11 +107,12 @@ def chance_line(ways: int) -> dict[str, list]:
     }
 
 
-def empty_figure(message: str, height: int = 420) -> go.Figure:
-    """A blank figure with a centred message (before any data)."""
+def empty_figure(message: str, height: int = 420, width_chars: int = 36) -> go.Figure:
+    """A blank figure with a centred message (before any data), wrapped to fit a half-width column."""
+    wrapped = "<br>".join(textwrap.wrap(message, width_chars))
     return figure([], base_layout(
         height=height, xaxis=dict(visible=False), yaxis=dict(visible=False),
-        annotations=[dict(text=message, showarrow=False, font=dict(size=FONT_SIZE + 2, color="#666"),
+        annotations=[dict(text=wrapped, showarrow=False, font=dict(size=FONT_SIZE + 2, color="#666"),
                           xref="paper", yref="paper", x=0.5, y=0.5)],
     ))
 

@@ -24,15 +24,27 @@ import plotly
 import plotly.graph_objects as go
 import streamlit as st
 
-__all__ = ["live_chart", "ensure_plotly_js", "PLOTLY_JS"]
+__all__ = ["live_chart", "preload_plotly", "ensure_plotly_js", "PLOTLY_JS"]
 
 PLOTLY_JS = Path(__file__).resolve().parent.parent / "static" / "plotly.min.js"
 _SOURCE = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 # The component's code: one div per mount, drawn with Plotly.react; plotly.js loaded on first use.
 _JS = """
+function plotlyScript() {
+  let script = document.getElementById('leo-plotly-js');
+  if (!script) {
+    script = document.createElement('script');
+    script.id = 'leo-plotly-js';
+    script.src = new URL('app/static/plotly.min.js', document.baseURI).href;
+    document.head.appendChild(script);
+  }
+  return script;
+}
+
 export default function (component) {
   const { data, parentElement } = component;
+  if (!data) { if (!window.Plotly) plotlyScript(); return; }  // preload_plotly(): fetch only
   const spec = JSON.parse(data);
   let div = parentElement.querySelector('.leo-live-chart');
   if (!div) {
@@ -57,17 +69,11 @@ export default function (component) {
     }
   };
   if (window.Plotly) { draw(); return; }
-  let script = document.getElementById('leo-plotly-js');
-  if (!script) {
-    script = document.createElement('script');
-    script.id = 'leo-plotly-js';
-    script.src = new URL('app/static/plotly.min.js', document.baseURI).href;
-    document.head.appendChild(script);
-  }
-  script.addEventListener('load', draw, { once: true });
+  plotlyScript().addEventListener('load', draw, { once: true });
 }
 """
-_CSS = ".leo-live-chart { width: 100%; }"
+_CSS = ".leo-live-chart { width: 100%; } .st-key-leo_plotly_preload { display: none; }"
+PRELOAD_KEY = "leo_plotly_preload"
 
 
 def ensure_plotly_js() -> Path:
@@ -103,3 +109,10 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, height: int | None = N
     else:
         with where:
             _component()(data=spec, key=key)
+
+
+def preload_plotly() -> None:
+    """Start fetching plotly.js now (an invisible element, in the sidebar): called at the top of the
+    script, the download and parse overlap the rest of the run instead of waiting for the first chart."""
+    with st.sidebar:
+        _component()(data="", key=PRELOAD_KEY)

@@ -20,6 +20,7 @@ import streamlit as st
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from figures.scale import scale_figure
 from .live_chart import live_chart
+from .share_link import share_link
 from .presets import PRESETS, preset_checkpoint
 from .url_state import GLOBAL_SCHEMA, SCHEMAS, parse, serialise
 
@@ -141,9 +142,9 @@ def after_page(page: str, url_path: str) -> None:
     base = (st.context.url or "").rstrip("/")
     link = f"{base}/{url_path}".rstrip("/") + (f"?{urlencode(params)}" if params else "")
     with st.sidebar.expander("Share this view", icon=":material/link:"):
-        st.caption("This link opens the app with this page's settings (copy button at the right). "
+        st.caption("This link opens the app with this page's settings. "
                    "A trained run itself is not in the link: download its checkpoint.")
-        st.code(link, language=None, wrap_lines=True)
+        share_link(link)
         st.radio("Chart download format", IMAGE_FORMATS, key=IMAGE_FORMAT_KEY, horizontal=True,
                  persist_state="session", help="What the camera icon in each chart's toolbar saves.")
 

@@ -61,9 +61,8 @@ class TrainConfig:
     # "linear" anneals β to 0 by the last iteration: a smaller final step averages out the meta-batch
     # noise (Reptile's plain-SGD ε needs it) but the run cannot usefully continue past ``iterations``.
     beta_schedule: str = "constant"
-    # iMAML's proximal strength λ: large → φ stays near θ₀ (≈ first order). On sinusoids (α = 0.01,
-    # k = 5, 3,000 iterations) λ = 5 trained to the end with 10-step MSE 1.35 ± 0.13 (random ≈ 4.2);
-    # λ = 1 was stable but weak (3.47); λ = 2 and λ = 10 diverged late (iterations 2688 and 1131).
+    # iMAML's proximal strength λ: large → φ stays near θ₀ (≈ first order). Recommended values per
+    # family are in leo_core/recommended.py.
     imaml_lambda: float = 5.0
     cg_steps: int = 5  # iMAML's conjugate-gradient iterations for (I + H/λ)⁻¹v; one Hessian-vector product each
     # iMAML's inner solve stops per task at ‖∇G(φ)‖/‖∇G(θ₀)‖ ≤ imaml_tol, or after imaml_max_steps

@@ -203,8 +203,11 @@ _WHERE_NOT = """
   initializations score much higher on tasks from those classes than on the 12 held-out ones (the
   "meta-training classes" column): meta-learning can memorise its classes.
 - **Meta-SGD past its k steps.** Li et al.'s signed per-parameter step sizes are learned for the k steps
-  it trains with; iterated beyond them they overshoot, and adaptation diverges (the first diverging step is
-  reported; the 1-step result is the paper's protocol, where Meta-SGD beats MAML).
+  it trains with; iterated beyond them they overshoot (trained with the paper's k = 1, 10 steps diverge on
+  every regression family; the first diverging step is reported). Training with more steps needs the steps
+  to learn more slowly than θ₀: Adam moves every parameter by about β per iteration, a large change next to
+  a step of 0.01. The recommended settings store each step as α/s (``meta_sgd_step_lr`` s = 0.1, so the
+  steps learn 10× slower) and train with k = 5: 10 steps then stay finite on every family.
 - **The linear family** has a quadratic loss: the pretrained optimum is already where a few exact steps
   from any sensible start lead, so meta-learning can only tie it.
 - **Reptile with k = 1** is joint training (its update is then α times the average gradient); it needs

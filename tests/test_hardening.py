@@ -8,6 +8,7 @@ first is exercised through a small harness that does what ``app.py`` does around
 from __future__ import annotations
 
 import io
+import json
 import os
 import pickle
 import time
@@ -116,7 +117,8 @@ def test_settings_round_trip_through_the_url():
             3, "linear", True)
         at.slider(key="k").set_value(4).run()
         assert at.query_params["k"] in ("4", ["4"]) and at.query_params["family"] in ("linear", ["linear"])
-        assert any("k=4" in c.value for c in at.code), "the share link does not hold the settings"
+        links = [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.id.endswith("share_link")]
+        assert links and "k=4" in links[0], "the share link does not hold the settings"
     finally:
         _close(at)
 
@@ -204,8 +206,6 @@ def test_presets_from_the_sidebar_and_presentation_mode():
 @pytest.mark.parametrize("page", ["adaptation", "landscape"])
 def test_every_pages_charts_follow_presentation_mode_and_the_export_format(page):
     """Presentation mode scales the charts of every page, not just Train's; the toolbar saves the chosen format."""
-    import json
-
     def page_charts(params: dict[str, str], image_format: str | None = None) -> list:
         at = _harness(page, params)
         if image_format:

@@ -70,6 +70,22 @@ def test_solve_reaches_the_tolerance_and_each_task_is_stationary():
         assert at_phi.norm() / at_start.norm() == pytest.approx(solve.residual[i].item(), rel=1e-8)
 
 
+def test_growing_step_reaches_the_same_stationary_point_as_the_fixed_safe_step(monkeypatch):
+    """The step starts at 1/(ρ + λ) and grows after each accepted step (at most 1/λ): both solvers end at
+    the same stationary point, and the growing one takes no more steps here."""
+    import leo_core.algorithms.imaml as imaml
+
+    model, theta0, batch = _mlp_problem()
+    start = inner.expand(theta0, 4)
+    grown = proximal_solve(model, MSE, start, batch.x_support, batch.y_support, 2.0, 1e-6, 5000)
+    monkeypatch.setattr(imaml, "_GROW", 1.0)
+    fixed = proximal_solve(model, MSE, start, batch.x_support, batch.y_support, 2.0, 1e-6, 5000)
+    assert (grown.residual <= 1e-6).all() and (fixed.residual <= 1e-6).all()
+    assert grown.steps <= fixed.steps, (grown.steps, fixed.steps)
+    for n in grown.phi:
+        torch.testing.assert_close(grown.phi[n], fixed.phi[n], rtol=0, atol=1e-5)
+
+
 def test_solve_stops_each_task_at_its_tolerance_independently_of_the_batch():
     model, theta0, batch = _mlp_problem()
     together = proximal_solve(model, MSE, inner.expand(theta0, 4), batch.x_support, batch.y_support, 2.0, 1e-3, 500)

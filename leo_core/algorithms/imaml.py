@@ -10,18 +10,19 @@ Hessian-vector product of the support loss at φ; a task stops once its residual
 ``_CG_TOL`` of ‖∇L_query‖). The meta-gradient is the mean over tasks. No graph is kept through the
 inner solve, so memory does not grow with its length.
 
-The inner solver (``proximal_path``) is plain gradient descent on G with a per-task step that is
-safe by construction: it starts at 1/(ρ_i + λ), where ρ_i estimates the largest Hessian eigenvalue
-(in magnitude) of the task's support loss at θ₀ by ``_POWER_ITERS`` power iterations of
-Hessian-vector products, and a step is accepted only if it satisfies the Armijo condition
-G(φ − t∇G) ≤ G(φ) − (t/2)‖∇G‖²; otherwise that task stays put and halves its step. G therefore
-never increases, whatever the curvature. A task stops once its stationarity residual
+The inner solver (``proximal_path``) is gradient descent on G with a per-task step that is safe by
+construction: it starts at 1/(ρ_i + λ), where ρ_i estimates the largest Hessian eigenvalue (in
+magnitude) of the task's support loss at θ₀ by ``_POWER_ITERS`` power iterations of Hessian-vector
+products, and a step is accepted only if it satisfies the Armijo condition
+G(φ − t∇G) ≤ G(φ) − (t/2)‖∇G‖²; otherwise that task stays put and halves its step. After an
+accepted step the next one tries ``_GROW`` times the step (at most 1/λ): the top curvature is a
+worst case, and along the path the curvature is usually far smaller, so a step fixed at 1/(ρ + λ)
+would crawl. G never increases, whatever the curvature. A task stops once its stationarity residual
 ‖∇G(φ)‖ / ‖∇G(θ₀)‖ (relative to its start, where ∇G(θ₀) = ∇L_support(θ₀)) is at most
 ``cfg.imaml_tol``, or after ``cfg.imaml_max_steps`` steps (rejected steps count). The mean
-residual of the meta-batch is reported as ``MetaStep.inner_residual``. Plain GD rather than
-momentum: G is not convex for a network (λ may be below the most negative curvature), and plain GD
-with this line search is monotone and simple to check; it converges at rate ≈ 1 − λ/(ρ + λ) per
-step, so a large ρ/λ needs more steps.
+residual of the meta-batch is reported as ``MetaStep.inner_residual``. No momentum: G is not convex
+for a network (λ may be below the most negative curvature), and descent with this line search is
+monotone and simple to check.
 
 Deviations from the paper: the paper solves the inner problem by a few steps of gradient descent
 or Nesterov's method with a hand-set step; here the step comes from the power iteration and the
@@ -52,7 +53,8 @@ __all__ = ["IMAML", "ProximalSolve", "proximal_path", "proximal_solve", "proxima
 
 _POWER_ITERS = 8  # power iterations for the top curvature at θ₀ (one Hessian-vector product each)
 _CG_TOL = 1e-6  # conjugate gradients stop per task at ‖r‖ ≤ _CG_TOL·‖v‖
-_MAX_HALVINGS = 40  # a task whose step was halved this often stops (its gradient is at roundoff level)
+_MAX_HALVINGS = 40  # a task whose step was halved this often in a row stops (its gradient is at roundoff level)
+_GROW = 2.0  # after an accepted step the next one tries a step this much larger (capped at 1/λ)
 
 
 def _dot(a: Params, b: Params) -> Tensor:
@@ -153,8 +155,9 @@ def proximal_path(
         grad = _where(ok, t_grad, grad)
         g_val = torch.where(ok, t_val, g_val)
         rejected = active & ~ok
-        step = torch.where(rejected, step / 2, step)
-        halvings = halvings + rejected.to(halvings.dtype)
+        # An accepted step lets the next try a larger one (up to 1/λ); a rejected one halves it.
+        step = torch.where(rejected, step / 2, torch.where(ok, (step * _GROW).clamp_max(1.0 / lam), step))
+        halvings = torch.where(ok, torch.zeros_like(halvings), halvings + rejected.to(halvings.dtype))
         residual = _norm(grad) / scale
         yield phi, residual
 

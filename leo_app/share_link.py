@@ -1,0 +1,53 @@
+"""The share link: a read-only field with a copy button, drawn by a tiny component.
+
+``st.code`` would give the same copy button, but its element loads Streamlit's syntax highlighter
+(about 1.5 MB of JavaScript) on every page of the app, the first paint included.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+__all__ = ["share_link"]
+
+_JS = """
+export default function (component) {
+  const { data, parentElement } = component;
+  let box = parentElement.querySelector('.leo-share');
+  if (!box) {
+    box = document.createElement('div');
+    box.className = 'leo-share';
+    box.innerHTML = '<input type="text" readonly aria-label="Share link"><button type="button">Copy</button>';
+    parentElement.appendChild(box);
+    const input = box.querySelector('input');
+    const button = box.querySelector('button');
+    input.addEventListener('focus', () => input.select());
+    button.addEventListener('click', async () => {
+      input.select();
+      try { await navigator.clipboard.writeText(input.value); } catch (e) { document.execCommand('copy'); }
+      button.textContent = 'Copied';
+      setTimeout(() => { button.textContent = 'Copy'; }, 1500);
+    });
+  }
+  box.querySelector('input').value = data;
+}
+"""
+_CSS = """
+.leo-share { display: flex; gap: 0.4rem; }
+.leo-share input { flex: 1; min-width: 0; font-family: monospace; font-size: 0.8rem; padding: 0.3rem;
+  border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.4rem; background: rgba(240, 242, 246, 0.6); }
+.leo-share button { border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.4rem; background: white;
+  padding: 0.2rem 0.6rem; cursor: pointer; }
+"""
+
+
+@functools.cache
+def _component():
+    return st.components.v2.component("leo_share_link", js=_JS, css=_CSS, isolate_styles=False)
+
+
+def share_link(link: str, *, key: str = "share_link") -> None:
+    """Show ``link`` in a read-only field with a copy button (in the current container)."""
+    _component()(data=link, key=key)
