@@ -62,6 +62,7 @@ def charts(at) -> dict[str, dict]:
     its one plotly component (``leo_app.live_chart``), drawn in place by ``Plotly.react``."""
     out = {}
     for c in at.get("bidi_component"):
-        if c.proto.component_name.endswith("leo_live_chart"):
-            out[c.proto.id.split("-", 2)[2]] = json.loads(json.loads(c.proto.json))
+        data = json.loads(c.proto.json) if c.proto.component_name.endswith("leo_live_chart") else ""
+        if data:  # "" is preload_plotly's invisible element
+            out[c.proto.id.split("-", 2)[2]] = json.loads(data)
     return out
