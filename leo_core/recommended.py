@@ -189,7 +189,9 @@ _REPTILE: dict[str, Recommendation] = {
 }
 
 # Meta-SGD as Li et al.: signed steps, random initial steps in [0.005, 0.1] (α then matters only for "alpha").
-_GS = ('`python bench/recommend.py --family {f} --algorithm meta-sgd --grid k=3,5 meta_sgd_step_lr=0.1,0.3 --fixed meta_sgd_init=alpha`; `python -m leo_core train --family {f} --algorithm meta-sgd --k 5 --meta-sgd-init alpha --meta-sgd-step-lr 0.1 --iterations 1500 --seed 0 --out DIR; python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json`')
+_GS = ("`python bench/recommend.py --family {f} --algorithm meta-sgd --grid k=3,5 meta_sgd_step_lr=0.1,0.3 "
+       "--fixed meta_sgd_init=alpha`; `python -m leo_core train --family {f} --algorithm meta-sgd --iterations "
+       "1500 --seed 0 --out DIR; python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json`")
 _META_SGD: dict[str, Recommendation] = {
     # Trained for k = 5 with the steps learning 10× slower than θ₀ (meta_sgd_step_lr 0.1), so 10 steps stay finite.
     # The paper's k = 1 (one learning rate, random steps) gives 1-step MSE 0.371 but diverges at step 4 of 10.
