@@ -27,6 +27,7 @@ from figures.classification import digit_predictions_figure
 from leo_core.views.classification_preview import preview_kind
 from leo_core.losses import LOSSES
 from leo_core.config import TrainConfig
+from leo_core.recommended import recommended_settings
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.train import make_family, make_model
 from leo_app.url_state import ALPHAS, DEFAULT_POINTS, PRETRAIN_ITERATIONS, TASK_SOURCES, task_param_key
@@ -58,17 +59,37 @@ def context() -> tuple[TrainConfig, list[ad.Start], str | None]:
     return TrainConfig(family=family, device="cpu"), [], note
 
 
+def _steps_and_alpha(cfg: TrainConfig, mid, right) -> tuple[int, float]:
+    """The adaptation steps and α sliders (in the page's middle and right columns)."""
+    steps = mid.slider("Adaptation steps", 0, MAX_STEPS, 10, key="adapt_steps",
+                       help="Inner gradient steps to show (training used k = %d)." % cfg.k)
+    alpha = right.select_slider(
+        "Inner step size α", ALPHAS, value=cfg.alpha if cfg.alpha in ALPHAS else 0.01, key="adapt_alpha",
+        format_func=lambda v: f"{v:g}",
+        help="Step size of each adaptation step of the run's θ₀ (training used α = %g); a baseline beside it "
+             "adapts with its own recommended α, shown in its legend." % cfg.alpha)
+    return int(steps), float(alpha)
+
+
 def baseline_starts(cfg: TrainConfig, model, have: list[ad.Start]) -> list[ad.Start]:
-    """The pretrained baseline (if trained for these settings) and a random init, unless the run is one."""
+    """The pretrained baseline (if trained for these settings) and a random init, unless the run is one.
+
+    Beside a run, each baseline adapts with its own recommended α for the family (as in the table and on Compare):
+    at the meta-learner's α, Chen et al.'s Baseline on digits reaches 0.61 instead of 0.80 after 10 steps.
+    """
     starts = []
     iterations = int(st.session_state.get("pretrain_iterations", PRETRAIN_ITERATIONS))
     cached = st.session_state.get(PRETRAINED_KEY, {}).get(pretrained_key(cfg, iterations))
     if cached is not None and cfg.algorithm != "pretrained":
         from leo_core.algorithms import get_algorithm
 
-        starts.append(ad.Start("pretrained", f"pretrained ({iterations} it)", get_algorithm("pretrained"), cached))
-    if not have or cfg.algorithm != "random":
+        alpha = recommended_settings(cfg.family, "pretrained")["alpha"]
+        starts.append(ad.Start("pretrained", f"pretrained ({iterations} it, α {alpha:g})",
+                               get_algorithm("pretrained"), cached, alpha))
+    if not have:  # no run: the random init is the page's subject, adapted with the page's α
         starts.append(ad.random_start(model, cfg.seed))
+    elif cfg.algorithm != "random":
+        starts.append(ad.random_start(model, cfg.seed, recommended_settings(cfg.family, "random")["alpha"]))
     return starts
 
 
@@ -173,11 +194,7 @@ def _classification_view(cfg: TrainConfig, family, model, starts: list[ad.Start]
     left, mid, right = st.columns(3)
     shots = left.slider("Shots (examples per class)", 1, 20, min(cfg.shots, 20), key="adapt_cls_shots",
                         help=f"K in {family.ways}-way K-shot: support examples per class the task adapts on.")
-    steps = mid.slider("Adaptation steps", 0, MAX_STEPS, 10, key="adapt_steps",
-                       help="Inner gradient steps to show (training used k = %d)." % cfg.k)
-    alpha = right.select_slider("Inner step size α", ALPHAS, value=cfg.alpha if cfg.alpha in ALPHAS else 0.01,
-                                key="adapt_alpha", format_func=lambda v: f"{v:g}",
-                                help="Step size of each adaptation step (training used α = %g)." % cfg.alpha)
+    steps, alpha = _steps_and_alpha(cfg, mid, right)
     seed = int(st.number_input("Task seed", 0, 2**31 - 1, 0, key="adapt_task_seed",
                                help="Seeds the task drawn from the meta-test split (its classes and examples)."))
     _pretrained_expander(cfg)
@@ -262,11 +279,7 @@ def main() -> None:
     typed = st.session_state.get("adapt_source") == "points"  # then the typed points are the support set
     shots = left.slider("Shots (support points)", 1, 50, min(cfg.shots, 50), key="adapt_shots", disabled=typed,
                         help="Support points the task adapts on (typed points: as many as typed).")
-    steps = mid.slider("Adaptation steps", 0, MAX_STEPS, 10, key="adapt_steps",
-                       help="Inner gradient steps to show (training used k = %d)." % cfg.k)
-    alpha = right.select_slider("Inner step size α", ALPHAS, value=cfg.alpha if cfg.alpha in ALPHAS else 0.01,
-                                key="adapt_alpha", format_func=lambda v: f"{v:g}",
-                                help="Step size of each adaptation step (training used α = %g)." % cfg.alpha)
+    steps, alpha = _steps_and_alpha(cfg, mid, right)
     task = _task_widgets(family, cfg, shots, family.eval_query)
 
     _pretrained_expander(cfg)

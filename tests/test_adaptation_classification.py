@@ -55,3 +55,16 @@ def test_shown_stages_and_bad_input():
     fam, _, _ = _setup("sinusoid")
     with pytest.raises(ValueError, match="regression"):
         ac.sample_task(fam, 2, seed=0)
+
+
+def test_a_start_with_its_own_step_ignores_the_pages_step():
+    """A baseline's Start carries its recommended α: adapted at the page's α it gives the numbers of a
+    page-α start adapted at that α, and differs from the page's own α."""
+    fam, model, start = _setup("points2d")
+    task = ac.sample_task(fam, 2, seed=1)
+    own = ad.random_start(model, 0, alpha=0.5)
+    assert own.label == "random init (α 0.5)" and own.step(0.01) == 0.5 and start.step(0.01) == 0.01
+    at_own = ac.step_metrics(model, fam, own, task, alpha=0.01, steps=5)
+    at_page = ac.step_metrics(model, fam, start, task, alpha=0.5, steps=5)
+    assert at_own.support_loss == at_page.support_loss
+    assert at_own.support_loss != ac.step_metrics(model, fam, start, task, alpha=0.01, steps=5).support_loss

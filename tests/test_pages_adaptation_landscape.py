@@ -7,6 +7,8 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from leo_core.recommended import recommended_settings
+
 from helpers import charts, join_jobs, tiny_config, no_errors as _ok
 
 PAGES = ["pages/adaptation.py", "pages/landscape.py"]
@@ -70,7 +72,9 @@ def test_pretrained_baseline_button(app):
     _ok(app)
     cached = app.session_state["_leo_pretrained"]
     assert len(cached) == 1 and set(next(iter(cached.values()))) == {"theta0", "theta1"}
-    assert any("pretrained (50 it)" in json.dumps(c["figure"]) for c in charts(app).values())
+    alpha = recommended_settings("linear", "pretrained")["alpha"]
+    assert any(f"pretrained (50 it, α {alpha:g})" in json.dumps(c["figure"], ensure_ascii=False)
+               for c in charts(app).values())
 
 
 MAX_PRETRAINED = 8  # pages/adaptation.py's MAX_PRETRAINED (importing a page would run it)

@@ -41,6 +41,11 @@ class Start:
     label: str  # legend text
     algorithm: MetaAlgorithm
     meta_params: Params
+    alpha: float | None = None  # its own inner step (a baseline's recommended α); None: the page's α
+
+    def step(self, alpha: float) -> float:
+        """The inner step this start adapts with when the page's step is ``alpha``."""
+        return alpha if self.alpha is None else self.alpha
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,7 @@ def fit_path(model: Model, family: TaskFamily, start: Start, task: RegressionTas
     meta = {k: v.to(task.x_support.dtype) for k, v in start.meta_params.items()}
     xq, yq = (task.x_query, task.y_query) if task.has_query else (task.x_support, task.y_support)
     traj = adaptation_trajectory(model, family, start.algorithm, meta, task.x_support, task.y_support, xq, yq,
-                                 alpha, steps)
+                                 start.step(alpha), steps)
     with torch.no_grad():
         preds = [model.forward(p, task.x_grid).reshape(-1).tolist() for p in traj.params]
     query = traj.query_loss if task.has_query else [float("nan")] * len(traj.query_loss)
@@ -197,11 +202,13 @@ def least_squares_line(x: Tensor, y: Tensor) -> tuple[float, float]:
     return float(sol[0]), float(sol[1])
 
 
-def random_start(model: Model, seed: int) -> Start:
-    """The model's own random initialization with ``seed`` (what a run starts from)."""
+def random_start(model: Model, seed: int, alpha: float | None = None) -> Start:
+    """The model's own random initialization with ``seed`` (what a run starts from); ``alpha``: its own
+    inner step (shown in the label), else the page's."""
     algo = get_algorithm("random")
     theta = model.init(torch.Generator().manual_seed(seed))
-    return Start("random", "random init", algo, theta)
+    label = "random init" if alpha is None else f"random init (α {alpha:g})"
+    return Start("random", label, algo, theta, alpha)
 
 
 def pretrained_config(cfg: TrainConfig, iterations: int, beta: float = 0.005) -> TrainConfig:

@@ -61,8 +61,8 @@ def step_metrics(model: Model, family: TaskFamily, start: Start, task: TaskBatch
         raise ValueError(f"steps must be >= 0, got {steps}")
     loss = LOSSES[family.loss]
     support_acc, query_acc, support_loss, query_loss = [], [], [], []
-    path = start.algorithm.adapt_path(model, family, _meta(start, task), task.x_support, task.y_support, alpha,
-                                      steps)
+    path = start.algorithm.adapt_path(model, family, _meta(start, task), task.x_support, task.y_support,
+                                      start.step(alpha), steps)
     for p in path:
         with torch.no_grad():
             for x, y, accs, losses in ((task.x_support, task.y_support, support_acc, support_loss),
@@ -76,7 +76,7 @@ def step_metrics(model: Model, family: TaskFamily, start: Start, task: TaskBatch
 def regions_by_step(model: Model, family: TaskFamily, start: Start, task: TaskBatch, alpha: float, steps: int,
                     resolution: int = GRID_RESOLUTION) -> dict[str, Any]:
     """Decision regions after every step 0 … ``steps`` (``classification_preview.regions_preview``)."""
-    data = regions_preview(model, family, start.algorithm, _meta(start, task), task, alpha, steps,
+    data = regions_preview(model, family, start.algorithm, _meta(start, task), task, start.step(alpha), steps,
                            stages=range(steps + 1), resolution=resolution)
     return {**data, "key": start.key, "label": start.label}
 
@@ -84,7 +84,8 @@ def regions_by_step(model: Model, family: TaskFamily, start: Start, task: TaskBa
 def predictions_at(model: Model, family: TaskFamily, start: Start, task: TaskBatch, alpha: float, steps: int,
                    stages: list[int]) -> dict[str, Any]:
     """Support images and query predictions at ``stages`` (``classification_preview.images_preview``)."""
-    data = images_preview(model, family, start.algorithm, _meta(start, task), task, alpha, steps, stages=stages)
+    data = images_preview(model, family, start.algorithm, _meta(start, task), task, start.step(alpha), steps,
+                          stages=stages)
     return {**data, "key": start.key, "label": start.label}
 
 
