@@ -47,7 +47,7 @@ def test_classification_adaptation_and_landscape(server, browser):
         assert frames == 11  # steps 0..10 (the default)
         page.get_by_role("button", name="Train the pretrained baseline").click()
         settle(page)
-        page.get_by_text("pretrained (300 it)", exact=False).first.wait_for()
+        page.get_by_text("pretrained (300 it, α", exact=False).first.wait_for()
         assert page.evaluate(f"() => {_FIRST_CHART}.data.filter(t => t.type === 'heatmap').length") == 3
         page.screenshot(path=str(ARTIFACTS / "20-adaptation-points2d-step0.png"), full_page=True)
         page.locator(".updatemenu-button").first.click()  # ▶ play: runs in the browser, no rerun

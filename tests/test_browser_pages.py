@@ -32,7 +32,7 @@ def test_adaptation_and_landscape_pages(server, browser):
         page.screenshot(path=str(ARTIFACTS / "10-adaptation-linear.png"), full_page=True)
         page.get_by_role("button", name="Train the pretrained baseline").click()
         settle(page)
-        page.get_by_text("pretrained (300 it)", exact=False).first.wait_for()
+        page.get_by_text("pretrained (300 it, α", exact=False).first.wait_for()
         no_failure(page)
         page.screenshot(path=str(ARTIFACTS / "11-adaptation-pretrained.png"), full_page=True)
 
