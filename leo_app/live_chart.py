@@ -8,9 +8,12 @@ data grows. A double click still resets the view (plotly's own autoscale). Every
 goes through it, animated ones too (their frames are passed on), so a page loads plotly.js once;
 a chart drawn while hidden (a tab) or in a resized column follows its container's width.
 
-plotly.js itself is the copy the ``plotly`` package ships, served by Streamlit's static file serving
-(``.streamlit/config.toml``: ``enableStaticServing``) from ``static/plotly.min.js``, which
-``ensure_plotly_js`` copies there at start-up (it is not kept in git). It loads once per browser tab.
+plotly.js comes in two bundles, served by Streamlit's static file serving (``.streamlit/config.toml``:
+``enableStaticServing``) from ``static/``, where ``ensure_plotly_js`` copies them at start-up (``static/``
+is not kept in git): the full bundle the ``plotly`` package ships, and plotly.js's cartesian bundle
+(``leo_app/vendor``, a third of the size, so it evaluates in a third of the time). A figure whose traces are
+all cartesian (``bundle_for``) draws with whichever bundle is loaded; a 3-D one (the Landscape surface)
+loads the full bundle. Each loads once per browser tab.
 """
 
 from __future__ import annotations
@@ -24,27 +27,41 @@ import plotly
 import plotly.graph_objects as go
 import streamlit as st
 
-__all__ = ["live_chart", "preload_plotly", "ensure_plotly_js", "PLOTLY_JS"]
+__all__ = ["live_chart", "preload_plotly", "ensure_plotly_js", "bundle_for", "PLOTLY_JS", "PLOTLY_CARTESIAN_JS"]
 
-PLOTLY_JS = Path(__file__).resolve().parent.parent / "static" / "plotly.min.js"
-_SOURCE = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+_STATIC = Path(__file__).resolve().parent.parent / "static"
+PLOTLY_JS = _STATIC / "plotly.min.js"  # the full bundle, copied from the plotly package
+PLOTLY_CARTESIAN_JS = _STATIC / "plotly-cartesian.min.js"  # the cartesian bundle, copied from leo_app/vendor
+_SOURCES = {PLOTLY_JS: Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js",
+            PLOTLY_CARTESIAN_JS: Path(__file__).resolve().parent / "vendor" / "plotly-cartesian.min.js"}
+# The trace types of plotly.js's cartesian bundle (leo_app/vendor/README.md); any other needs the full one.
+CARTESIAN_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour",
+                              "image", "pie", "scatter", "scatterternary", "violin"})
 
 # The component's code: one div per mount, drawn with Plotly.react; plotly.js loaded on first use.
 _JS = """
-function plotlyScript() {
-  let script = document.getElementById('leo-plotly-js');
+const SOURCES = { cartesian: 'app/static/plotly-cartesian.min.js', full: 'app/static/plotly.min.js' };
+const loaded = (window.leoPlotly = window.leoPlotly || {});  // bundle name -> its Plotly module
+
+function plotlyScript(bundle) {
+  const id = 'leo-plotly-' + bundle;
+  let script = document.getElementById(id);
   if (!script) {
     script = document.createElement('script');
-    script.id = 'leo-plotly-js';
-    script.src = new URL('app/static/plotly.min.js', document.baseURI).href;
+    script.id = id;
+    script.src = new URL(SOURCES[bundle], document.baseURI).href;
+    script.addEventListener('load', () => { loaded[bundle] = window.Plotly; }, { once: true });
     document.head.appendChild(script);
   }
   return script;
 }
 
+// A cartesian figure draws with whichever bundle is loaded (the full one includes it); a 3-D one needs the full.
+function moduleFor(bundle) { return bundle === 'full' ? loaded.full : (loaded.full || loaded.cartesian); }
+
 export default function (component) {
   const { data, parentElement } = component;
-  if (!data) { if (!window.Plotly) plotlyScript(); return; }  // preload_plotly(): fetch only
+  if (!data.startsWith('{')) { if (!moduleFor(data)) plotlyScript(data); return; }  // preload_plotly(bundle)
   const spec = JSON.parse(data);
   let div = parentElement.querySelector('.leo-live-chart');
   if (!div) {
@@ -54,36 +71,49 @@ export default function (component) {
   }
   div.style.height = spec.height + 'px';
   const draw = () => {
+    if (spec.bundle === 'full' && div.leoPlotly && div.leoPlotly !== loaded.full) {
+      div.leoPlotly.purge(div);  // drawn by the cartesian bundle, now 3-D: start over with the full one
+      div.leoPlotly = null;
+    }
+    div.leoPlotly = div.leoPlotly || moduleFor(spec.bundle);  // a div keeps the module that drew it
     const fig = spec.figure;
-    window.Plotly.react(div, { data: fig.data, layout: fig.layout, frames: fig.frames || [], config: spec.config });
+    div.leoPlotly.react(div, { data: fig.data, layout: fig.layout, frames: fig.frames || [], config: spec.config });
     if (!div.leoResize && window.ResizeObserver) {
       // A chart drawn while hidden (a tab, a folded section) or in a resized column follows its width.
       let width = div.clientWidth;
       div.leoResize = new ResizeObserver(() => {
         if (div.clientWidth > 0 && div.clientWidth !== width) {
           width = div.clientWidth;
-          window.Plotly.Plots.resize(div);
+          div.leoPlotly.Plots.resize(div);
         }
       });
       div.leoResize.observe(div);
     }
   };
-  if (window.Plotly) { draw(); return; }
-  plotlyScript().addEventListener('load', draw, { once: true });
+  if (moduleFor(spec.bundle)) { draw(); return; }
+  // A cartesian figure waits for a full bundle already on its way rather than fetching a second one.
+  const wait = spec.bundle !== 'full' && document.getElementById('leo-plotly-full') ? 'full' : spec.bundle;
+  plotlyScript(wait).addEventListener('load', draw, { once: true });
 }
 """
 _CSS = ".leo-live-chart { width: 100%; } .st-key-leo_plotly_preload { display: none; }"
 PRELOAD_KEY = "leo_plotly_preload"
 
 
-def ensure_plotly_js() -> Path:
-    """Put the plotly package's ``plotly.min.js`` where Streamlit serves static files (once)."""
-    if not PLOTLY_JS.exists() or PLOTLY_JS.stat().st_size != _SOURCE.stat().st_size:
-        PLOTLY_JS.parent.mkdir(exist_ok=True)
-        tmp = PLOTLY_JS.with_suffix(".tmp")
-        shutil.copyfile(_SOURCE, tmp)
-        tmp.replace(PLOTLY_JS)  # atomic: a tab never loads half a file
-    return PLOTLY_JS
+def ensure_plotly_js() -> None:
+    """Put both plotly.js bundles where Streamlit serves static files (once)."""
+    for target, source in _SOURCES.items():
+        if not target.exists() or target.stat().st_size != source.stat().st_size:
+            target.parent.mkdir(exist_ok=True)
+            tmp = target.with_suffix(".tmp")
+            shutil.copyfile(source, tmp)
+            tmp.replace(target)  # atomic: a tab never loads half a file
+
+
+def bundle_for(fig: go.Figure) -> str:
+    """"cartesian" when every trace of the figure and its frames is in the cartesian bundle, else "full"."""
+    traces = list(fig.data) + [t for frame in (fig.frames or ()) for t in (frame.data or ())]
+    return "cartesian" if all((t.type or "scatter") in CARTESIAN_TRACES for t in traces) else "full"
 
 
 @functools.cache
@@ -103,7 +133,7 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, height: int | None = N
         where: a container (default the main area).
     """
     spec = (f'{{"figure": {fig.to_json()}, "config": {json.dumps(config)}, '
-            f'"height": {int(height or fig.layout.height or 450)}}}')
+            f'"height": {int(height or fig.layout.height or 450)}, "bundle": "{bundle_for(fig)}"}}')
     if where is None:
         _component()(data=spec, key=key)
     else:
@@ -111,8 +141,10 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, height: int | None = N
             _component()(data=spec, key=key)
 
 
-def preload_plotly() -> None:
-    """Start fetching plotly.js now (an invisible element, in the sidebar): called at the top of the
-    script, the download and parse overlap the rest of the run instead of waiting for the first chart."""
+def preload_plotly(bundle: str = "cartesian") -> None:
+    """Start fetching a plotly.js bundle now (an invisible element, in the sidebar): called at the top of
+    the script, the download overlaps the rest of the run instead of waiting for the first chart."""
+    if bundle not in ("cartesian", "full"):
+        raise ValueError(f"bundle must be 'cartesian' or 'full', got {bundle!r}")
     with st.sidebar:
-        _component()(data="", key=PRELOAD_KEY)
+        _component()(data=bundle, key=PRELOAD_KEY)

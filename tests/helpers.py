@@ -63,6 +63,6 @@ def charts(at) -> dict[str, dict]:
     out = {}
     for c in at.get("bidi_component"):
         data = json.loads(c.proto.json) if c.proto.component_name.endswith("leo_live_chart") else ""
-        if data:  # "" is preload_plotly's invisible element
+        if data.startswith("{"):  # else preload_plotly's invisible element (a bundle's name)
             out[c.proto.id.split("-", 2)[2]] = json.loads(data)
     return out
