@@ -21,13 +21,13 @@ from leo_app import state as app_state
 from leo_app.background import JobSnapshot, train_work
 from leo_core.views import adaptation as ad
 from leo_core.views import adaptation_classification as ac
+from leo_core.views import comparison as cmp
 from figures.adaptation_classification import regions_animation_figure, step_accuracy_figure
 from figures.adaptation import fit_animation_figure, parameter_path_figure, step_loss_figure
 from figures.classification import digit_predictions_figure
 from leo_core.views.classification_preview import preview_kind
 from leo_core.losses import LOSSES
 from leo_core.config import TrainConfig
-from leo_core.recommended import recommended_settings
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.train import make_family, make_model
 from leo_app.url_state import ALPHAS, DEFAULT_POINTS, PRETRAIN_ITERATIONS, TASK_SOURCES, task_param_key
@@ -83,13 +83,13 @@ def baseline_starts(cfg: TrainConfig, model, have: list[ad.Start]) -> list[ad.St
     if cached is not None and cfg.algorithm != "pretrained":
         from leo_core.algorithms import get_algorithm
 
-        alpha = recommended_settings(cfg.family, "pretrained")["alpha"]
+        alpha = cmp.baseline_config(cfg, "pretrained", iterations).alpha
         starts.append(ad.Start("pretrained", f"pretrained ({iterations} it, α {alpha:g})",
                                get_algorithm("pretrained"), cached, alpha))
     if not have:  # no run: the random init is the page's subject, adapted with the page's α
         starts.append(ad.random_start(model, cfg.seed))
     elif cfg.algorithm != "random":
-        starts.append(ad.random_start(model, cfg.seed, recommended_settings(cfg.family, "random")["alpha"]))
+        starts.append(ad.random_start(model, cfg.seed, cmp.baseline_config(cfg, "random", 0).alpha))
     return starts
 
 
@@ -98,7 +98,7 @@ PRETRAIN_JOB = "pretrain"  # the session's background job training the pretraine
 
 def _train_pretrained(cfg: TrainConfig, iterations: int) -> None:
     """Start the pretrained baseline as a background job; ``_pretrain_status`` keeps it when it ends."""
-    job_cfg = ad.pretrained_config(cfg, iterations)
+    job_cfg = cmp.baseline_config(cfg, "pretrained", iterations)  # the baseline Compare and the table train
     st.session_state[app_state.JOBS_KEY].start(PRETRAIN_JOB, f"pretrained baseline ({iterations} it)", iterations,
                                                train_work(job_cfg))
     st.session_state["_leo_pretrain_for"] = pretrained_key(cfg, iterations)
@@ -165,8 +165,10 @@ def _pretrained_expander(cfg: TrainConfig) -> None:
     with st.sidebar.expander("Pretrained baseline (joint training on all tasks)", expanded=not any(
             k[:-1] == pretrained_key(cfg, 0)[:-1] for k in st.session_state.get(PRETRAINED_KEY, {}))):
         iterations = st.number_input("Iterations", 50, 5000, PRETRAIN_ITERATIONS, step=50, key="pretrain_iterations")
-        st.caption("Trains one θ₀ to minimise the plain average loss over tasks (no adaptation during training), "
-                   "with this run's family, model and data sizes, on the CPU. Kept for this session.")
+        st.caption("Trains the baseline at its recommended settings, with this run's family, model and data sizes: "
+                   "for regression one θ₀ that minimises the plain average loss over tasks (no adaptation during "
+                   "training); for classification Chen et al.'s classifier over all meta-training classes, whose "
+                   "head is fine-tuned per task. Kept for this session.")
         if st.button("Train the pretrained baseline", key="btn_pretrain", icon=":material/model_training:"):
             _train_pretrained(cfg, int(iterations))
         _pretrain_status()

@@ -25,7 +25,7 @@ from ..trajectory import adaptation_trajectory
 
 __all__ = [
     "Start", "RegressionTask", "FitPath", "PlottedFit", "plotted_fit", "sample_task", "task_from_params", "parse_points", "typed_task",
-    "fit_path", "pca_path_2d", "least_squares_line", "random_start", "pretrained_config", "train_pretrained",
+    "fit_path", "pca_path_2d", "least_squares_line", "random_start", "train_pretrained",
     "GRID_POINTS", "MAX_TYPED_POINTS", "fingerprint",
 ]
 
@@ -209,14 +209,6 @@ def random_start(model: Model, seed: int, alpha: float | None = None) -> Start:
     theta = model.init(torch.Generator().manual_seed(seed))
     label = "random init" if alpha is None else f"random init (α {alpha:g})"
     return Start("random", label, algo, theta, alpha)
-
-
-def pretrained_config(cfg: TrainConfig, iterations: int, beta: float = 0.005) -> TrainConfig:
-    """``cfg``'s family, model and data sizes, trained jointly (the pretrained baseline) on the CPU."""
-    from dataclasses import replace
-
-    return replace(cfg, algorithm="pretrained", iterations=iterations, beta=beta, outer_optimizer="adam",
-                   first_order=False, device="cpu")
 
 
 def train_pretrained(cfg: TrainConfig) -> Params:
