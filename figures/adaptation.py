@@ -79,7 +79,7 @@ def fit_animation_figure(task: dict[str, Any], fits: list[dict[str, Any]], *, he
                     data=[dict(type="scatter", x=task["x"], y=f.predictions[j]) for f in fits])
 
     frames = [frame(j) for j in range(steps + 1)]
-    layout.update(step_animation_controls(steps, frame_ms=_FRAME_MS, redraw=False, y=-0.2))
+    layout.update(step_animation_controls(steps, frame_ms=_FRAME_MS, redraw=False, y=-0.3))
     return go.Figure(data=traces, layout=layout, frames=frames, _validate=False)
 
 

@@ -139,7 +139,8 @@ def animation_controls(labels: Sequence[str], *, frame_ms: int, redraw: bool, y:
         "sliders": [dict(
             active=len(labels) - 1 if start_at_end else 0, x=0.25 if start_at_end else 0.2,
             len=0.75 if start_at_end else 0.8, y=y, yanchor="top", pad=dict(t=10),
-            currentvalue=dict(prefix=prefix, font=dict(size=FONT_SIZE)), font=dict(size=FONT_SIZE - 4),
+            # The current value sits at the slider's right end, clear of the play/pause buttons at its left.
+            currentvalue=dict(prefix=prefix, xanchor="right", font=dict(size=FONT_SIZE)), font=dict(size=FONT_SIZE - 4),
             steps=[dict(label=lab, method="animate", args=go_to([lab], 0)) for lab in labels],
         )],
     }

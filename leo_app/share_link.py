@@ -1,4 +1,4 @@
-"""The share link: a read-only field with a copy button, drawn by a tiny component.
+"""The share link: a read-only, wrapped text field with a copy button, drawn by a tiny component.
 
 ``st.code`` would give the same copy button, but its element loads Streamlit's syntax highlighter
 (about 1.5 MB of JavaScript) on every page of the app, the first paint included.
@@ -19,9 +19,9 @@ export default function (component) {
   if (!box) {
     box = document.createElement('div');
     box.className = 'leo-share';
-    box.innerHTML = '<input type="text" readonly aria-label="Share link"><button type="button">Copy</button>';
+    box.innerHTML = '<textarea readonly rows="3" aria-label="Share link"></textarea><button type="button">Copy</button>';
     parentElement.appendChild(box);
-    const input = box.querySelector('input');
+    const input = box.querySelector('textarea');
     const button = box.querySelector('button');
     input.addEventListener('focus', () => input.select());
     button.addEventListener('click', async () => {
@@ -31,12 +31,13 @@ export default function (component) {
       setTimeout(() => { button.textContent = 'Copy'; }, 1500);
     });
   }
-  box.querySelector('input').value = data;
+  box.querySelector('textarea').value = data;
 }
 """
 _CSS = """
-.leo-share { display: flex; gap: 0.4rem; }
-.leo-share input { flex: 1; min-width: 0; font-family: monospace; font-size: 0.8rem; padding: 0.3rem;
+.leo-share { display: flex; flex-direction: column; align-items: flex-end; gap: 0.3rem; }
+.leo-share textarea { width: 100%; box-sizing: border-box; resize: none; word-break: break-all;
+  font-family: monospace; font-size: 0.8rem; padding: 0.3rem;
   border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.4rem; background: rgba(240, 242, 246, 0.6); }
 .leo-share button { border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.4rem; background: white;
   padding: 0.2rem 0.6rem; cursor: pointer; }
@@ -49,5 +50,5 @@ def _component():
 
 
 def share_link(link: str, *, key: str = "share_link") -> None:
-    """Show ``link`` in a read-only field with a copy button (in the current container)."""
+    """Show ``link`` in a read-only, wrapped field with a copy button (in the current container)."""
     _component()(data=link, key=key)

@@ -258,7 +258,7 @@ def _path_figure(fits: list[ad.PlottedFit], task: ad.RegressionTask, linear: boo
                   label=f"{f.label} (PC 1 {100 * f.explained[0]:.0f}%, PC 2 {100 * f.explained[1]:.0f}%)")
              for f in fits]
     return parameter_path_figure(paths, axis_titles=("principal direction 1", "principal direction 2"),
-                                 title="Each path in its own top-2 PCA plane (origin = its start)")
+                                 title="Each path in its own top-2 PCA plane")
 
 
 def main() -> None:
