@@ -10,7 +10,7 @@ meta-gradient is checked against the core's on the same batch in float64.
     python bench/throughput.py               # meta-batch 25 and 100, k = 1 and 5, one thread
     python bench/throughput.py --load        # the same with another process keeping one core busy
     python bench/throughput.py --device cuda --meta-batch 25 100 1000 --impls core loop
-    python bench/throughput.py --impls core core-hand --k 1   # autograd's inner gradient vs the hand-written one
+    python bench/throughput.py --impls core core-autograd --k 1   # closed-form meta-gradient vs autograd's
     python bench/throughput.py --device cuda --impls core core-graph  # eager vs one captured CUDA graph
 """
 
@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE / ".peers"))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from leo_core import inner  # noqa: E402
+from leo_core import analytic  # noqa: E402
 from leo_core.config import TrainConfig  # noqa: E402
 from leo_core.tasks import TaskBatch, get_family  # noqa: E402
 from leo_core.train import Trainer  # noqa: E402
@@ -81,17 +81,18 @@ class Core(Impl):
         return [g[f"{p}{i}"].T if p == "w" else g[f"{p}{i}"] for i in range(3) for p in ("w", "b")]
 
 
-class CoreHand(Core):
-    """The core with the hand-written MLP inner gradient instead of autograd's (leo_core/inner.py)."""
+class CoreAutograd(Core):
+    """The core with autograd through the general inner loop instead of the closed-form MLP
+    meta-gradient (leo_core/analytic.py): the reference the default path is checked against."""
 
-    name = "core, hand-written inner gradient"
+    name = "core, autograd meta-gradient"
 
     def step(self) -> None:
-        with inner.gradient_path("hand"):
+        with analytic.gradient_path("autograd"):
             self.trainer.step()
 
     def grad(self, batch: TaskBatch) -> list[torch.Tensor]:
-        with inner.gradient_path("hand"):
+        with analytic.gradient_path("autograd"):
             return super().grad(batch)
 
 
@@ -177,7 +178,7 @@ class L2L(ModuleImpl):
             (_mse(learner(batch.x_query[i]), batch.y_query[i]) / batch.n_tasks).backward()
 
 
-IMPLS: dict[str, type[Impl]] = {"core": Core, "core-hand": CoreHand, "core-graph": CoreGraph, "loop": Loop, "higher": Higher, "learn2learn": L2L}
+IMPLS: dict[str, type[Impl]] = {"core": Core, "core-autograd": CoreAutograd, "core-graph": CoreGraph, "loop": Loop, "higher": Higher, "learn2learn": L2L}
 
 
 def available(key: str, device: str = "cpu") -> str | None:
@@ -225,7 +226,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--meta-batch", type=int, nargs="+", default=[25, 100])
     p.add_argument("--k", type=int, nargs="+", default=[1, 5])
-    p.add_argument("--impls", nargs="+", default=["core", "core-hand", "loop", "higher", "learn2learn"],
+    p.add_argument("--impls", nargs="+", default=["core", "core-autograd", "loop", "higher", "learn2learn"],
                    choices=list(IMPLS))
     p.add_argument("--threads", type=int, nargs="+", default=[1])
     p.add_argument("--seconds", type=float, default=3.0, help="timing window per measurement")

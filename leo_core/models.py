@@ -71,9 +71,10 @@ class MLP:
         mm = torch.baddbmm if x.dim() == 3 else torch.addmm
         for i in range(self.n_layers):
             w, b = params[f"w{i}"], params[f"b{i}"]
-            if x.dim() == 3 and w.dim() == 2:  # one parameter set applied to a batch of tasks
-                w, b = w.expand(x.shape[0], *w.shape), b.expand(x.shape[0], *b.shape)
-            h = mm(b.unsqueeze(-2) if x.dim() == 3 else b, h, w)
+            if x.dim() == 3 and w.dim() == 2:  # one parameter set for every task: one matmul over all rows
+                h = torch.addmm(b, h.reshape(-1, h.shape[-1]), w).view(*h.shape[:-1], w.shape[-1])
+            else:
+                h = mm(b.unsqueeze(-2) if x.dim() == 3 else b, h, w)
             if i < self.n_layers - 1:
                 h = act(h)
         return h

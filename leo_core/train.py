@@ -17,12 +17,12 @@ import torch
 from .algorithms import MetaAlgorithm, get_algorithm
 from .config import TrainConfig
 from .cuda_graph import CapturedMetaStep, check_cuda_graph
-from .device import resolve_device
+from .device import keep_freed_cpu_memory, resolve_device
 from .history import MetricRecord, ThetaPath
 from .models import MLP, Model, Params, build_model
 from .tasks import TaskFamily, get_family
 
-__all__ = ["MetricRecord", "Trainer", "TrainingDiverged", "make_model", "make_family", "train_to_end"]
+__all__ = ["MetricRecord", "Trainer", "TrainingDiverged", "make_model", "make_family", "train_to_end", "fused_adam_step"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -47,6 +47,29 @@ def make_model(family: TaskFamily, cfg: TrainConfig) -> Model:
     return model
 
 
+def fused_adam_step(optimizer: torch.optim.Optimizer, param: torch.Tensor) -> bool:
+    """``optimizer.step()`` for a fused Adam over the one tensor ``param``, calling torch's fused kernel
+    directly; False (nothing done) for any other optimizer or before its state exists.
+
+    The same kernel, state and result as ``Adam.step()`` (tests/test_train.py compares them bit for
+    bit, with a β schedule), without the ~100 µs of Python that wraps it: at ~1 ms per meta-iteration
+    that was a tenth of the time."""
+    state = optimizer.state.get(param)
+    if not isinstance(optimizer, torch.optim.Adam) or not state or len(optimizer.param_groups) != 1:
+        return False
+    group = optimizer.param_groups[0]
+    if not group["fused"] or group["amsgrad"] or group["decoupled_weight_decay"] or group["params"] != [param]:
+        return False
+    beta1, beta2 = group["betas"]
+    state["step"].add_(1)
+    torch._fused_adam_(
+        [param], [param.grad], [state["exp_avg"]], [state["exp_avg_sq"]], [], [state["step"]],
+        amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"],
+        eps=group["eps"], maximize=group["maximize"], grad_scale=None, found_inf=None,
+    )
+    return True
+
+
 class Trainer:
     """Runs ``cfg.iterations`` meta-iterations; iterate it, or call ``step()`` yourself."""
 
@@ -56,6 +79,8 @@ class Trainer:
         self.algorithm: MetaAlgorithm = get_algorithm(cfg.algorithm, cfg)
         self.device = device if device is not None else resolve_device(cfg.device)
         check_cuda_graph(cfg.cuda_graph, self.device)
+        if self.device.type == "cpu":
+            keep_freed_cpu_memory()
         self._captured: CapturedMetaStep | None = None
         self.fallback_reason: str | None = None  # why a requested CUDA graph is not used (eager instead)
         self.dtype = _DTYPES[cfg.dtype]
@@ -69,6 +94,7 @@ class Trainer:
         self._shapes = {k: v.shape for k, v in init.items()}
         self._flat = torch.cat([v.detach().reshape(-1) for v in init.values()]).requires_grad_(True)
         self._backup = self._flat.detach().clone()
+        self._views: Params | None = None
         self.optimizer = self._make_optimizer()
         self.scheduler = self._make_scheduler()
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
@@ -104,13 +130,18 @@ class Trainer:
 
     @property
     def meta_params(self) -> Params:
-        """The meta-parameters as named views into the flat leaf (gradients reach the leaf)."""
-        views, offset = {}, 0
-        for name, shape in self._shapes.items():
-            n = shape.numel()
-            views[name] = self._flat[offset:offset + n].view(shape)
-            offset += n
-        return views
+        """The meta-parameters as named views into the flat leaf (gradients reach the leaf).
+
+        The views are made once: every update writes into the leaf in place, so they always show the
+        current values (making them anew cost ~20 µs of a ~1 ms meta-iteration)."""
+        if self._views is None:
+            views, offset = {}, 0
+            for name, shape in self._shapes.items():
+                n = shape.numel()
+                views[name] = self._flat[offset:offset + n].view(shape)
+                offset += n
+            self._views = views
+        return dict(self._views)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -133,7 +164,8 @@ class Trainer:
             self._diverged(values)
         self._backup.copy_(self._flat.detach())
         self._flat.grad = grad
-        self.optimizer.step()
+        if not fused_adam_step(self.optimizer, self._flat):
+            self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()
         self.iteration += 1
