@@ -74,9 +74,10 @@ def main() -> None:
         st.Page("pages/theory.py", title="Theory", icon=":material/functions:"),
     ]
     nav = st.navigation(pages)
-    if nav.title != "Theory":  # the only page without a chart; Landscape's surface needs the full bundle
-        # The browser fetches plotly.js while this process imports torch (first run).
-        preload_plotly("full" if nav.title == "Landscape" else "cartesian")
+    if nav.title != "Theory":  # the only page without a chart
+        # The browser fetches plotly.js while this process imports torch (first run). A 3-D chart (the
+        # Landscape surface, on request) fetches the full bundle when it is drawn.
+        preload_plotly("cartesian")
     # torch and the core: imported here, after the messages above are on their way to the browser.
     from leo_app import state as app_state
     from leo_app.runner import prewarm

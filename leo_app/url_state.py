@@ -304,6 +304,7 @@ LANDSCAPE_SCHEMA: dict[str, Field] = {
     "land_dirs": ChoiceField("random", tuple(DIRECTIONS)),
     "land_surface": ChoiceField("support", tuple(SURFACES)),
     "land_res_net": IntField(31, 11, 61),
+    "land_3d": BoolField(False),
     "land_steps": IntField(10, 1, 30),
     "land_k_net": IntField(1, 0, 10),
     "land_alpha_net": StepField(0.01, LANDSCAPE_ALPHAS),

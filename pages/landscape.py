@@ -2,8 +2,9 @@
 
 Linear family: the exact (θ₀, θ₁) plane — one task's support and query loss, the meta-objective J
 after k steps and the plain average loss, with θ₀, the pretrained optimum, task optima and paths.
-Networks: a 2-D slice through θ₀ along filter-normalised random or PCA directions, as contours and
-a 3-D surface, and how far the projected path is from the true one. Classification families use the
+Networks: a 2-D slice through θ₀ along filter-normalised random or PCA directions, as contours (and
+a 3-D surface on request: it needs plotly.js's full bundle and WebGL), and how far the projected path
+is from the true one. Classification families use the
 same views with the cross-entropy loss, on tasks from the meta-test split.
 
 Grids are one batched computation on the run's device, cached per settings (an LRU in ``st.cache_resource`` keyed
@@ -16,6 +17,7 @@ import math
 import threading
 import traceback
 from collections import OrderedDict
+from functools import partial
 
 import streamlit as st
 import torch
@@ -141,13 +143,16 @@ def _linear_view(cfg, model, family, start, batch, key, device) -> tuple[float, 
 
 
 def _network_view(cfg, model, family, start, batch, key, device) -> tuple[float, int]:
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns([3, 3, 3, 2])
     directions = c1.radio("Directions", list(lv.DIRECTIONS), format_func=lv.DIRECTIONS.get, key="land_dirs",
                           help="Random directions, each filter rescaled to its weights' norm (Li et al. 2018), or "
                                "the two directions in which the tasks' adaptation paths move most.")
     surface = c2.selectbox("Surface", list(lv.SURFACES), format_func=lv.SURFACES.get, key="land_surface")
     resolution = c3.slider("Grid resolution", 11, 61, 31, step=2, key="land_res_net",
                            help="Points per axis. 41 × 41 on the default MLP takes about a second on one CPU core.")
+    show_3d = c4.toggle("3-D surface", key="land_3d",
+                        help="Draw the slice as a rotatable 3-D surface beside the contours. It loads a larger "
+                             "plotting library (about 3 MB more) and needs WebGL in the browser.")
     d1, d2, d3, d4 = st.columns(4)
     steps = d1.slider("Adaptation steps on the path", 1, 30, 10, key="land_steps")
     k = d2.slider("k in J", 0, 10, cfg.k, key="land_k_net", disabled=surface != "meta")
@@ -164,17 +169,23 @@ def _network_view(cfg, model, family, start, batch, key, device) -> tuple[float,
     left, right = st.columns(2, gap="large")
     _chart(slice_contour_figure(data, loss_name=loss_name, surface_label=label), "landscape-contour",
            "A slice through θ₀ (contours)", key="slice_contour", where=left)
-    _chart(slice_surface_figure(data, loss_name=loss_name), "landscape-surface", "The same slice as a surface",
-           key="slice_surface", where=right)
+    if show_3d:
+        _chart(slice_surface_figure(data, loss_name=loss_name), "landscape-surface", "The same slice as a surface",
+               key="slice_surface", where=right)
+    check = partial(_chart, projection_check_figure(data, loss_name=loss_name), "projection-check",
+                    "How much the projection lies", key="projection_check")
+    if not show_3d:  # beside the contours: a cartesian chart, so the page needs no 3-D plotting library
+        check(where=right)
     st.subheader("How much does the projection lie?")
     worst = max(range(len(data.path_loss)), key=lambda j: abs(data.path_loss[j] - data.projected_loss[j]))
     st.markdown(
         f"The path lives in {sum(v.numel() for v in start.meta_params.values()):,} dimensions; the picture shows "
         f"two. After {steps} steps the adapted parameters are **{data.residual[-1]:.3g}** away from the plane "
         f"(they moved {data.step_norm[-1]:.3g} from θ₀). Worst step: j = {worst}, true support loss "
-        f"**{data.path_loss[worst]:.3g}** vs **{data.projected_loss[worst]:.3g}** at its projection.")
-    _chart(projection_check_figure(data, loss_name=loss_name), "projection-check", "How much the projection lies",
-           key="projection_check")
+        f"**{data.path_loss[worst]:.3g}** vs **{data.projected_loss[worst]:.3g}** at its projection"
+        + (" (the chart beside the contours)." if not show_3d else "."))
+    if show_3d:
+        check()
     return float(alpha), int(k)
 
 

@@ -61,6 +61,13 @@ def test_classification_adaptation_and_landscape(server, browser):
         assert charts_ready(page, 3) >= 3
         no_failure(page)
         page.get_by_text("cross-entropy", exact=False).first.wait_for()
+        # contours and the projection check: plotly.js's cartesian bundle only, until the surface is asked for
+        assert page.evaluate("() => !!window.leoPlotly.cartesian && !document.getElementById('leo-plotly-full')")
+        page.locator("[data-testid=stCheckbox]", has_text="3-D surface").click()
+        settle(page)
+        page.wait_for_function("() => !!window.leoPlotly.full && !!document.querySelector('.js-plotly-plot .gl-container')",
+                               timeout=WAIT_S * 1000)
+        no_failure(page)
         page.screenshot(path=str(ARTIFACTS / "22-landscape-points2d.png"), full_page=True)
 
         _go(page, "Train")

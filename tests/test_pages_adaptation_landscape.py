@@ -51,7 +51,9 @@ def test_pages_after_a_short_run(app, family):
     assert not app.exception and any("point 2" in e.value for e in app.error)
     app.switch_page("pages/landscape.py").run()
     _ok(app)
-    assert _charts(app) == (3 if family == "linear" else 5)  # + the meta-gradient chart and the cosine sweep
+    # + the meta-gradient chart and the cosine sweep; networks: contours and the projection check (the 3-D
+    # surface is drawn on request: + 1)
+    assert _charts(app) == (3 if family == "linear" else 4)
     if family == "linear":
         app.slider(key="land_k").set_value(5).run()
         app.slider(key="land_res_linear").set_value(11).run()
@@ -60,6 +62,8 @@ def test_pages_after_a_short_run(app, family):
         app.radio(key="land_dirs").set_value("pca").run()
         app.selectbox(key="land_surface").set_value("meta").run()
         assert any("away from the plane" in m.value for m in app.markdown)
+        app.toggle(key="land_3d").set_value(True).run()
+        assert _charts(app) == 5
     _ok(app)
 
 

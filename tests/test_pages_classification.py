@@ -48,6 +48,9 @@ def test_points2d_adaptation_and_landscape(app):
     assert not any("later change" in i.value for i in app.info)
     colorbar = _chart(app, "slice_contour")["data"][0]["colorbar"]
     assert "cross-entropy" in colorbar["title"]["text"] and len(colorbar["tickvals"]) >= 3  # a narrow range too
+    assert "slice_surface" not in charts(app)  # the 3-D surface only on request
+    _chart(app, "projection_check")
+    app.toggle(key="land_3d").set_value(True).run()
     _chart(app, "slice_surface")
     app.radio(key="land_dirs").set_value("pca").run()
     app.selectbox(key="land_surface").set_value("meta").run()
