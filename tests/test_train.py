@@ -121,3 +121,14 @@ def test_direct_adam_declines_what_it_does_not_cover():
     opt = torch.optim.Adam([p], lr=0.1, amsgrad=True, fused=True)
     opt.step()
     assert not fused_adam_step(opt, p)
+
+
+def test_a_trainer_built_under_no_grad_still_trains_through_autograd():
+    """The meta-parameter views are made once; made under no_grad they would carry no gradient."""
+    from leo_core import analytic
+
+    with torch.no_grad():
+        trainer = Trainer(tiny_config(iterations=3))
+    with analytic.gradient_path("autograd"):
+        records = [trainer.step() for _ in range(3)]
+    assert all(r.grad_norm > 0 for r in records)
