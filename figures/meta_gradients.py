@@ -73,8 +73,6 @@ def _dynamic(data: Any, frame: Any, length: float) -> list[dict[str, Any]]:
     return traces
 
 
-
-
 def meta_gradient_figure(data: Any, *, height: int = 780, loss_name: str = "MSE") -> go.Figure:
     """J after k steps (left) and the average loss (right), θ₀'s meta-training path on both, and at θ₀
     one arrow per algorithm, all at one length (the legend gives each norm). A slider and play button

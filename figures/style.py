@@ -107,9 +107,9 @@ def chance_line(ways: int) -> dict[str, list]:
     }
 
 
-def empty_figure(message: str, height: int = 420, width_chars: int = 36) -> go.Figure:
+def empty_figure(message: str, height: int = 420) -> go.Figure:
     """A blank figure with a centred message (before any data), wrapped to fit a half-width column."""
-    wrapped = "<br>".join(textwrap.wrap(message, width_chars))
+    wrapped = "<br>".join(textwrap.wrap(message, 36))
     return figure([], base_layout(
         height=height, xaxis=dict(visible=False), yaxis=dict(visible=False),
         annotations=[dict(text=wrapped, showarrow=False, font=dict(size=FONT_SIZE + 2, color="#666"),

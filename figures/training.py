@@ -60,7 +60,7 @@ def adaptation_preview_figure(curves: PreviewCurves, *, height: int = 420, y_ran
             early θ₀ does not squash the picture.
     """
     n = len(curves.x)
-    gap = 0.04
+    gap = 0.08  # room between one panel's last x tick label and the next one's first
     width = (1 - gap * (n - 1)) / n
     steps = curves.steps
     after = f"θ₀ + {steps} step{'s' if steps != 1 else ''}"

@@ -183,8 +183,6 @@ class RaceRunner(PausableWorker):
                                             name=f"leo-race-{self._run_id}")
             self._thread.start()
 
-
-
     def stop(self, timeout: float | None = None, *, evaluate: bool = True) -> bool:
         """Stop training; with ``evaluate`` the thread still scores every entry on the test tasks.
         Waits at most ``timeout`` seconds (None: not at all); True when the thread has ended."""
@@ -321,7 +319,6 @@ class RaceRunner(PausableWorker):
                 if _finite(p):
                     e.params = p
             self._version += 1
-
 
 
 def _records(history: MetricHistory) -> list:

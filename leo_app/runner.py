@@ -225,8 +225,6 @@ class TrainingRunner(PausableWorker):
             self._run_id += 1
             self._publish_theta()
 
-
-
     def stop(self, timeout: float = _JOIN_TIMEOUT_S) -> None:
         """Ask the thread to stop after its current step and wait for it (θ₀ is kept)."""
         self._stop.set()

@@ -248,7 +248,6 @@ def _hessian_times(model: MLP, loss: Loss, p: _Pass, v: dict[str, Weight], summe
     R-operator: R{·} is the derivative of · along v."""
     n = model.n_layers
     r_hs: list[Tensor | None] = [None]  # R{x} = 0
-    r_a = p.out
     for i in range(n):  # R{aᵢ} = R{hᵢ} wᵢ + hᵢ R{wᵢ} + R{bᵢ}
         r_a = _affine(p.hs[i], v[f"w{i}"], v[f"b{i}"])
         if r_hs[i] is not None:

@@ -18,13 +18,14 @@ from typing import Any, Mapping
 from .config import TrainConfig
 from .settings import checked
 
-__all__ = ["Recommendation", "RECOMMENDED", "recommended_settings", "recommended_config", "TUNED_FIELDS"]
+__all__ = ["Recommendation", "RECOMMENDED", "recommended_settings", "recommended_config", "TUNED_FIELDS",
+           "PROBLEM_FIELDS"]
 
 # The fields a recommendation may set: the optimisation settings and each algorithm's own knobs.
 # Problem settings (family, shots, ways, query, seed, device, dtype, hidden) stay the user's.
-_PROBLEM_FIELDS = frozenset({"family", "algorithm", "shots", "query", "ways", "seed", "device", "dtype", "hidden",
+PROBLEM_FIELDS = frozenset({"family", "algorithm", "shots", "query", "ways", "seed", "device", "dtype", "hidden",
                              "cuda_graph"})
-TUNED_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name not in _PROBLEM_FIELDS)
+TUNED_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name not in PROBLEM_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,9 @@ _REPTILE: dict[str, Recommendation] = {
     ),
 }
 
-# Meta-SGD as Li et al.: signed steps, random initial steps in [0.005, 0.1] (α then matters only for "alpha").
+# Meta-SGD's steps are signed and unbounded, as Li et al.'s. On regression they start at α and learn 10× slower
+# than θ₀ (meta_sgd_step_lr 0.1), trained for k = 5; on digits they start at random in [0.005, 0.1] (the paper's).
+_META_SGD_REGRESSION = {"k": 5, "meta_sgd_init": "alpha", "meta_sgd_step_lr": 0.1}
 _GS = ("`python bench/recommend.py --family {f} --algorithm meta-sgd --grid k=3,5 meta_sgd_step_lr=0.1,0.3 "
        "--fixed meta_sgd_init=alpha`; `python -m leo_core train --family {f} --algorithm meta-sgd --iterations "
        "1500 --seed 0 --out DIR; python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json`")
@@ -196,7 +199,7 @@ _META_SGD: dict[str, Recommendation] = {
     # Trained for k = 5 with the steps learning 10× slower than θ₀ (meta_sgd_step_lr 0.1), so 10 steps stay finite.
     # The paper's k = 1 (one learning rate, random steps) gives 1-step MSE 0.371 but diverges at step 4 of 10.
     "sinusoid": Recommendation(
-        {"k": 5, "meta_sgd_init": "alpha", "meta_sgd_step_lr": 0.1},
+        dict(_META_SGD_REGRESSION),
         "query MSE after 10 steps 0.106 ± 0.015 (0 steps 3.346, 1 step 0.603) on 300 tasks, 1500 iterations, "
         "seed 0 (random init 4.21, pretrained 1.61, leo 0.212). Grid (step lr × k, steps initialised at α): "
         "0.1 × 5 0.106, 0.1 × 3 0.120, 0.3 × 3 not finite, 0.3 × 5 training diverged at it. 1130. With one "
@@ -206,13 +209,13 @@ _META_SGD: dict[str, Recommendation] = {
         + _GS.format(f="sinusoid"),
     ),
     "sine-line": Recommendation(
-        {"k": 5, "meta_sgd_init": "alpha", "meta_sgd_step_lr": 0.1},
+        dict(_META_SGD_REGRESSION),
         "query MSE after 10 steps 1.073 ± 0.226 (0 steps 16.83, 1 step 5.06) on 300 tasks, 1500 iterations, "
         "seed 0 (leo 0.961; random init 3.70, pretrained 3.35). Grid (step lr × k): 0.1 × 5 1.073, "
         "0.3 × 3 1.153, 0.3 × 5 2.286, 0.1 × 3 not finite; k 1 at the defaults explodes from step 2 (not finite from step 4). " + _GS.format(f="sine-line"),
     ),
     "polynomial": Recommendation(
-        {"k": 5, "meta_sgd_init": "alpha", "meta_sgd_step_lr": 0.1},
+        dict(_META_SGD_REGRESSION),
         "query MSE after 10 steps 0.419 ± 0.106 (0 steps 5.08, 1 step 2.31) on 300 tasks, 1500 iterations, "
         "seed 0. Grid (step lr × k): 0.1 × 5 0.419, 0.3 × 3 0.445, 0.1 × 3 0.463, 0.3 × 5 training diverged "
         "at it. 1386; k 1 at the defaults explodes from step 2 (not finite from step 4). " + _GS.format(f="polynomial"),

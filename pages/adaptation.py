@@ -13,6 +13,7 @@ under the server's job slots; never in this script); it is kept in session state
 from __future__ import annotations
 
 import traceback
+from dataclasses import replace
 
 import streamlit as st
 import torch
@@ -32,14 +33,15 @@ from leo_core.tasks import TASK_FAMILIES
 from leo_core.train import make_family, make_model
 from leo_app.url_state import ALPHAS, DEFAULT_POINTS, PRETRAIN_ITERATIONS, TASK_SOURCES, task_param_key
 
-PRETRAINED_KEY = "_leo_pretrained"  # {settings tuple: θ₀ of the pretrained baseline}
+PRETRAINED_KEY = "_leo_pretrained"  # {the baseline's TrainConfig: its θ₀}
 SOURCES = dict(zip(TASK_SOURCES, ("sample one (seed)", "set its parameters", "type support points")))
 MAX_STEPS = 50
 MAX_PRETRAINED = 8  # pretrained baselines kept per session (one per settings)
 
 
-def pretrained_key(cfg: TrainConfig, iterations: int) -> tuple:
-    return (cfg.family, cfg.hidden, cfg.ways, cfg.shots, cfg.query, cfg.meta_batch, cfg.seed, cfg.dtype, iterations)
+def pretrained_key(cfg: TrainConfig, iterations: int) -> TrainConfig:
+    """The pretrained baseline's own config for this run's problem: what it trains with, so its cache key."""
+    return cmp.baseline_config(cfg, "pretrained", iterations)
 
 
 def context() -> tuple[TrainConfig, list[ad.Start], str | None]:
@@ -79,11 +81,12 @@ def baseline_starts(cfg: TrainConfig, model, have: list[ad.Start]) -> list[ad.St
     """
     starts = []
     iterations = int(st.session_state.get("pretrain_iterations", PRETRAIN_ITERATIONS))
-    cached = st.session_state.get(PRETRAINED_KEY, {}).get(pretrained_key(cfg, iterations))
+    key = pretrained_key(cfg, iterations)
+    cached = st.session_state.get(PRETRAINED_KEY, {}).get(key)
     if cached is not None and cfg.algorithm != "pretrained":
         from leo_core.algorithms import get_algorithm
 
-        alpha = cmp.baseline_config(cfg, "pretrained", iterations).alpha
+        alpha = key.alpha
         starts.append(ad.Start("pretrained", f"pretrained ({iterations} it, α {alpha:g})",
                                get_algorithm("pretrained"), cached, alpha))
     if not have:  # no run: the random init is the page's subject, adapted with the page's α
@@ -98,13 +101,13 @@ PRETRAIN_JOB = "pretrain"  # the session's background job training the pretraine
 
 def _train_pretrained(cfg: TrainConfig, iterations: int) -> None:
     """Start the pretrained baseline as a background job; ``_pretrain_status`` keeps it when it ends."""
-    job_cfg = cmp.baseline_config(cfg, "pretrained", iterations)  # the baseline Compare and the table train
+    job_cfg = pretrained_key(cfg, iterations)  # the baseline Compare and the table train
     st.session_state[app_state.JOBS_KEY].start(PRETRAIN_JOB, f"pretrained baseline ({iterations} it)", iterations,
                                                train_work(job_cfg))
-    st.session_state["_leo_pretrain_for"] = pretrained_key(cfg, iterations)
+    st.session_state["_leo_pretrain_for"] = job_cfg
 
 
-def _keep_pretrained(key: tuple, snap: JobSnapshot) -> None:
+def _keep_pretrained(key: TrainConfig, snap: JobSnapshot) -> None:
     if snap.result is None or not snap.result.complete:
         return  # a stopped pretraining is not the baseline of these settings: nothing kept
     kept = st.session_state.setdefault(PRETRAINED_KEY, {})
@@ -163,7 +166,7 @@ def _task_widgets(family, cfg: TrainConfig, shots: int, query: int) -> ad.Regres
 
 def _pretrained_expander(cfg: TrainConfig) -> None:
     with st.sidebar.expander("Pretrained baseline (joint training on all tasks)", expanded=not any(
-            k[:-1] == pretrained_key(cfg, 0)[:-1] for k in st.session_state.get(PRETRAINED_KEY, {}))):
+            replace(k, iterations=0) == pretrained_key(cfg, 0) for k in st.session_state.get(PRETRAINED_KEY, {}))):
         iterations = st.number_input("Iterations", 50, 5000, PRETRAIN_ITERATIONS, step=50, key="pretrain_iterations")
         st.caption("Trains the baseline at its recommended settings, with this run's family, model and data sizes: "
                    "for regression one θ₀ that minimises the plain average loss over tasks (no adaptation during "

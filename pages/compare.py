@@ -84,8 +84,6 @@ def _crowd() -> float:
     return max(1.0, default_slots().demand / CROWD_FREE_RUNS)
 
 
-
-
 _JOB_TEXT = {"queued": "Queued: the server is training as many jobs as it allows; this one starts when a slot "
                        "frees up.",
              "running": "Running", "finished": "Finished", "stopped": "Stopped (what it finished is kept)",
@@ -236,8 +234,6 @@ def _race_section() -> None:
         st.fragment(app_state.guarded(_race_fit), run_every=RACE_FIT_POLL_S * crowd if active else None)()
     if snap.evaluation is not None:
         _race_results(snap)
-
-
 
 
 def _race_live() -> None:

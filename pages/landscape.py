@@ -17,7 +17,6 @@ import math
 import threading
 import traceback
 from collections import OrderedDict
-from functools import partial
 
 import streamlit as st
 import torch
@@ -172,10 +171,6 @@ def _network_view(cfg, model, family, start, batch, key, device) -> tuple[float,
     if show_3d:
         _chart(slice_surface_figure(data, loss_name=loss_name), "landscape-surface", "The same slice as a surface",
                key="slice_surface", where=right)
-    check = partial(_chart, projection_check_figure(data, loss_name=loss_name), "projection-check",
-                    "How much the projection lies", key="projection_check")
-    if not show_3d:  # beside the contours: a cartesian chart, so the page needs no 3-D plotting library
-        check(where=right)
     st.subheader("How much does the projection lie?")
     worst = max(range(len(data.path_loss)), key=lambda j: abs(data.path_loss[j] - data.projected_loss[j]))
     st.markdown(
@@ -183,9 +178,10 @@ def _network_view(cfg, model, family, start, batch, key, device) -> tuple[float,
         f"two. After {steps} steps the adapted parameters are **{data.residual[-1]:.3g}** away from the plane "
         f"(they moved {data.step_norm[-1]:.3g} from θ₀). Worst step: j = {worst}, true support loss "
         f"**{data.path_loss[worst]:.3g}** vs **{data.projected_loss[worst]:.3g}** at its projection"
-        + (" (the chart beside the contours)." if not show_3d else "."))
-    if show_3d:
-        check()
+        + ("." if show_3d else " (the chart beside the contours)."))
+    # Beside the contours unless the surface is there: a cartesian chart, so the page needs no 3-D plotting library.
+    _chart(projection_check_figure(data, loss_name=loss_name), "projection-check", "How much the projection lies",
+           key="projection_check", where=None if show_3d else right)
     return float(alpha), int(k)
 
 

@@ -32,6 +32,7 @@ from leo_core.tasks import TASK_FAMILIES
 from leo_app import widgets
 from leo_app.url_state import CURVES, PREVIEW_STEPS
 
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 FLASH_KEY = "_leo_train_flash"  # (kind, message) to show once after a button callback
 POLL_S = 0.4  # numbers and loss curve refresh period while training (≥ 2 refreshes per second)
 # The fit preview changes slowly and costs more to draw; refreshing it less often leaves the
@@ -245,7 +246,8 @@ def _status_and_loss_view() -> None:
 
     latest = snap.latest
     classify = snap.family is not None and snap.family.is_classification
-    after = f"after {cfg.k} step{'s' if cfg.k != 1 else ''}" if cfg else "after k steps"
+    # θₖ, the parameters after the k inner steps (as θ₀ beside it): "after 5 steps" did not fit a fifth of the half page
+    theta_k = "θ" + (str(cfg.k).translate(_SUBSCRIPTS) if cfg else "ₖ")
     m = st.container(key="train_metrics").columns(5)
     m[0].metric("it / s", f"{snap.its_per_sec:,.0f}" if latest else "—", help="meta-iterations per second, recent")
     m[1].metric("elapsed", app_state.fmt_seconds(snap.elapsed) if latest else "—", help="training time, pauses excluded")
@@ -253,11 +255,12 @@ def _status_and_loss_view() -> None:
     if classify:
         m[3].metric("accuracy θ₀", _percent(latest.pre_accuracy) if latest else "—",
                     help="query accuracy of θ₀ alone, no adaptation (this meta-batch)")
-        m[4].metric(after, _percent(latest.post_accuracy) if latest else "—",
+        m[4].metric(f"accuracy {theta_k}", _percent(latest.post_accuracy) if latest else "—",
                     help="query accuracy after the k inner steps (this meta-batch)")
     else:
         m[3].metric("loss θ₀", f"{latest.pre_loss:.3f}" if latest else "—", help="query loss of θ₀ alone, no adaptation")
-        m[4].metric(after, f"{latest.post_loss:.3f}" if latest else "—", help="query loss after the k inner steps")
+        m[4].metric(f"loss {theta_k}", f"{latest.post_loss:.3f}" if latest else "—",
+                    help="query loss after the k inner steps")
     if latest is not None and latest.inner_residual is not None:
         st.caption(f"Inner solve: relative stationarity residual ‖∇G(φ)‖/‖∇G(θ₀)‖ = {latest.inner_residual:.3g} "
                    f"(stops at {snap.config.imaml_tol:g} or after {snap.config.imaml_max_steps} steps).")

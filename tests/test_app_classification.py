@@ -37,7 +37,7 @@ def _trace_names(fig: dict) -> list[str]:
 
 def test_points2d_run_shows_accuracy_and_decision_regions(app):
     _short_run(app, "points2d")
-    assert [m.label for m in app.metric][3:] == ["accuracy θ₀", "after 1 step"]
+    assert [m.label for m in app.metric][3:] == ["accuracy θ₀", "accuracy θ₁"]
     assert all(m.value.endswith("%") for m in app.metric[3:])
     curve, preview = _charts(app)
     assert curve["layout"]["yaxis"]["title"]["text"] == "query accuracy (%)"

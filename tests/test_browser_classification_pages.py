@@ -62,10 +62,13 @@ def test_classification_adaptation_and_landscape(server, browser):
         no_failure(page)
         page.get_by_text("cross-entropy", exact=False).first.wait_for()
         # contours and the projection check: plotly.js's cartesian bundle only, until the surface is asked for
-        assert page.evaluate("() => !!window.leoPlotly.cartesian && !document.getElementById('leo-plotly-full')")
+        assert page.evaluate("() => !!window.leoPlotly.cartesian && !document.getElementById('leo-plotly-full')"
+                             " && ![...document.querySelectorAll('.js-plotly-plot')].some(g => g._fullLayout.scene)")
         page.locator("[data-testid=stCheckbox]", has_text="3-D surface").click()
         settle(page)
-        page.wait_for_function("() => !!window.leoPlotly.full && !!document.querySelector('.js-plotly-plot .gl-container')",
+        # a 3-D scene drawn into a WebGL canvas (every plotly chart has an empty .gl-container; only a scene fills it)
+        page.wait_for_function("() => !!window.leoPlotly.full && [...document.querySelectorAll('.js-plotly-plot')]"
+                               ".some(g => g._fullLayout.scene && g.querySelector('.gl-container canvas'))",
                                timeout=WAIT_S * 1000)
         no_failure(page)
         page.screenshot(path=str(ARTIFACTS / "22-landscape-points2d.png"), full_page=True)

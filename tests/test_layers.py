@@ -107,7 +107,7 @@ def test_the_scanner_sees_a_forbidden_import(tmp_path):
 
 # Names whose call (or import) in a page would train or run an evaluation loop in the page script.
 # Pages start background jobs instead (leo_app.background, leo_app.race) and poll them.
-TRAINING_NAMES = {"Trainer", "train_to_end", "evaluate", "run_sweep", "train_pretrained", "train_run",
+TRAINING_NAMES = {"Trainer", "train_to_end", "evaluate", "run_sweep", "train_run",
                   "run_cell", "run_cells", "train_cli"}
 
 

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import pytest
 
 from leo_app import live_chart
-from leo_app.live_chart import CARTESIAN_TRACES, bundle_for
+from leo_app.live_chart import bundle_for
 
 
 def _version(path) -> str:

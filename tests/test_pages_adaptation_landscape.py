@@ -94,7 +94,7 @@ def test_pretrained_baselines_kept_per_session_are_bounded(app):
     _ok(app)
     kept = app.session_state["_leo_pretrained"]
     assert len(kept) == MAX_PRETRAINED
-    assert [k[-1] for k in kept] == [50 * (i + 1) for i in range(2, MAX_PRETRAINED + 2)]  # oldest dropped
+    assert [k.iterations for k in kept] == [50 * (i + 1) for i in range(2, MAX_PRETRAINED + 2)]  # oldest dropped
 
 
 def test_classification_family_without_a_run_renders_charts(app):

@@ -62,11 +62,15 @@ class LEO(MetaAlgorithm):
         """The same meta-step with the MLP's meta-gradient in closed form (``analytic.py``)."""
         x_out, y_out = outer_data(batch, cfg)
         theta0 = self.initialization(meta_params)
+        steps = self.step_size(meta_params, cfg.alpha)
         result = analytic.meta_gradient(
             model, loss, theta0, batch.x_support, batch.y_support, x_out, y_out,  # type: ignore[arg-type]
-            self.step_size(meta_params, cfg.alpha), cfg.k, first_order,
+            steps, cfg.k, first_order,
         )
-        grads = {**result.grads, **self.step_size_gradient(meta_params, cfg.alpha, result.step_grads)}
+        grads = dict(result.grads)
+        if result.step_grads is not None:  # learned steps: on through step_size by autograd (a few elementwise ops)
+            surrogate = sum((steps[n] * g).sum() for n, g in result.step_grads.items())  # ∂/∂ = ∂J/∂steps · ∂steps/∂
+            grads.update(meta_gradient(surrogate, {n: v for n, v in meta_params.items() if n not in grads}))
         pre_loss, pre_acc = query_metrics(model, family, inner.detached(theta0), batch)
         if cfg.outer_loss == "query":
             post_loss = result.meta_loss
@@ -74,7 +78,3 @@ class LEO(MetaAlgorithm):
         else:
             post_loss, post_acc = query_metrics(model, family, result.adapted(), batch)
         return MetaStep({n: grads[n] for n in meta_params}, result.meta_loss, pre_loss, post_loss, pre_acc, post_acc)
-
-    def step_size_gradient(self, meta_params: Params, alpha: float, step_grads: Params | None) -> Params:
-        """∂J/∂(meta-parameters behind the steps) from ∂J/∂(steps used): none for a fixed α."""
-        return {}

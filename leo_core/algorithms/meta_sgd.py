@@ -84,7 +84,7 @@ class MetaSGD(LEO):
         return replace(self, step_lr=cfg.meta_sgd_step_lr)
 
     def init_meta_params(self, theta0: Params, cfg: TrainConfig) -> Params:
-        alphas = {ALPHA_PREFIX + n: v / cfg.meta_sgd_step_lr for n, v in init_steps(theta0, cfg).items()}
+        alphas = {ALPHA_PREFIX + n: v / self.step_lr for n, v in init_steps(theta0, cfg).items()}
         return {**theta0, **alphas}
 
     def initialization(self, meta_params: Params) -> Params:
@@ -100,19 +100,6 @@ class MetaSGD(LEO):
             return steps
         bound = self.max_step_factor * alpha
         return {n: a.clamp(0.0, bound) for n, a in steps.items()}
-
-    def step_size_gradient(self, meta_params: Params, alpha: float, step_grads: Params | None) -> Params:
-        """Chain rule through ``step_size``: used = clip(s·stored), so ∂used/∂stored = s where the clip
-        passes (its bounds included, as autograd's clamp) and 0 where it binds."""
-        assert step_grads is not None
-        out = {}
-        for name, g in step_grads.items():
-            g = g * self.step_lr
-            if self.max_step_factor is not None:
-                used = self.step_lr * meta_params[ALPHA_PREFIX + name].detach()
-                g = g * ((used >= 0) & (used <= self.max_step_factor * alpha)).to(g.dtype)
-            out[ALPHA_PREFIX + name] = g
-        return out
 
     def adapt_path(
         self, model: Model, family: TaskFamily, meta_params: Params, x: Tensor, y: Tensor, alpha: float,

@@ -16,16 +16,14 @@ import torch
 from torch import Tensor
 
 from ..algorithms import MetaAlgorithm, get_algorithm
-from ..config import TrainConfig
 from ..landscape import principal_axes
 from ..models import Model, Params
 from ..tasks import RegressionFamily, TaskFamily
-from ..train import train_to_end
 from ..trajectory import adaptation_trajectory
 
 __all__ = [
     "Start", "RegressionTask", "FitPath", "PlottedFit", "plotted_fit", "sample_task", "task_from_params", "parse_points", "typed_task",
-    "fit_path", "pca_path_2d", "least_squares_line", "random_start", "train_pretrained",
+    "fit_path", "pca_path_2d", "least_squares_line", "random_start",
     "GRID_POINTS", "MAX_TYPED_POINTS", "fingerprint",
 ]
 
@@ -209,12 +207,6 @@ def random_start(model: Model, seed: int, alpha: float | None = None) -> Start:
     theta = model.init(torch.Generator().manual_seed(seed))
     label = "random init" if alpha is None else f"random init (α {alpha:g})"
     return Start("random", label, algo, theta, alpha)
-
-
-def train_pretrained(cfg: TrainConfig) -> Params:
-    """Run the pretrained baseline for ``cfg.iterations`` and return its θ₀ (CPU tensors)."""
-    trainer = train_to_end(cfg)
-    return {k: v.detach().to("cpu", copy=True) for k, v in trainer.meta_params.items()}
 
 
 def fingerprint(params: Params) -> str:

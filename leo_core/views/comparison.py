@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from ..algorithms import MetaAlgorithm, get_algorithm
 from ..checkpoint import Checkpoint
 from ..config import EvalConfig, TrainConfig
-from ..recommended import recommended_config
+from ..recommended import PROBLEM_FIELDS, recommended_config
 from ..evaluate import EvalResult, evaluate
 from ..models import Model, Params
 from ..tasks import TaskFamily
@@ -76,7 +76,7 @@ def baseline_config(base: TrainConfig, kind: str, iterations: int) -> TrainConfi
     """A baseline for ``base``'s problem (family, model, data sizes, seed, device) at the baseline's own
     recommended settings: a fair baseline adapts with the step that suits it (Chen et al.'s pretrained
     head wants a far smaller α than a meta-learned θ₀)."""
-    problem = {name: getattr(base, name) for name in ("shots", "query", "ways", "seed", "device", "dtype", "hidden")}
+    problem = {name: getattr(base, name) for name in PROBLEM_FIELDS - {"family", "algorithm"}}
     return recommended_config(base.family, kind, **problem, iterations=0 if kind == "random" else int(iterations))
 
 
