@@ -1,7 +1,8 @@
 """LEO Explorer — the Streamlit app's entry point: page setup, navigation, the session's runner.
 
-Run with ``streamlit run app.py``. Pages live in ``pages/`` and are thin: widgets → config →
-core call → figure builder.
+Run with ``streamlit run app.py``: Streamlit serves the ``st.App`` at the bottom of this file, whose
+lifespan imports torch and the pages before the server answers (``leo_app.warmup``). Pages live in
+``pages/`` and are thin: widgets → config → core call → figure builder.
 
 Session state shared by all pages of one browser session:
 
@@ -93,10 +94,16 @@ def main() -> None:
     app_state.before_page(page)  # settings from the URL on first load, presentation mode
     nav.run()
     app_state.after_page(page, nav.url_path)  # settings back into the URL, the share link
-    prewarm()  # after the first page is drawn: what the first Start needs (leo_app.runner.prewarm)
+    prewarm()  # what the first Start needs; the server's warm-up has done it already (a no-op), AppTest has not
 
 
-# Streamlit runs this file as "__main__"; a worker process that re-imports it (the sweep's process
-# pool under AppTest, say) runs nothing.
+# Streamlit runs this file as "__main__", once per page view. ``streamlit run app.py`` finds the st.App below
+# and imports this file as the module "app" to serve it: its lifespan warms the process up before the first
+# request (leo_app/warmup.py). A worker process that re-imports it (the sweep's process pool) runs neither.
 if __name__ == "__main__":
     main()
+elif __name__ == "app":
+    from leo_app import plotly_js
+    from leo_app.warmup import lifespan
+
+    app = st.App(__file__, lifespan=lifespan, routes=plotly_js.routes(st.get_option("server.baseUrlPath")))

@@ -5,7 +5,9 @@ script has finished and its button is drawn). Cold: the first request of a fresh
 (a new Python process: imports, the first figures, every cache empty). Warm: a new tab (a new
 browser session) on a server that has already served that page once. Each page is opened as the
 first page of its session, the way a shared link opens it. Printed as seconds and as ratios to
-the bare page measured the same way in the same run (the target is ≤ 2×).
+the bare page measured the same way in the same run (the target is ≤ 2×). "start" is how long the
+server took from its command to answering its health check: the app does its imports there, before
+its first request (leo_app/warmup.py), so that column says what moved where.
 
     .venv/bin/python bench/first_paint.py [--repeats 3] [--pages train,adaptation,landscape,compare,theory]
         [--timeout 300]
@@ -66,11 +68,13 @@ def _log_tail(log: Path, lines: int = 5) -> str:
 
 
 def _measure(browser, log: Path, name: str, url_path: str, ready: str, timeout_s: float, *, cwd: Path | None = None,
-             script: str = "app.py") -> tuple[float, float]:
-    """Cold and warm seconds of one page on a fresh server; ``PaintFailed`` names the page and the phase."""
+             script: str = "app.py") -> tuple[float, float, float]:
+    """Start, cold and warm seconds of one page on a fresh server; ``PaintFailed`` names the page and the phase."""
     kwargs = {"cwd": cwd, "script": script} if cwd else {}
+    t0 = time.perf_counter()
     try:
         url, proc = start_server(log, timeout_s=timeout_s, **kwargs)
+        start = time.perf_counter() - t0
     except RuntimeError as exc:
         raise PaintFailed(f"{name}: the server did not start ({exc})") from exc
     try:
@@ -83,7 +87,7 @@ def _measure(browser, log: Path, name: str, url_path: str, ready: str, timeout_s
                                   f"({str(exc).splitlines()[0][:160]}); server log ends:\n    {_log_tail(log)}") from exc
     finally:
         stop_server(proc)
-    return times[0], times[1]
+    return start, times[0], times[1]
 
 
 def main() -> None:
@@ -99,7 +103,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     pages = args.pages.split(",")
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in ["bare", *pages]}
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in ["bare", *pages]}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         bare_dir = Path(tmp)
         (bare_dir / "bare.py").write_text(BARE_APP)
@@ -119,19 +123,21 @@ def main() -> None:
                     print(f"FAILED repeat {rep + 1}, {exc}", file=sys.stderr, flush=True)
                     continue
                 results[name].append(got)
-                print(f"repeat {rep + 1} {name:<11} cold {got[0]:6.2f} s  warm {got[1]:6.2f} s", flush=True)
+                print(f"repeat {rep + 1} {name:<11} start {got[0]:5.2f} s  cold {got[1]:6.2f} s  warm {got[2]:6.2f} s",
+                      flush=True)
         browser.close()
     if not results["bare"]:
         sys.exit("no measurement of the bare page finished: no ratios (see the failures above)")
-    bare_cold = statistics.median(c for c, _ in results["bare"])
-    bare_warm = statistics.median(w for _, w in results["bare"])
-    print(f"{'page':<11} {'cold s (median, range)':>26} {'× bare':>7} {'warm s (median, range)':>26} {'× bare':>7}")
+    bare_cold = statistics.median(c for _, c, _ in results["bare"])
+    bare_warm = statistics.median(w for _, _, w in results["bare"])
+    print(f"{'page':<11} {'start s':>8} {'cold s (median, range)':>26} {'× bare':>7} {'warm s (median, range)':>26} "
+          f"{'× bare':>7}")
     for name, runs in results.items():
         if not runs:
             print(f"{name:<11} no measurement finished")
             continue
-        cold, warm = [c for c, _ in runs], [w for _, w in runs]
-        print(f"{name:<11} {statistics.median(cold):9.2f} ({min(cold):.2f}–{max(cold):.2f}) "
+        start, cold, warm = ([r[i] for r in runs] for i in range(3))
+        print(f"{name:<11} {statistics.median(start):8.2f} {statistics.median(cold):9.2f} ({min(cold):.2f}–{max(cold):.2f}) "
               f"{statistics.median(cold) / bare_cold:13.2f} {statistics.median(warm):9.2f} "
               f"({min(warm):.2f}–{max(warm):.2f}) {statistics.median(warm) / bare_warm:13.2f}")
     if failures:

@@ -8,39 +8,32 @@ data grows. A double click still resets the view (plotly's own autoscale). Every
 goes through it, animated ones too (their frames are passed on), so a page loads plotly.js once;
 a chart drawn while hidden (a tab) or in a resized column follows its container's width.
 
-plotly.js comes in two bundles, served by Streamlit's static file serving (``.streamlit/config.toml``:
-``enableStaticServing``) from ``static/``, where ``ensure_plotly_js`` copies them at start-up (``static/``
-is not kept in git): the full bundle the ``plotly`` package ships, and plotly.js's cartesian bundle
-(``leo_app/vendor``, a third of the size, so it evaluates in a third of the time). A figure whose traces are
+plotly.js comes in two bundles (``leo_app.plotly_js``, which also serves them): the full one and the
+cartesian one (a third of the size, so it evaluates in a third of the time). A figure whose traces are
 all cartesian (``bundle_for``) draws with whichever bundle is loaded; a 3-D one (the Landscape surface)
-loads the full bundle. Each loads once per browser tab.
+loads the full bundle. Each loads once per browser tab. A chart is first drawn when it comes near the
+viewport, so the charts below the fold do not hold up the first picture.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import shutil
-from pathlib import Path
 
-import plotly
 import plotly.graph_objects as go
 import streamlit as st
 
-__all__ = ["live_chart", "preload_plotly", "ensure_plotly_js", "bundle_for", "PLOTLY_JS", "PLOTLY_CARTESIAN_JS"]
+from . import plotly_js
 
-_STATIC = Path(__file__).resolve().parent.parent / "static"
-PLOTLY_JS = _STATIC / "plotly.min.js"  # the full bundle, copied from the plotly package
-PLOTLY_CARTESIAN_JS = _STATIC / "plotly-cartesian.min.js"  # the cartesian bundle, copied from leo_app/vendor
-_SOURCES = {PLOTLY_JS: Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js",
-            PLOTLY_CARTESIAN_JS: Path(__file__).resolve().parent / "vendor" / "plotly-cartesian.min.js"}
+__all__ = ["live_chart", "preload_plotly", "bundle_for"]
+
 # The trace types of plotly.js's cartesian bundle (leo_app/vendor/README.md); any other needs the full one.
 CARTESIAN_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour",
                               "image", "pie", "scatter", "scatterternary", "violin"})
 
 # The component's code: one div per mount, drawn with Plotly.react; plotly.js loaded on first use.
 _JS = """
-const SOURCES = { cartesian: 'app/static/plotly-cartesian.min.js', full: 'app/static/plotly.min.js' };
+const SOURCES = __SOURCES__;  // leo_app.plotly_js.url of each bundle
 const loaded = (window.leoPlotly = window.leoPlotly || {});  // bundle name -> its Plotly module
 
 function plotlyScript(bundle) {
@@ -90,24 +83,30 @@ export default function (component) {
       div.leoResize.observe(div);
     }
   };
-  if (moduleFor(spec.bundle)) { draw(); return; }
-  // A cartesian figure waits for a full bundle already on its way rather than fetching a second one.
-  const wait = spec.bundle !== 'full' && document.getElementById('leo-plotly-full') ? 'full' : spec.bundle;
-  plotlyScript(wait).addEventListener('load', draw, { once: true });
+  const show = () => {
+    if (moduleFor(spec.bundle)) { draw(); return; }
+    // A cartesian figure waits for a full bundle already on its way rather than fetching a second one.
+    const wait = spec.bundle !== 'full' && document.getElementById('leo-plotly-full') ? 'full' : spec.bundle;
+    plotlyScript(wait).addEventListener('load', draw, { once: true });
+  };
+  // A chart is first drawn when it comes near the viewport: the charts below the fold (or in a hidden tab)
+  // no longer hold up the main thread while the first picture is drawn. Until then a new figure replaces
+  // the one waiting; once drawn, every update is drawn at once.
+  div.leoShow = show;
+  if (div.leoSeen || !window.IntersectionObserver) { show(); return; }
+  if (!div.leoSight) {
+    div.leoSight = new IntersectionObserver((entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      div.leoSight.disconnect();
+      div.leoSeen = true;
+      div.leoShow();
+    }, { rootMargin: '200px' });
+    div.leoSight.observe(div);
+  }
 }
-"""
+""".replace("__SOURCES__", json.dumps({bundle: plotly_js.url(bundle) for bundle in plotly_js.BUNDLES}))
 _CSS = ".leo-live-chart { width: 100%; } .st-key-leo_plotly_preload { display: none; }"
 PRELOAD_KEY = "leo_plotly_preload"
-
-
-def ensure_plotly_js() -> None:
-    """Put both plotly.js bundles where Streamlit serves static files (once)."""
-    for target, source in _SOURCES.items():
-        if not target.exists() or target.stat().st_size != source.stat().st_size:
-            target.parent.mkdir(exist_ok=True)
-            tmp = target.with_suffix(".tmp")
-            shutil.copyfile(source, tmp)
-            tmp.replace(target)  # atomic: a tab never loads half a file
 
 
 def bundle_for(fig: go.Figure) -> str:
@@ -118,7 +117,6 @@ def bundle_for(fig: go.Figure) -> str:
 
 @functools.cache
 def _component():
-    ensure_plotly_js()
     return st.components.v2.component("leo_live_chart", js=_JS, css=_CSS, isolate_styles=False)
 
 
@@ -144,7 +142,7 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, height: int | None = N
 def preload_plotly(bundle: str = "cartesian") -> None:
     """Start fetching a plotly.js bundle now (an invisible element, in the sidebar): called at the top of
     the script, the download overlaps the rest of the run instead of waiting for the first chart."""
-    if bundle not in ("cartesian", "full"):
-        raise ValueError(f"bundle must be 'cartesian' or 'full', got {bundle!r}")
+    if bundle not in plotly_js.BUNDLES:
+        raise ValueError(f"bundle must be one of {sorted(plotly_js.BUNDLES)}, got {bundle!r}")
     with st.sidebar:
         _component()(data=bundle, key=PRELOAD_KEY)

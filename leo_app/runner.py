@@ -65,9 +65,10 @@ def prewarm() -> threading.Thread:
     torch.optim imports torch._dynamo (≈1.2 s on an idle core, 3–6 s on a loaded one, under Python's
     import lock) the first time any optimizer is built. Paid inside a Start callback, it froze every
     session pressing Start at that moment (all ten Start callbacks of bench/load_test.py ran together
-    3.3 s late); paid at import, it doubled a fresh server's first page (bench/first_paint.py). The app
-    calls this after its first page is drawn, so the cost lands between the first paint and the
-    first Start. A Start that comes earlier waits on the import lock, as it did before.
+    3.3 s late); paid at import, it doubled a fresh server's first page (bench/first_paint.py). The
+    server's warm-up (``leo_app.warmup``) calls this and waits for it before the first request; ``app.py``
+    calls it after each page too (a no-op then; the import for hosts without the warm-up, e.g. AppTest).
+    A Start that comes earlier waits on the import lock.
     """
     global _prewarm_thread
     with _PREWARM_LOCK:

@@ -152,7 +152,7 @@ def _network_view(cfg, model, family, start, batch, key, device) -> tuple[float,
     show_3d = c4.toggle("3-D surface", key="land_3d",
                         help="Draw the slice as a rotatable 3-D surface beside the contours. It loads a larger "
                              "plotting library (about 3 MB more) and needs WebGL in the browser.")
-    d1, d2, d3, d4 = st.columns(4)
+    d1 = d2 = d3 = d4 = st.sidebar  # the picture first: the path's and J's settings beside the tasks'
     steps = d1.slider("Adaptation steps on the path", 1, 30, 10, key="land_steps")
     k = d2.slider("k in J", 0, 10, cfg.k, key="land_k_net", disabled=surface != "meta")
     alpha = d3.select_slider("Inner step size α", ALPHAS, value=min(ALPHAS, key=lambda a: abs(a - cfg.alpha)),

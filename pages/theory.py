@@ -186,8 +186,21 @@ def _measured() -> None:
               "after 10 steps": fmt(r.after_10) + (f" ± {r.ci_10:.3f}" if r.ci_10 is not None else ""),
               **({"10 steps, meta-training classes": fmt(r.train_accuracy_10)} if cls else {}),
               "note": r.flag, "training s": round(r.train_seconds), "settings": r.settings} for r in shown]
-    st.dataframe(table, hide_index=True, width="stretch", key="theory_measured")
+    # A markdown table, not st.dataframe: the same text, and the page needs no data-grid code (≈ 1.3 MB of
+    # JavaScript, evaluated before the page was usable: bench/first_paint.py).
+    st.markdown(_markdown_table(table))
     st.markdown(_WHERE_NOT)
+
+
+def _markdown_table(rows: list[dict]) -> str:
+    """``rows`` (dicts with the same keys) as a markdown table, each cell's ``|`` escaped."""
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cell(row[k]) for k in head) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 _WHERE_NOT = """

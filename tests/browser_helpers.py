@@ -21,7 +21,7 @@ from helpers import WAIT_S, wait_until  # noqa: E402
 __all__ = [  # the harness (for conftest's fixtures), marks, and the helpers
     "CHROMIUM", "CHROMIUM_ARGS", "start_server", "stop_server", "ARTIFACTS", "VIEWPORT", "LONG_RUN", "BROWSER_TESTS",
     "open_app", "settle", "set_number", "no_exception", "no_failure", "last_iteration_on_chart", "wait_for_curve",
-    "metric", "status", "run_settings", "shot", "charts_ready", "choose", "training_threads", "wait_until", "WAIT_S",
+    "metric", "status", "run_settings", "shot", "charts_ready", "reveal_charts", "choose", "training_threads", "wait_until", "WAIT_S",
     "alert_seen",
 ]
 
@@ -121,10 +121,27 @@ def no_failure(page) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
+# A chart is drawn when it comes near the viewport (leo_app/live_chart.py): scroll to the first one still waiting,
+# as a reader scrolling down would; how many were waiting.
+REVEAL_JS = """() => {
+    const waiting = [...document.querySelectorAll('.leo-live-chart:not(.js-plotly-plot)')];
+    if (waiting.length) waiting[0].scrollIntoView({block: 'center'});
+    return waiting.length;
+}"""
+
+
+def reveal_charts(page) -> int:
+    """Scroll to the first chart not drawn yet (call it while polling: one chart per call); how many were waiting."""
+    return page.evaluate(REVEAL_JS)
+
+
 def charts_ready(page, at_least: int) -> int:
-    """Wait (≤ WAIT_S) until at least ``at_least`` plotly charts are on the page and its script is idle; their count."""
+    """Wait (≤ WAIT_S) until the page's script is idle and every chart is drawn (scrolling to those below the
+    fold), at least ``at_least`` of them; their count."""
     def ready() -> int:
         settle(page)
+        if reveal_charts(page):
+            return 0
         n = page.locator(".js-plotly-plot").count()
         return n if n >= at_least else 0
     return wait_until(ready, what=f"{at_least} plotly charts")

@@ -8,7 +8,7 @@ refresh rate while points2d trains is measured by ``bench/app_throughput.py --fa
 from __future__ import annotations
 
 from browser_helpers import (
-    BROWSER_TESTS, LONG_RUN, WAIT_S, choose, no_exception, open_app, set_number, settle, shot, wait_until,
+    BROWSER_TESTS, LONG_RUN, WAIT_S, choose, no_exception, open_app, reveal_charts, set_number, settle, shot, wait_until,
 )
 
 pytestmark = BROWSER_TESTS
@@ -25,6 +25,7 @@ _CHARTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
 
 
 def _charts(page) -> list[dict]:
+    reveal_charts(page)
     return page.evaluate(_CHARTS)
 
 

@@ -6,7 +6,9 @@ Screenshots go to ``test-artifacts/`` (gitignored).
 
 from __future__ import annotations
 
-from browser_helpers import BROWSER_TESTS, WAIT_S, no_exception, open_app, set_number, settle, shot, status, wait_until
+from browser_helpers import (
+    BROWSER_TESTS, WAIT_S, no_exception, open_app, reveal_charts, set_number, settle, shot, status, wait_until,
+)
 
 pytestmark = BROWSER_TESTS
 
@@ -20,6 +22,7 @@ _CHARTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
 
 def _wait_charts(page, ok, what: str, seconds: float = 2 * WAIT_S) -> list[dict]:
     def seen() -> list[dict] | None:
+        reveal_charts(page)
         charts = page.evaluate(_CHARTS)
         return charts if ok(charts) else None
     return wait_until(seen, seconds, what)

@@ -26,8 +26,8 @@ def _landscape_after_preset(browser, url: str, viewport: dict, present: bool):
     settle(page)
     page.get_by_role("link", name="Landscape").click()
     page.get_by_role("heading", name="Landscape").wait_for()
-    page.wait_for_selector(CHART)
     charts_ready(page, 3)
+    page.wait_for_selector(CHART)
     return ctx, page
 
 

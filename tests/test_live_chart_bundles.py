@@ -1,29 +1,29 @@
 """The two plotly.js bundles: the vendored cartesian one matches the plotly package's version, each figure
-is sent with the bundle its traces need, and both are copied where Streamlit serves them."""
+is sent with the bundle its traces need, and both are served compressed at versioned addresses."""
 
 from __future__ import annotations
 
-import re
+import gzip
 
 import plotly.graph_objects as go
 import pytest
 
-from leo_app import live_chart
+from leo_app import plotly_js
 from leo_app.live_chart import bundle_for
 
 
-def _version(path) -> str:
-    head = path.read_text(encoding="utf-8", errors="replace")[:300]
-    found = re.search(r"plotly\.js (?:\(cartesian - minified\) )?v(\d+\.\d+\.\d+)", head)
-    assert found, f"no plotly.js version in the header of {path}"
-    return found.group(1)
-
-
 def test_vendored_cartesian_bundle_is_the_plotly_packages_version():
-    full, cartesian = live_chart._SOURCES.values()
-    assert _version(cartesian) == _version(full), (
+    assert plotly_js.bundle_version(plotly_js.BUNDLES["cartesian"]) == plotly_js.VERSION, (
         "leo_app/vendor/plotly-cartesian.min.js must be the same plotly.js version as the plotly package's "
         "bundle: replace it from npm's plotly.js-cartesian-dist-min (see leo_app/vendor/README.md)")
+
+
+def test_each_bundle_has_a_versioned_address_and_one_route():
+    assert plotly_js.url("cartesian") == f"leo/plotly-cartesian-{plotly_js.VERSION}.min.js"
+    with pytest.raises(ValueError, match="bundle must be one of"):
+        plotly_js.url("gl3d")
+    assert [r.path for r in plotly_js.routes()] == ["/" + plotly_js.url(b) for b in plotly_js.BUNDLES]
+    assert [r.path for r in plotly_js.routes("/lecture/")] == ["/lecture/" + plotly_js.url(b) for b in plotly_js.BUNDLES]
 
 
 @pytest.mark.parametrize("traces, frames, expected", [
@@ -36,10 +36,7 @@ def test_each_figure_names_the_bundle_its_traces_need(traces, frames, expected):
     assert bundle_for(go.Figure(data=traces, frames=frames)) == expected
 
 
-def test_both_bundles_are_copied_for_static_serving(tmp_path, monkeypatch):
-    targets = {tmp_path / "plotly.min.js": live_chart._SOURCES[live_chart.PLOTLY_JS],
-               tmp_path / "plotly-cartesian.min.js": live_chart._SOURCES[live_chart.PLOTLY_CARTESIAN_JS]}
-    monkeypatch.setattr(live_chart, "_SOURCES", targets)
-    live_chart.ensure_plotly_js()
-    for target, source in targets.items():
-        assert target.read_bytes() == source.read_bytes()
+def test_a_bundle_is_compressed_once_and_unchanged_by_it():
+    plotly_js.prepare()
+    for bundle, path in plotly_js.BUNDLES.items():
+        assert gzip.decompress(plotly_js._body(bundle, True)) == path.read_bytes() == plotly_js._body(bundle, False)

@@ -103,6 +103,25 @@ def test_cosine_sweep_matches_single_directions_and_marks_zero_directions():
     assert all(v == pytest.approx(1.0) for v in curves["leo"])
 
 
+def test_only_algorithms_that_ignore_alpha_and_k_are_computed_once_in_the_sweep():
+    """``uses_inner_steps`` is what lets the sweep reuse a direction: it must be False exactly for the
+    algorithms whose update at θ₀ does not change with α and k (here on a network, iMAML's solve and all)."""
+    cfg = TrainConfig(family="sinusoid", hidden=(8,), shots=5, query=5, device="cpu", dtype="float64")
+    family, model = make_family(cfg), make_model(make_family(cfg), cfg)
+    theta0 = {n: v.to(torch.float64) for n, v in model.init(gen(0)).items()}
+    batch = family.sample(3, 5, 5, gen(1), dtype=torch.float64)
+    one, other = (mg.directions(model, family, theta0, batch, mg.direction_config(cfg, a, k), ARROWS)
+                  for a, k in ((0.01, 1), (0.2, 4)))
+    for a, b in zip(one, other):
+        same = a.vector == b.vector
+        assert same == (not mg.ALGORITHMS[a.key].uses_inner_steps), a.key
+    reuse: dict = {}
+    first = mg.directions(model, family, theta0, batch, mg.direction_config(cfg, 0.01, 1), ARROWS, reuse=reuse)
+    assert set(reuse) == {"imaml"} and first == one
+    again = mg.directions(model, family, theta0, batch, mg.direction_config(cfg, 0.2, 4), ARROWS, reuse=reuse)
+    assert again == other
+
+
 def test_recorded_path_is_the_trainers_theta_after_each_step():
     trainer = Trainer(_linear(iterations=30))
     expected = [(0, *(float(v) for v in torch.cat(list(trainer.initialization().values()))))]

@@ -85,6 +85,9 @@ class MetaAlgorithm:
     # True: meta_step draws random numbers and takes the trainer's generator (``generator=``), so
     # a seeded run stays reproducible without the global RNG.
     stochastic: bool = False
+    # False: meta_step does not read α or k (iMAML solves its inner problem to a tolerance, not in k steps of
+    # α), so its update at θ₀ is the same for every α and k (the Landscape page's cosine sweep computes it once).
+    uses_inner_steps: bool = True
 
     def configure(self, cfg: TrainConfig) -> "MetaAlgorithm":
         """This algorithm with the run's settings that adaptation needs at meta-test time (iMAML's λ,

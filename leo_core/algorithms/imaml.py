@@ -224,6 +224,7 @@ class IMAML(MetaAlgorithm):
         "Hessian-vector products. Memory does not grow with the number of inner steps, because no graph is kept "
         "through them."
     )
+    uses_inner_steps: bool = False  # the proximal solve runs to imaml_tol; α and k play no part in meta_step
     # Meta-test settings, taken from the run's TrainConfig by ``configure`` (defaults: TrainConfig's).
     lam: float = TrainConfig.imaml_lambda
     tol: float = TrainConfig.imaml_tol

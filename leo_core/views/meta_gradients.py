@@ -136,14 +136,25 @@ def _direction(model: Model, family: TaskFamily, key: str, theta0: Params, batch
 
 
 def directions(model: Model, family: TaskFamily, theta0: Params, batch: TaskBatch, cfg: TrainConfig,
-               keys: Sequence[str] = ARROW_ALGORITHMS, *, strict: bool = True) -> tuple[Direction, ...]:
+               keys: Sequence[str] = ARROW_ALGORITHMS, *, strict: bool = True,
+               reuse: dict[str, Tensor] | None = None) -> tuple[Direction, ...]:
     """Each algorithm's update direction at ``theta0`` on ``batch`` with ``cfg``'s α, k, λ, …
 
     A non-finite direction (α too large for k steps) raises ``ValueError``; with ``strict=False`` its
-    cosine is None instead.
+    cosine is None instead. ``reuse`` (a dict kept by the caller across calls with the same θ₀, batch and
+    settings other than α and k) holds the directions of algorithms that do not use α and k
+    (``uses_inner_steps``), each computed once.
     """
     keys = arrow_keys(keys)
-    vectors = {key: _direction(model, family, key, theta0, batch, cfg) for key in keys}
+    vectors = {}
+    for key in keys:
+        fixed = reuse is not None and not ALGORITHMS[key].uses_inner_steps
+        if fixed and key in reuse:
+            vectors[key] = reuse[key]
+            continue
+        vectors[key] = _direction(model, family, key, theta0, batch, cfg)
+        if fixed:
+            reuse[key] = vectors[key]
     finite = [float(v.norm()) for v in vectors.values() if bool(torch.isfinite(v).all())]
     scale = max(finite, default=0.0)
     for key, v in vectors.items():  # round-off "directions" (Reptile's with k = 0) are zero, not an arrow
@@ -248,8 +259,10 @@ def cosine_sweep(model: Model, family: TaskFamily, theta0: Params, batch: TaskBa
     total = len(alphas) + len(ks)
     by_alpha: dict[str, list[float | None]] = {key: [] for key in keys}
     by_k: dict[str, list[float | None]] = {key: [] for key in keys}
+    reuse: dict[str, Tensor] = {}  # iMAML's direction does not change with α and k: computed once
     for j, (a, kk, into) in enumerate([(a, k, by_alpha) for a in alphas] + [(alpha, kk, by_k) for kk in ks]):
-        for d in directions(model, family, theta0, batch, direction_config(cfg, a, kk), keys, strict=False):
+        for d in directions(model, family, theta0, batch, direction_config(cfg, a, kk), keys, strict=False,
+                            reuse=reuse):
             into[d.key].append(d.cosine)
         if progress:
             progress((j + 1) / total)
