@@ -76,8 +76,8 @@ def main() -> None:
     ]
     nav = st.navigation(pages)
     if nav.title != "Theory":  # the only page without a chart
-        # The browser fetches plotly.js while this process imports torch (first run). A 3-D chart (the
-        # Landscape surface, on request) fetches the full bundle when it is drawn.
+        # The browser fetches plotly.js while the rest of the page renders. A 3-D chart (the Landscape
+        # surface, on request) fetches the full bundle when it is drawn.
         preload_plotly("cartesian")
     # torch and the core: imported here, after the messages above are on their way to the browser.
     from leo_app import state as app_state

@@ -9,7 +9,7 @@ the bare page measured the same way in the same run (the target is ≤ 2×). "st
 server took from its command to answering its health check: the app does its imports there, before
 its first request (leo_app/warmup.py), so that column says what moved where.
 
-    .venv/bin/python bench/first_paint.py [--repeats 3] [--pages train,adaptation,landscape,compare,theory]
+    .venv/bin/python bench/first_paint.py [--repeats 3] [--pages train,train-preset,adaptation,landscape,compare,theory]
         [--timeout 300]
 
 A measurement that fails (the server does not come up, or the page is not usable within
@@ -35,11 +35,16 @@ st.title("Bare page")
 st.slider("A slider", 0, 10, 5)
 st.button("A button")
 '''
-PAGES = {"train": "", "adaptation": "adaptation", "landscape": "landscape", "compare": "compare", "theory": "theory"}
-# What "usable" waits for beyond the finished script: the first chart, or the bare page's button.
-# Compare draws no chart until two runs are collected (its first section is its usable state); Theory has none.
-READY = {"bare": "button", "theory": "[data-testid=stMarkdownContainer]", "compare": "[data-testid=stMarkdownContainer]"}
-CHART = ".js-plotly-plot .main-svg"
+PAGES = {"train": "", "train-preset": "?preset=maml-sinusoid", "adaptation": "adaptation", "landscape": "landscape",
+         "compare": "compare", "theory": "theory"}
+# What "usable" waits for beyond the finished script: the first chart, or the bare page's button. A chart is
+# drawn when the app's chart component has drawn it (data-drawn): a plotly chart, or, for a chart with no data
+# yet (Train before its first run), its message as text. "train-preset" is Train opened by a lecture's preset
+# link, whose first chart is the loaded run's loss curve (plotly). Compare draws no chart until two runs are
+# collected (its first section is its usable state); Theory has none.
+READY = {"bare": "button", "theory": "[data-testid=stMarkdownContainer]", "compare": "[data-testid=stMarkdownContainer]",
+         "train-preset": ".leo-live-chart[data-drawn=chart]"}
+CHART = ".leo-live-chart[data-drawn]"
 
 
 class PaintFailed(RuntimeError):

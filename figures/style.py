@@ -107,11 +107,15 @@ def chance_line(ways: int) -> dict[str, list]:
     }
 
 
+PLACEHOLDER = "leo_placeholder"  # layout.meta key of an empty_figure: the app draws its message without plotly.js
+
+
 def empty_figure(message: str, height: int = 420) -> go.Figure:
-    """A blank figure with a centred message (before any data), wrapped to fit a half-width column."""
+    """A blank figure with a centred message (before any data), wrapped to fit a half-width column. Its
+    ``layout.meta`` marks it, so the app's chart component shows the message as text (``leo_app.live_chart``)."""
     wrapped = "<br>".join(textwrap.wrap(message, 36))
     return figure([], base_layout(
-        height=height, xaxis=dict(visible=False), yaxis=dict(visible=False),
+        height=height, xaxis=dict(visible=False), yaxis=dict(visible=False), meta={PLACEHOLDER: True},
         annotations=[dict(text=wrapped, showarrow=False, font=dict(size=FONT_SIZE + 2, color="#666"),
                           xref="paper", yref="paper", x=0.5, y=0.5)],
     ))

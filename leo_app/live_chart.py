@@ -12,7 +12,10 @@ plotly.js comes in two bundles (``leo_app.plotly_js``, which also serves them): 
 cartesian one (a third of the size, so it evaluates in a third of the time). A figure whose traces are
 all cartesian (``bundle_for``) draws with whichever bundle is loaded; a 3-D one (the Landscape surface)
 loads the full bundle. Each loads once per browser tab. A chart is first drawn when it comes near the
-viewport, so the charts below the fold do not hold up the first picture.
+viewport, so the charts below the fold do not hold up the first picture; a chart with no data yet
+(``figures.style.empty_figure``) shows its message as plain text, so a page of placeholders (Train before
+its first run) needs no plotly.js before it is usable (the bundle still loads in the background). The
+chart's div says what it shows in ``data-drawn``: "chart" or "placeholder".
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import json
 
 import plotly.graph_objects as go
 import streamlit as st
+
+from figures.style import PLACEHOLDER
 
 from . import plotly_js
 
@@ -63,7 +68,20 @@ export default function (component) {
     parentElement.appendChild(div);
   }
   div.style.height = spec.height + 'px';
+  if (spec.placeholder) {  // a chart with no data yet: its message as text, no plotly.js needed
+    if (div.leoPlotly) { div.leoPlotly.purge(div); div.leoPlotly = null; }
+    div.leoShow = null;
+    div.replaceChildren();
+    const note = document.createElement('div');
+    note.className = 'leo-placeholder';
+    note.style.fontSize = spec.placeholder.size + 'px';
+    spec.placeholder.lines.forEach((line, i) => { if (i) note.append(document.createElement('br')); note.append(line); });
+    div.append(note);
+    div.dataset.drawn = 'placeholder';
+    return;
+  }
   const draw = () => {
+    div.querySelector(':scope > .leo-placeholder')?.remove();
     if (spec.bundle === 'full' && div.leoPlotly && div.leoPlotly !== loaded.full) {
       div.leoPlotly.purge(div);  // drawn by the cartesian bundle, now 3-D: start over with the full one
       div.leoPlotly = null;
@@ -71,11 +89,12 @@ export default function (component) {
     div.leoPlotly = div.leoPlotly || moduleFor(spec.bundle);  // a div keeps the module that drew it
     const fig = spec.figure;
     div.leoPlotly.react(div, { data: fig.data, layout: fig.layout, frames: fig.frames || [], config: spec.config });
+    div.dataset.drawn = 'chart';
     if (!div.leoResize && window.ResizeObserver) {
       // A chart drawn while hidden (a tab, a folded section) or in a resized column follows its width.
       let width = div.clientWidth;
       div.leoResize = new ResizeObserver(() => {
-        if (div.clientWidth > 0 && div.clientWidth !== width) {
+        if (div.leoPlotly && div.clientWidth > 0 && div.clientWidth !== width) {
           width = div.clientWidth;
           div.leoPlotly.Plots.resize(div);
         }
@@ -99,13 +118,15 @@ export default function (component) {
       if (!entries.some((e) => e.isIntersecting)) return;
       div.leoSight.disconnect();
       div.leoSeen = true;
-      div.leoShow();
+      if (div.leoShow) div.leoShow();
     }, { rootMargin: '200px' });
     div.leoSight.observe(div);
   }
 }
 """.replace("__SOURCES__", json.dumps({bundle: plotly_js.url(bundle) for bundle in plotly_js.BUNDLES}))
-_CSS = ".leo-live-chart { width: 100%; } .st-key-leo_plotly_preload { display: none; }"
+_CSS = (".leo-live-chart { width: 100%; } .st-key-leo_plotly_preload { display: none; } "
+        ".leo-placeholder { height: 100%; display: flex; align-items: center; justify-content: center; "
+        "text-align: center; color: #666; line-height: 1.35; }")
 PRELOAD_KEY = "leo_plotly_preload"
 
 
@@ -130,8 +151,13 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, height: int | None = N
         height: pixels; default the figure's own height.
         where: a container (default the main area).
     """
-    spec = (f'{{"figure": {fig.to_json()}, "config": {json.dumps(config)}, '
-            f'"height": {int(height or fig.layout.height or 450)}, "bundle": "{bundle_for(fig)}"}}')
+    height = int(height or fig.layout.height or 450)
+    if (fig.layout.meta or {}).get(PLACEHOLDER):  # figures.style.empty_figure: its message, drawn as text
+        note = fig.layout.annotations[0]
+        spec = json.dumps({"placeholder": {"lines": note.text.split("<br>"), "size": note.font.size}, "height": height})
+    else:
+        spec = (f'{{"figure": {fig.to_json()}, "config": {json.dumps(config)}, '
+                f'"height": {height}, "bundle": "{bundle_for(fig)}"}}')
     if where is None:
         _component()(data=spec, key=key)
     else:

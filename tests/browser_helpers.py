@@ -124,7 +124,7 @@ def no_failure(page) -> None:
 # A chart is drawn when it comes near the viewport (leo_app/live_chart.py): scroll to the first one still waiting,
 # as a reader scrolling down would; how many were waiting.
 REVEAL_JS = """() => {
-    const waiting = [...document.querySelectorAll('.leo-live-chart:not(.js-plotly-plot)')];
+    const waiting = [...document.querySelectorAll('.leo-live-chart:not([data-drawn])')];
     if (waiting.length) waiting[0].scrollIntoView({block: 'center'});
     return waiting.length;
 }"""

@@ -24,11 +24,20 @@ def test_live_training_settings_pages_and_checkpoints(server, browser, tmp_path)
     url, _ = server
     ctx, page = open_app(browser, url)
     try:
+        # Before the first run both panels show their message as text: no plotly chart yet.
+        loss = page.locator(".st-key-loss_chart .leo-live-chart[data-drawn=placeholder]")
+        loss.wait_for()
+        assert "Press Start to meta-train" in loss.inner_text()
+        assert page.locator(".st-key-preview_chart .leo-live-chart[data-drawn=placeholder]").count() == 1
+        assert page.locator(".js-plotly-plot").count() == 0
         shot(page, "01-train-idle")
         no_exception(page)
         set_number(page, "Iterations", LONG_RUN)
         page.get_by_role("button", name="Start").click()
         wait_for_curve(page)
+        # the same div now holds the plotly chart, its message gone
+        page.locator(".st-key-loss_chart .leo-live-chart[data-drawn=chart]").wait_for()
+        assert page.locator(".st-key-loss_chart .leo-placeholder").count() == 0
         first = last_iteration_on_chart(page)
         second = wait_for_curve(page, first + 1)  # the live view refreshes while training
         wait_for_curve(page, second + 1)

@@ -8,6 +8,7 @@ import gzip
 import plotly.graph_objects as go
 import pytest
 
+from helpers import charts
 from leo_app import plotly_js
 from leo_app.live_chart import bundle_for
 
@@ -40,3 +41,13 @@ def test_a_bundle_is_compressed_once_and_unchanged_by_it():
     plotly_js.prepare()
     for bundle, path in plotly_js.BUNDLES.items():
         assert gzip.decompress(plotly_js._body(bundle, True)) == path.read_bytes() == plotly_js._body(bundle, False)
+
+
+def test_a_chart_with_no_data_yet_is_sent_as_its_message(app):
+    """Train before its first run: both panels are placeholders, drawn as text without plotly.js."""
+    shown = charts(app)
+    for key, text in (("loss_chart", "Press Start to meta-train; the loss curves appear here."),
+                      ("preview_chart", "The learned initialization θ₀ and its fit after k steps appear here.")):
+        assert "figure" not in shown[key], key
+        assert " ".join(shown[key]["placeholder"]["lines"]) == text
+        assert shown[key]["placeholder"]["size"] > 10 and shown[key]["height"] == 420

@@ -38,3 +38,13 @@ def test_the_script_runner_chooses_the_legacy_mode_by_that_flag():
 def test_the_installed_streamlit_is_the_tested_minor():
     assert streamlit.__version__.startswith("1.67."), (
         f"Streamlit {streamlit.__version__} is not the tested 1.67.x; {FIX}")
+
+
+
+def test_what_the_warm_up_uses_to_open_the_browser():
+    """app.py's st.App opens the browser the way Streamlit's own server does (leo_app.warmup._open_browser)."""
+    from streamlit import cli_util
+    from streamlit.web.server import server_util
+
+    assert callable(cli_util.open_browser) and callable(server_util.get_url)
+    assert callable(server_util.get_display_address)

@@ -91,7 +91,7 @@ def test_a_fresh_server_answers_after_its_warm_up_and_serves_the_app(tmp_path):
         # The server answers only once the lifespan is done, so its line is already in the log.
         assert "LEO Explorer is ready" in log.read_text(), log.read_text()
         with urllib.request.urlopen(f"{url}/adaptation", timeout=30) as page:
-            assert page.status == 200 and b"<div id=\"root\"" in page.read()
+            assert page.status == 200 and '<div id="root"' in page.read().decode()
         # plotly.js: compressed at start-up, cached by the browser for good (leo_app/plotly_js.py)
         request = urllib.request.Request(f"{url}/{plotly_js.url('cartesian')}", headers={"Accept-Encoding": "gzip"})
         with urllib.request.urlopen(request, timeout=30) as bundle:
