@@ -36,7 +36,7 @@ from pathlib import Path
 __all__ = ["page_imports", "warm_up", "lifespan", "WARM_MODULES"]
 
 ROOT = Path(__file__).resolve().parent.parent
-# Loaded lazily by torch or Streamlit on a first page, whatever the page (see the module docstring).
+# What app.py imports in a first script run, and what torch and Streamlit load lazily on a first page.
 WARM_MODULES = ("torch", "pandas", "torch.fx.experimental.symbolic_shapes", "leo_app.state", "leo_app.runner",
                 "leo_app.background")
 
@@ -52,8 +52,8 @@ def page_imports(pages_dir: Path = ROOT / "pages") -> ast.Module:
 
 
 def warm_up() -> float:
-    """Import what every first page needs (the pages' own import statements, run here) and set torch's
-    threads; returns the seconds it took."""
+    """Import what every first page needs (the pages' own import statements, run here) and what the first
+    Start needs, compress the plotly.js bundles and set torch's threads; returns the seconds it took."""
     t0 = time.perf_counter()
     for name in WARM_MODULES:
         importlib.import_module(name)
