@@ -3,7 +3,8 @@
 "Usable" = the page's script has finished and its first chart is drawn (for the bare page: the
 script has finished and its button is drawn). Cold: the first request of a freshly started server
 (a new Python process: imports, the first figures, every cache empty). Warm: a new tab (a new
-browser session) on a server that has already served that page once. Each page is opened as the
+browser session, no cache) on a server that has already served that page once. Tab: the page again in the
+warm session's browser context, as a second tab of the same browser (its HTTP cache). Each page is opened as the
 first page of its session, the way a shared link opens it. Printed as seconds and as ratios to
 the bare page measured the same way in the same run (the target is ≤ 2×). "start" is how long the
 server took from its command to answering its health check: the app does its imports there, before
@@ -51,8 +52,7 @@ class PaintFailed(RuntimeError):
     """One measurement did not finish; the message says which page, cold or warm, and why."""
 
 
-def _paint(browser, url: str, ready: str, timeout_s: float) -> float:
-    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+def _paint(ctx, url: str, ready: str, timeout_s: float) -> float:
     page = ctx.new_page()
     page.set_default_timeout(timeout_s * 1000)
     t0 = time.perf_counter()
@@ -62,7 +62,7 @@ def _paint(browser, url: str, ready: str, timeout_s: float) -> float:
         page.wait_for_selector(IDLE)
         return time.perf_counter() - t0
     finally:
-        ctx.close()
+        page.close()
 
 
 def _log_tail(log: Path, lines: int = 5) -> str:
@@ -73,8 +73,10 @@ def _log_tail(log: Path, lines: int = 5) -> str:
 
 
 def _measure(browser, log: Path, name: str, url_path: str, ready: str, timeout_s: float, *, cwd: Path | None = None,
-             script: str = "app.py") -> tuple[float, float, float]:
-    """Start, cold and warm seconds of one page on a fresh server; ``PaintFailed`` names the page and the phase."""
+             script: str = "app.py") -> tuple[float, float, float, float]:
+    """Start, cold, warm and tab seconds of one page on a fresh server; ``PaintFailed`` names the page and the
+    phase. Cold and warm each open the page in a new browser context (no cache: a new browser session); "tab"
+    opens it again in the warm one's context, as a student's second tab in the same browser (its HTTP cache)."""
     kwargs = {"cwd": cwd, "script": script} if cwd else {}
     t0 = time.perf_counter()
     try:
@@ -82,17 +84,21 @@ def _measure(browser, log: Path, name: str, url_path: str, ready: str, timeout_s
         start = time.perf_counter() - t0
     except RuntimeError as exc:
         raise PaintFailed(f"{name}: the server did not start ({exc})") from exc
+    contexts, times = [], []
     try:
-        times = []
-        for phase in ("cold", "warm"):
+        for phase in ("cold", "warm", "tab"):
+            if phase != "tab":
+                contexts.append(browser.new_context(viewport={"width": 1440, "height": 900}))
             try:
-                times.append(_paint(browser, f"{url}/{url_path}", ready, timeout_s))
+                times.append(_paint(contexts[-1], f"{url}/{url_path}", ready, timeout_s))
             except Exception as exc:  # playwright's TimeoutError, a crashed page
                 raise PaintFailed(f"{name} {phase}: {type(exc).__name__} after {timeout_s:g} s "
                                   f"({str(exc).splitlines()[0][:160]}); server log ends:\n    {_log_tail(log)}") from exc
     finally:
+        for ctx in contexts:
+            ctx.close()
         stop_server(proc)
-    return start, times[0], times[1]
+    return start, times[0], times[1], times[2]
 
 
 def main() -> None:
@@ -108,7 +114,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     pages = args.pages.split(",")
-    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in ["bare", *pages]}
+    results: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in ["bare", *pages]}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         bare_dir = Path(tmp)
         (bare_dir / "bare.py").write_text(BARE_APP)
@@ -128,23 +134,22 @@ def main() -> None:
                     print(f"FAILED repeat {rep + 1}, {exc}", file=sys.stderr, flush=True)
                     continue
                 results[name].append(got)
-                print(f"repeat {rep + 1} {name:<11} start {got[0]:5.2f} s  cold {got[1]:6.2f} s  warm {got[2]:6.2f} s",
-                      flush=True)
+                print(f"repeat {rep + 1} {name:<12} start {got[0]:5.2f} s  cold {got[1]:6.2f} s  warm {got[2]:6.2f} s  "
+                      f"tab {got[3]:6.2f} s", flush=True)
         browser.close()
     if not results["bare"]:
         sys.exit("no measurement of the bare page finished: no ratios (see the failures above)")
-    bare_cold = statistics.median(c for _, c, _ in results["bare"])
-    bare_warm = statistics.median(w for _, _, w in results["bare"])
-    print(f"{'page':<11} {'start s':>8} {'cold s (median, range)':>26} {'× bare':>7} {'warm s (median, range)':>26} "
-          f"{'× bare':>7}")
+    bare = [statistics.median(r[i] for r in results["bare"]) for i in range(4)]
+    print(f"{'page':<12} {'start s':>8}" + "".join(f" {phase + ' s (median, range)':>24} {'× bare':>7}"
+                                             for phase in ("cold", "warm", "tab")))
     for name, runs in results.items():
         if not runs:
-            print(f"{name:<11} no measurement finished")
+            print(f"{name:<12} no measurement finished")
             continue
-        start, cold, warm = ([r[i] for r in runs] for i in range(3))
-        print(f"{name:<11} {statistics.median(start):8.2f} {statistics.median(cold):9.2f} ({min(cold):.2f}–{max(cold):.2f}) "
-              f"{statistics.median(cold) / bare_cold:13.2f} {statistics.median(warm):9.2f} "
-              f"({min(warm):.2f}–{max(warm):.2f}) {statistics.median(warm) / bare_warm:13.2f}")
+        columns = [[r[i] for r in runs] for i in range(4)]
+        print(f"{name:<12} {statistics.median(columns[0]):8.2f}" + "".join(
+            f" {statistics.median(c):11.2f} ({min(c):.2f}–{max(c):.2f}) {statistics.median(c) / bare[i]:7.2f}"
+            for i, c in enumerate(columns[1:], start=1)))
     if failures:
         print(f"{len(failures)} measurement(s) failed:\n" + "\n".join(failures))
         sys.exit(1)
