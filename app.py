@@ -81,7 +81,6 @@ def main() -> None:
         preload_plotly("cartesian")
     # torch and the core: imported here, after the messages above are on their way to the browser.
     from leo_app import state as app_state
-    from leo_app.runner import prewarm
     from leo_core.device import DEFAULT_CPU_THREADS, configure_threads
 
     configure_threads(DEFAULT_CPU_THREADS)  # tiny tensors: one torch thread (leo_core/device.py)
@@ -94,7 +93,6 @@ def main() -> None:
     app_state.before_page(page)  # settings from the URL on first load, presentation mode
     nav.run()
     app_state.after_page(page, nav.url_path)  # settings back into the URL, the share link
-    prewarm()  # what the first Start needs; the server's warm-up has done it already (a no-op), AppTest has not
 
 
 # Streamlit runs this file as "__main__", once per page view. ``streamlit run app.py`` finds the st.App below

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from leo_core.views.preview import PreviewCurves
 from leo_core.views.race import RaceCurve
 from .compare import PALETTE
-from .style import (COLORS, LINE_WIDTH, TICK_FONT, TITLE_FONT, base_layout, empty_figure, figure, log_ticks, smooth,
+from .style import (COLORS, FONT_SIZE, LINE_WIDTH, TICK_FONT, TITLE_FONT, base_layout, empty_figure, figure, log_ticks, smooth,
                     thin)
 
 __all__ = ["race_curve_figure", "race_fit_figure", "X_AXES"]
@@ -69,22 +69,32 @@ def race_curve_figure(curves: Sequence[RaceCurve], *, x: str = "iterations", acc
     return figure(traces, layout)
 
 
-def race_fit_figure(keys: Sequence[str], curves: Sequence[PreviewCurves | None], *, height: int = 460,
+PANELS_PER_ROW = 3
+PANEL_TITLE_FONT = {"size": FONT_SIZE - 4}  # two short lines over a panel a third of a half-width column wide
+_TOP, _BOTTOM, _ROW_GAP = 64, 110, 90  # pixels: the first titles, the legend, a row's x ticks and the next titles
+
+
+def race_fit_figure(keys: Sequence[str], curves: Sequence[PreviewCurves | None], *, row_height: int = 290,
                     y_range: Sequence[float] | None = None) -> go.Figure:
-    """One panel per entry: the same fixed tasks' true functions, support points and the entry's adapted fit."""
+    """One panel per entry: the same fixed tasks' true functions, support points and the entry's adapted fit.
+    At most ``PANELS_PER_ROW`` panels side by side (more run into each other's titles in a half-width column);
+    further entries start a new row."""
     shown = [(k, c) for k, c in zip(keys, curves) if c is not None]
     if not shown:
-        return empty_figure("Each entry's fit on the same fixed tasks appears here once the race starts.", height)
+        return empty_figure("Each entry's fit on the same fixed tasks appears here once the race starts.",
+                            row_height + _TOP + _BOTTOM)
     n = len(shown)
-    gap = 0.03
-    width = (1 - gap * (n - 1)) / n
+    columns, rows = min(n, PANELS_PER_ROW), math.ceil(n / PANELS_PER_ROW)
+    plot = rows * row_height + (rows - 1) * _ROW_GAP  # the plotting area's height in pixels
+    gap_x, gap_y = 0.04, _ROW_GAP / plot
+    width, tall = (1 - gap_x * (columns - 1)) / columns, row_height / plot
     if y_range is None:
         ys = [v for row in shown[0][1].y_true + shown[0][1].y_support for v in row]
         lo, hi = min(ys), max(ys)
         pad = 0.25 * max(hi - lo, 1.0)
         y_range = (lo - pad, hi + pad)
     task_dash = ("solid", "dash", "dot", "dashdot")
-    traces, layout = [], base_layout(height=height, margin=dict(l=50, r=10, t=40, b=40))
+    traces, layout = [], base_layout(height=plot + _TOP + _BOTTOM, margin=dict(l=50, r=10, t=_TOP, b=_BOTTOM))
     annotations = []
     for i, (key, c) in enumerate(shown):
         ax = "" if i == 0 else str(i + 1)
@@ -104,13 +114,14 @@ def race_fit_figure(keys: Sequence[str], curves: Sequence[PreviewCurves | None],
                      name=key, legendgroup=key, showlegend=False,
                      line=dict(color=color, width=LINE_WIDTH - 1, dash=dash)),
             ]
-        start = i * (width + gap)
-        layout[f"xaxis{ax}"] = dict(domain=[start, start + width], anchor=ya, tickfont=TICK_FONT, nticks=3)
-        layout[f"yaxis{ax}"] = dict(anchor=xa, range=list(y_range), showticklabels=i == 0, tickfont=TICK_FONT)
-        annotations.append(dict(text=f"<b>{key}</b> +{c.steps}",
-                                x=start + width / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
-                                yanchor="bottom", showarrow=False, font=TITLE_FONT))
+        left = (i % columns) * (width + gap_x)
+        top = 1 - (i // columns) * (tall + gap_y)
+        layout[f"xaxis{ax}"] = dict(domain=[left, left + width], anchor=ya, tickfont=TICK_FONT, nticks=3)
+        layout[f"yaxis{ax}"] = dict(domain=[top - tall, top], anchor=xa, range=list(y_range),
+                                    showticklabels=i % columns == 0, tickfont=TICK_FONT)
+        annotations.append(dict(text=f"<b>{key}</b><br>+{c.steps} step{'s' if c.steps != 1 else ''}",
+                                x=left + width / 2, y=top, xref="paper", yref="paper", xanchor="center",
+                                yanchor="bottom", showarrow=False, font=PANEL_TITLE_FONT))
     layout["annotations"] = annotations
-    layout["legend"] = dict(orientation="h", y=-0.12, yanchor="top", x=0, font=TICK_FONT)
-    layout["margin"]["b"] = 110
+    layout["legend"] = dict(orientation="h", y=-40 / plot, yanchor="top", x=0, font=TICK_FONT)
     return figure(traces, layout)

@@ -10,7 +10,7 @@ a chart drawn while hidden (a tab) or in a resized column follows its container'
 
 plotly.js comes in two bundles (``leo_app.plotly_js``, which also serves them): the full one and the
 cartesian one (a third of the size, so it evaluates in a third of the time). A figure whose traces are
-all cartesian (``bundle_for``) draws with whichever bundle is loaded; a 3-D one (the Landscape surface)
+all cartesian (``plotly_js.bundle_for``) draws with whichever bundle is loaded; a 3-D one (the Landscape surface)
 loads the full bundle. Each loads once per browser tab. A chart is first drawn when it comes near the
 viewport, so the charts below the fold do not hold up the first picture; a chart with no data yet
 (``figures.style.empty_figure``) shows its message as plain text, so a page of placeholders (Train before
@@ -30,11 +30,7 @@ from figures.style import PLACEHOLDER
 
 from . import plotly_js
 
-__all__ = ["live_chart", "preload_plotly", "bundle_for"]
-
-# The trace types of plotly.js's cartesian bundle (leo_app/vendor/README.md); any other needs the full one.
-CARTESIAN_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour",
-                              "image", "pie", "scatter", "scatterternary", "violin"})
+__all__ = ["live_chart", "preload_plotly"]
 
 # The component's code: one div per mount, drawn with Plotly.react; plotly.js loaded on first use.
 _JS = """
@@ -130,12 +126,6 @@ _CSS = (".leo-live-chart { width: 100%; } .st-key-leo_plotly_preload { display: 
 PRELOAD_KEY = "leo_plotly_preload"
 
 
-def bundle_for(fig: go.Figure) -> str:
-    """"cartesian" when every trace of the figure and its frames is in the cartesian bundle, else "full"."""
-    traces = list(fig.data) + [t for frame in (fig.frames or ()) for t in (frame.data or ())]
-    return "cartesian" if all((t.type or "scatter") in CARTESIAN_TRACES for t in traces) else "full"
-
-
 @functools.cache
 def _component():
     return st.components.v2.component("leo_live_chart", js=_JS, css=_CSS, isolate_styles=False)
@@ -157,7 +147,7 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, height: int | None = N
         spec = json.dumps({"placeholder": {"lines": note.text.split("<br>"), "size": note.font.size}, "height": height})
     else:
         spec = (f'{{"figure": {fig.to_json()}, "config": {json.dumps(config)}, '
-                f'"height": {height}, "bundle": "{bundle_for(fig)}"}}')
+                f'"height": {height}, "bundle": "{plotly_js.bundle_for(fig)}"}}')
     if where is None:
         _component()(data=spec, key=key)
     else:

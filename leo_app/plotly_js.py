@@ -17,10 +17,13 @@ from pathlib import Path
 
 import plotly
 
-__all__ = ["BUNDLES", "VERSION", "url", "routes", "prepare"]
+__all__ = ["BUNDLES", "VERSION", "CARTESIAN_TRACES", "bundle_for", "bundle_version", "url", "routes", "prepare"]
 
 BUNDLES = {"cartesian": Path(__file__).resolve().parent / "vendor" / "plotly-cartesian.min.js",
            "full": Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"}
+# The trace types of plotly.js's cartesian bundle (leo_app/vendor/README.md); any other needs the full one.
+CARTESIAN_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour",
+                              "image", "pie", "scatter", "scatterternary", "violin"})
 ROUTE = "leo"  # the path under the server's base URL
 CACHE = "public, max-age=31536000, immutable"
 
@@ -35,6 +38,12 @@ def bundle_version(path: Path) -> str:
 
 
 VERSION = bundle_version(BUNDLES["full"])
+
+
+def bundle_for(fig) -> str:
+    """"cartesian" when every trace of the plotly figure and its frames is in the cartesian bundle, else "full"."""
+    traces = list(fig.data) + [t for frame in (fig.frames or ()) for t in (frame.data or ())]
+    return "cartesian" if all((t.type or "scatter") in CARTESIAN_TRACES for t in traces) else "full"
 
 
 def url(bundle: str) -> str:

@@ -41,41 +41,13 @@ from leo_core.tasks import TaskFamily
 from leo_core.train import MetricRecord, Trainer, TrainingDiverged
 
 __all__ = [
-    "RunStatus", "RunSnapshot", "TrainingRunner", "with_iterations", "prewarm",
+    "RunStatus", "RunSnapshot", "TrainingRunner", "with_iterations",
 ]
 
 _PUBLISH_EVERY_S = 0.1  # how often the thread publishes a fresh θ₀ snapshot while running
 _JOIN_TIMEOUT_S = 10.0
 CLOSE_JOIN_S = 1.5  # a closed session's thread must be gone within 2 s; a step takes milliseconds
 CROWDED_SLEEP_S = 0.004  # per-step sleep while more than one job runs: the UI threads get the GIL
-
-
-_PREWARM_LOCK = threading.Lock()
-_prewarm_thread: threading.Thread | None = None
-
-
-def _import_optimizer_machinery() -> None:
-    lower_thread_priority()  # the browser and the server's event loop come first
-    import torch._dynamo  # noqa: F401
-
-
-def prewarm() -> threading.Thread:
-    """Import ``torch._dynamo`` in a background thread, once per process; returns that thread.
-
-    torch.optim imports torch._dynamo (≈1.2 s on an idle core, 3–6 s on a loaded one, under Python's
-    import lock) the first time any optimizer is built. Paid inside a Start callback, it froze every
-    session pressing Start at that moment (all ten Start callbacks of bench/load_test.py ran together
-    3.3 s late); paid at import, it doubled a fresh server's first page (bench/first_paint.py). The
-    server's warm-up (``leo_app.warmup``) calls this and waits for it before the first request; ``app.py``
-    calls it after each page too (a no-op then; the import for hosts without the warm-up, e.g. AppTest).
-    A Start that comes earlier waits on the import lock.
-    """
-    global _prewarm_thread
-    with _PREWARM_LOCK:
-        if _prewarm_thread is None:
-            _prewarm_thread = threading.Thread(target=_import_optimizer_machinery, name="leo-prewarm", daemon=True)
-            _prewarm_thread.start()
-        return _prewarm_thread
 
 
 class RunStatus:

@@ -9,10 +9,11 @@ first script run of a fresh server, 2-core machine):
 - ``pandas`` ≈ 0.5 s, which Streamlit imports the first time a custom component's data is checked;
 - ``torch.fx.experimental.symbolic_shapes`` (it imports ``sympy``) ≈ 0.8 s, which torch imports lazily
   on the first ``torch.autograd.grad``;
+- ``torch._dynamo`` ≈ 1.2 s (3–6 s on a loaded core), which ``torch.optim`` imports when the first optimizer is
+  built: paid inside a Start callback it froze every session pressing Start at that moment (all ten Start
+  callbacks of bench/load_test.py ran together 3.3 s late), and imported in a thread after the first page it
+  slowed the pages the next visitors opened;
 - compressing the plotly.js bundles (``leo_app.plotly_js``), which the server otherwise did per request.
-
-``torch._dynamo`` (≈ 1.2 s, what the first optimizer needs: ``leo_app.runner.prewarm``) is imported here too:
-after the first page, where it went before, it slowed the pages that the next visitors opened.
 
 The same imports now happen once at start-up (``streamlit run`` prints the URL at once and the server
 answers when they are done: a request that comes earlier waits, as it did for the imports before). The
@@ -37,8 +38,8 @@ __all__ = ["page_imports", "warm_up", "lifespan", "WARM_MODULES"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # What app.py imports in a first script run, and what torch and Streamlit load lazily on a first page.
-WARM_MODULES = ("torch", "pandas", "torch.fx.experimental.symbolic_shapes", "leo_app.state", "leo_app.runner",
-                "leo_app.background")
+WARM_MODULES = ("torch", "pandas", "torch.fx.experimental.symbolic_shapes", "torch._dynamo", "leo_app.state",
+                "leo_app.runner", "leo_app.background")
 
 
 def page_imports(pages_dir: Path = ROOT / "pages") -> ast.Module:
@@ -59,10 +60,8 @@ def warm_up() -> float:
         importlib.import_module(name)
     exec(compile(page_imports(), "<the pages' imports>", "exec"), {"__name__": "leo_app.warmup.pages"})
     from leo_app import plotly_js
-    from leo_app.runner import prewarm
 
     plotly_js.prepare()  # each plotly.js bundle compressed once, before any tab asks for it
-    prewarm().join()  # torch._dynamo, what the first Start needs: here it no longer competes with a first page
     from leo_core.device import DEFAULT_CPU_THREADS, configure_threads
 
     configure_threads(DEFAULT_CPU_THREADS)

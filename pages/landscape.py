@@ -4,8 +4,8 @@ Linear family: the exact (θ₀, θ₁) plane — one task's support and query l
 after k steps and the plain average loss, with θ₀, the pretrained optimum, task optima and paths.
 Networks: a 2-D slice through θ₀ along filter-normalised random or PCA directions, as contours (and
 a 3-D surface on request: it needs plotly.js's full bundle and WebGL), and how far the projected path
-is from the true one. Classification families use the
-same views with the cross-entropy loss, on tasks from the meta-test split.
+is from the true one. Classification families use the same views with the cross-entropy loss, on tasks
+from the meta-test split.
 
 Grids are one batched computation on the run's device, cached per settings (an LRU in ``st.cache_resource`` keyed
 on plain values and a fingerprint of θ₀), with a progress bar while a grid is computed.
@@ -152,12 +152,12 @@ def _network_view(cfg, model, family, start, batch, key, device) -> tuple[float,
     show_3d = c4.toggle("3-D surface", key="land_3d",
                         help="Draw the slice as a rotatable 3-D surface beside the contours. It loads a larger "
                              "plotting library (about 3 MB more) and needs WebGL in the browser.")
-    d1 = d2 = d3 = d4 = st.sidebar  # the picture first: the path's and J's settings beside the tasks'
-    steps = d1.slider("Adaptation steps on the path", 1, 30, 10, key="land_steps")
-    k = d2.slider("k in J", 0, 10, cfg.k, key="land_k_net", disabled=surface != "meta")
-    alpha = d3.select_slider("Inner step size α", ALPHAS, value=min(ALPHAS, key=lambda a: abs(a - cfg.alpha)),
+    sb = st.sidebar  # the picture first: the path's and J's settings beside the tasks'
+    steps = sb.slider("Adaptation steps on the path", 1, 30, 10, key="land_steps")
+    k = sb.slider("k in J", 0, 10, cfg.k, key="land_k_net", disabled=surface != "meta")
+    alpha = sb.select_slider("Inner step size α", ALPHAS, value=min(ALPHAS, key=lambda a: abs(a - cfg.alpha)),
                              key="land_alpha_net", format_func=lambda v: f"{v:g}")
-    span = d4.slider("Half-width (random directions)", 0.1, 3.0, 1.0, step=0.1, key="land_span",
+    span = sb.slider("Half-width (random directions)", 0.1, 3.0, 1.0, step=0.1, key="land_span",
                      disabled=directions != "random",
                      help="In units of the filter-normalised directions; the grid grows to include the path.")
     settings = (float(alpha), int(steps), int(k), int(resolution), directions, surface, float(span))

@@ -21,12 +21,6 @@ def app():
     if runner is not None:
         runner.close()
         assert runner.join(60)
-    # app.py started the torch._dynamo import in a thread (leo_app.runner.prewarm): a process that exits while it
-    # imports prints a spurious traceback (the import system is torn down under it)
-    from leo_app.runner import prewarm
-
-    prewarm().join(120)
-    assert not prewarm().is_alive()
     jobs = at.session_state["leo_jobs"] if "leo_jobs" in at.session_state else None
     if jobs is not None:
         jobs.close()

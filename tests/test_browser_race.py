@@ -12,6 +12,12 @@ from browser_helpers import BROWSER_TESTS, IDLE, VIEWPORT, no_exception, shot
 pytestmark = BROWSER_TESTS
 
 RACE_CHART = ".st-key-race_chart .js-plotly-plot"
+# The race fit chart's panel titles that overlap the next one's (their boxes in the page).
+OVERLAPPING_TITLES_JS = """() => {
+    const boxes = [...document.querySelectorAll('.st-key-race_fit .annotation-text')].map(e => e.getBoundingClientRect());
+    return boxes.slice(1).filter((b, i) => b.left < boxes[i].right && b.top < boxes[i].bottom && boxes[i].top < b.bottom)
+        .length + (boxes.length >= 3 ? 0 : 100);
+}"""
 TRACES_JS = """() => {
     const g = document.querySelector('%s');
     return (g && g.data) ? g.data.map(t => [t.name, (t.x || []).length ? t.x[t.x.length - 1] : -1]) : [];
@@ -64,6 +70,13 @@ def test_a_race_of_three_grows_live_and_stops_when_the_tab_closes(server, browse
                        "every trace growing")
         assert all(b[1] > a[1] for a, b in zip(first, second))
         assert race_threads(proc.pid) == 1
+        # The fit panels' titles stay apart down to a 1280 px window (the narrowest the app is made for).
+        page.locator(".st-key-race_fit [data-drawn=chart]").wait_for()
+        fit_width = "() => document.querySelector('.st-key-race_fit .js-plotly-plot')._fullLayout.width"
+        wide = page.evaluate(fit_width)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.wait_for_function(f"() => ({fit_width})() < {wide}")
+        assert page.evaluate(OVERLAPPING_TITLES_JS) == 0, "the race fit's panel titles overlap (or fewer than 3)"
         no_exception(page)
         shot(page, "30-race-live")
         ctx.close()

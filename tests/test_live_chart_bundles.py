@@ -10,7 +10,6 @@ import pytest
 
 from helpers import charts
 from leo_app import plotly_js
-from leo_app.live_chart import bundle_for
 
 
 def test_vendored_cartesian_bundle_is_the_plotly_packages_version():
@@ -34,7 +33,7 @@ def test_each_bundle_has_a_versioned_address_and_one_route():
     ([go.Scatter(y=[1])], [go.Frame(data=[go.Scatter3d(x=[1], y=[1], z=[1])])], "full"),
 ])
 def test_each_figure_names_the_bundle_its_traces_need(traces, frames, expected):
-    assert bundle_for(go.Figure(data=traces, frames=frames)) == expected
+    assert plotly_js.bundle_for(go.Figure(data=traces, frames=frames)) == expected
 
 
 def test_a_bundle_is_compressed_once_and_unchanged_by_it():

@@ -297,6 +297,15 @@ def test_race_figures_name_one_trace_per_entry_and_validate():
     # each entry's panel draws that entry's adapted fit (the same numbers preview_curves gave)
     leo_lines = [t for t in fig.data if t.name == "leo"]
     assert list(leo_lines[0].y) == fits[0].after[0]
+    # Five entries: rows of three panels, each title over its own panel, the second row below the first.
+    five = go.Figure(race_fit_figure(["a", "b", "c", "d", "e"], [fits[0]] * 5).to_dict())
+    titles = five.layout.annotations
+    assert [t.text.split("<br>")[0] for t in titles] == [f"<b>{k}</b>" for k in "abcde"]
+    rows = [five.layout[f"yaxis{'' if i == 0 else i + 1}"].domain for i in range(5)]
+    assert rows[0] == rows[1] == rows[2] and rows[3] == rows[4] and rows[3][1] < rows[0][0]
+    assert [t.y for t in titles] == [r[1] for r in rows]
+    columns = [five.layout[f"xaxis{'' if i == 0 else i + 1}"].domain for i in range(5)]
+    assert columns[3] == columns[0] and columns[4] == columns[1] and columns[0][1] < columns[1][0]
 
 
 def test_the_runner_and_the_race_share_the_pausable_workers_status_names():

@@ -29,7 +29,7 @@ def test_the_page_imports_are_read_from_every_page():
 
 def test_a_fresh_interpreter_has_everything_a_first_page_loads_after_the_warm_up():
     # The pages import submodules by name (``from leo_core.views import landscape``): those count too.
-    expected = ("torch", "pandas", "sympy", "leo_app.runner", "leo_core.views.landscape", "leo_core.views.race",
+    expected = ("torch", "pandas", "sympy", "torch._dynamo", "leo_app.runner", "leo_core.views.landscape", "leo_core.views.race",
                 "figures.compare", "leo_core.checkpoint")
     code = ("import sys, torch; from leo_app.warmup import warm_up; seconds = warm_up(); "
             f"missing = [m for m in {expected!r} if m not in sys.modules]; "
