@@ -78,7 +78,7 @@ def main() -> None:
     if nav.title != "Theory":  # the only page without a chart
         # The browser fetches plotly.js while the rest of the page renders. A 3-D chart (the Landscape
         # surface, on request) fetches the full bundle when it is drawn.
-        preload_plotly("cartesian")
+        preload_plotly("2d")
     # torch and the core: imported here, after the messages above are on their way to the browser.
     from leo_app import state as app_state
     from leo_core.device import DEFAULT_CPU_THREADS, configure_threads

@@ -8,7 +8,8 @@ mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" | tee -a "$OUT/gpu.txt"
-"$PY" -m pytest -q -p no:cacheprovider tests/test_device.py tests/test_inner.py tests/test_train.py \
+# --noconftest: the device tests need no fixture, and conftest.py imports Streamlit (a GPU image may lack it)
+"$PY" -m pytest -q -p no:cacheprovider --noconftest tests/test_device.py tests/test_inner.py tests/test_train.py \
     tests/test_linear_closed_form.py tests/test_cuda_graph.py tests/test_analytic.py 2>&1 | tee "$OUT/tests.txt" | tail -5
 # eager vs one captured CUDA graph per meta-iteration (goal: >= 1,000 it/s at meta-batch 1,000, k = 1)
 "$PY" bench/throughput.py --device cuda --meta-batch 25 100 1000 --k 1 --impls core core-graph --seconds 2 2>&1 \

@@ -9,11 +9,12 @@ goes through it, animated ones too (their frames are passed on), so a page loads
 a chart drawn while hidden (a tab) or in a resized column follows its container's width.
 
 plotly.js comes in two bundles (``leo_app.plotly_js``, which also serves them): the full one and the
-cartesian one (a third of the size, so it evaluates in a third of the time). A figure whose traces are
-all cartesian (``plotly_js.bundle_for``) draws with whichever bundle is loaded; a 3-D one (the Landscape surface)
-loads the full bundle. Each loads once per browser tab. A chart is first drawn when it comes near the
-viewport, so the charts below the fold do not hold up the first picture; a chart with no data yet
-(``figures.style.empty_figure``) shows its message as plain text, so a page of placeholders (Train before
+app's own 2d one (the trace types it draws in 2-D, a quarter of the size, evaluated in a seventh of the time). A
+figure whose traces are all in the 2d bundle (``plotly_js.bundle_for``) draws with whichever bundle is loaded; a
+3-D one (the Landscape surface) loads the full bundle. Each loads once per browser tab. A chart is first drawn when it comes near the
+viewport, so the charts below the fold do not hold up the first picture; the charts that waited for plotly.js
+are drawn one per frame in page order, so the first is painted before the next is drawn. A chart with no data
+yet (``figures.style.empty_figure``) shows its message as plain text, so a page of placeholders (Train before
 its first run) needs no plotly.js before it is usable (the bundle still loads in the background). The
 chart's div says what it shows in ``data-drawn``: "chart" or "placeholder".
 """
@@ -35,6 +36,7 @@ __all__ = ["live_chart", "preload_plotly"]
 # The component's code: one div per mount, drawn with Plotly.react; plotly.js loaded on first use.
 _JS = """
 const SOURCES = __SOURCES__;  // leo_app.plotly_js.url of each bundle
+const COVER = __COVER__;
 const loaded = (window.leoPlotly = window.leoPlotly || {});  // bundle name -> its Plotly module
 
 function plotlyScript(bundle) {
@@ -50,12 +52,30 @@ function plotlyScript(bundle) {
   return script;
 }
 
-// A cartesian figure draws with whichever bundle is loaded (the full one includes it); a 3-D one needs the full.
-function moduleFor(bundle) { return bundle === 'full' ? loaded.full : (loaded.full || loaded.cartesian); }
+// The bundles that draw a bundle's figures, smallest first (leo_app.plotly_js.covering).
+function moduleFor(bundle) { const name = COVER[bundle].find((b) => loaded[b]); return name ? [name, loaded[name]] : null; }
+// A bundle on its way that draws this one's figures: waited for, rather than fetching a second bundle.
+function onItsWay(bundle) { return COVER[bundle].find((b) => document.getElementById('leo-plotly-' + b)); }
+
+// Charts waiting for plotly.js are drawn one per frame once it has loaded, in page order: the first picture
+// is painted before the next chart is drawn, rather than all of them in one long task.
+const queue = (window.leoDrawQueue = window.leoDrawQueue || { divs: [], busy: false });
+const pageOrder = (a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1);
+function drawNext() {
+  const div = queue.divs.sort(pageOrder).shift();
+  if (!div) { queue.busy = false; return; }
+  requestAnimationFrame(() => setTimeout(drawNext));  // after the paint of this one (and if this one throws)
+  if (div.leoDraw) div.leoDraw();  // its latest figure
+}
+function drawWhenLoaded(div) {
+  if (!queue.divs.includes(div)) queue.divs.push(div);
+  // The first draw waits for the end of the load event, so that every chart waiting for it is in the queue.
+  if (!queue.busy) { queue.busy = true; setTimeout(drawNext); }
+}
 
 export default function (component) {
   const { data, parentElement } = component;
-  if (!data.startsWith('{')) { if (!moduleFor(data)) plotlyScript(data); return; }  // preload_plotly(bundle)
+  if (!data.startsWith('{')) { if (!moduleFor(data)) plotlyScript(onItsWay(data) || data); return; }  // preload_plotly
   const spec = JSON.parse(data);
   let div = parentElement.querySelector('.leo-live-chart');
   if (!div) {
@@ -67,6 +87,7 @@ export default function (component) {
   if (spec.placeholder) {  // a chart with no data yet: its message as text, no plotly.js needed
     if (div.leoPlotly) { div.leoPlotly.purge(div); div.leoPlotly = null; }
     div.leoShow = null;
+    div.leoDraw = null;
     div.replaceChildren();
     const note = document.createElement('div');
     note.className = 'leo-placeholder';
@@ -78,11 +99,11 @@ export default function (component) {
   }
   const draw = () => {
     div.querySelector(':scope > .leo-placeholder')?.remove();
-    if (spec.bundle === 'full' && div.leoPlotly && div.leoPlotly !== loaded.full) {
-      div.leoPlotly.purge(div);  // drawn by the cartesian bundle, now 3-D: start over with the full one
+    if (div.leoPlotly && !COVER[spec.bundle].includes(div.leoBundle)) {
+      div.leoPlotly.purge(div);  // drawn by a smaller bundle, now a trace it lacks (3-D): start over
       div.leoPlotly = null;
     }
-    div.leoPlotly = div.leoPlotly || moduleFor(spec.bundle);  // a div keeps the module that drew it
+    if (!div.leoPlotly) [div.leoBundle, div.leoPlotly] = moduleFor(spec.bundle);  // a div keeps the module that drew it
     const fig = spec.figure;
     div.leoPlotly.react(div, { data: fig.data, layout: fig.layout, frames: fig.frames || [], config: spec.config });
     div.dataset.drawn = 'chart';
@@ -98,11 +119,10 @@ export default function (component) {
       div.leoResize.observe(div);
     }
   };
+  div.leoDraw = draw;
   const show = () => {
     if (moduleFor(spec.bundle)) { draw(); return; }
-    // A cartesian figure waits for a full bundle already on its way rather than fetching a second one.
-    const wait = spec.bundle !== 'full' && document.getElementById('leo-plotly-full') ? 'full' : spec.bundle;
-    plotlyScript(wait).addEventListener('load', draw, { once: true });
+    plotlyScript(onItsWay(spec.bundle) || spec.bundle).addEventListener('load', () => drawWhenLoaded(div), { once: true });
   };
   // A chart is first drawn when it comes near the viewport: the charts below the fold (or in a hidden tab)
   // no longer hold up the main thread while the first picture is drawn. Until then a new figure replaces
@@ -119,7 +139,8 @@ export default function (component) {
     div.leoSight.observe(div);
   }
 }
-""".replace("__SOURCES__", json.dumps({bundle: plotly_js.url(bundle) for bundle in plotly_js.BUNDLES}))
+""".replace("__SOURCES__", json.dumps({bundle: plotly_js.url(bundle) for bundle in plotly_js.BUNDLES})).replace(
+    "__COVER__", json.dumps({bundle: plotly_js.covering(bundle) for bundle in plotly_js.BUNDLES}))
 _CSS = (".leo-live-chart { width: 100%; } .st-key-leo_plotly_preload { display: none; } "
         ".leo-placeholder { height: 100%; display: flex; align-items: center; justify-content: center; "
         "text-align: center; color: #666; line-height: 1.35; }")
@@ -146,8 +167,8 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, height: int | None = N
         note = fig.layout.annotations[0]
         spec = json.dumps({"placeholder": {"lines": note.text.split("<br>"), "size": note.font.size}, "height": height})
     else:
-        spec = (f'{{"figure": {fig.to_json()}, "config": {json.dumps(config)}, '
-                f'"height": {height}, "bundle": "{plotly_js.bundle_for(fig)}"}}')
+        bundle = plotly_js.bundle_for(fig)
+        spec = f'{{"figure": {fig.to_json()}, "config": {json.dumps(config)}, "height": {height}, "bundle": "{bundle}"}}'
     if where is None:
         _component()(data=spec, key=key)
     else:
@@ -155,10 +176,9 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, height: int | None = N
             _component()(data=spec, key=key)
 
 
-def preload_plotly(bundle: str = "cartesian") -> None:
+def preload_plotly(bundle: str = "2d") -> None:
     """Start fetching a plotly.js bundle now (an invisible element, in the sidebar): called at the top of
     the script, the download overlaps the rest of the run instead of waiting for the first chart."""
-    if bundle not in plotly_js.BUNDLES:
-        raise ValueError(f"bundle must be one of {sorted(plotly_js.BUNDLES)}, got {bundle!r}")
+    plotly_js.covering(bundle)  # a known bundle, or ValueError
     with st.sidebar:
         _component()(data=bundle, key=PRELOAD_KEY)

@@ -34,6 +34,8 @@ import traceback
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from leo_app.nodelay import nodelay_listeners
+
 __all__ = ["page_imports", "warm_up", "lifespan", "WARM_MODULES"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,8 +88,10 @@ def _open_browser() -> None:
 
 @asynccontextmanager
 async def lifespan(_app):
-    """The app's lifespan: the warm-up (in a worker thread), then the browser; a failed warm-up is logged
-    and the server starts anyway (the page that needs the missing piece shows the error)."""
+    """The app's lifespan: TCP_NODELAY on the server's socket (``leo_app.nodelay``), the warm-up (in a worker
+    thread), then the browser; a failed warm-up is logged and the server starts anyway (the page that needs the
+    missing piece shows the error)."""
+    nodelay_listeners()  # before the first connection: every small response otherwise waits 40 ms
     try:
         seconds = await asyncio.to_thread(warm_up)
         print(f"  LEO Explorer is ready (torch and the pages loaded in {seconds:.1f} s).", file=sys.stderr, flush=True)

@@ -179,7 +179,7 @@ def _network_view(cfg, model, family, start, batch, key, device) -> tuple[float,
         f"(they moved {data.step_norm[-1]:.3g} from θ₀). Worst step: j = {worst}, true support loss "
         f"**{data.path_loss[worst]:.3g}** vs **{data.projected_loss[worst]:.3g}** at its projection"
         + ("." if show_3d else " (the chart beside the contours)."))
-    # Beside the contours unless the surface is there: a cartesian chart, so the page needs no 3-D plotting library.
+    # Beside the contours unless the surface is there: a 2-D chart, so the page needs no 3-D plotting library.
     _chart(projection_check_figure(data, loss_name=loss_name), "projection-check", "How much the projection lies",
            key="projection_check", where=None if show_3d else right)
     return float(alpha), int(k)

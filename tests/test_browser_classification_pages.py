@@ -61,8 +61,8 @@ def test_classification_adaptation_and_landscape(server, browser):
         assert charts_ready(page, 3) >= 3
         no_failure(page)
         page.get_by_text("cross-entropy", exact=False).first.wait_for()
-        # contours and the projection check: plotly.js's cartesian bundle only, until the surface is asked for
-        assert page.evaluate("() => !!window.leoPlotly.cartesian && !document.getElementById('leo-plotly-full')"
+        # contours and the projection check: the app's 2d plotly.js bundle only, until the surface is asked for
+        assert page.evaluate("() => !!window.leoPlotly['2d'] && !document.getElementById('leo-plotly-full')"
                              " && ![...document.querySelectorAll('.js-plotly-plot')].some(g => g._fullLayout.scene)")
         page.locator("[data-testid=stCheckbox]", has_text="3-D surface").click()
         settle(page)

@@ -1,12 +1,14 @@
 """In Chromium: the live loss chart keeps the user's zoom and hidden legend entries while training
-goes on and the curve grows; a double click still resets the view."""
+goes on and the curve grows; a double click still resets the view. Charts that wait for plotly.js are drawn
+one per frame, in page order."""
 
 from __future__ import annotations
 
 import time
 
 from browser_helpers import (
-    LONG_RUN, LOSS_CHART, last_iteration_on_chart, no_exception, open_app, set_number, shot, wait_for_curve,
+    IDLE, LONG_RUN, LOSS_CHART, VIEWPORT, last_iteration_on_chart, no_exception, open_app, set_number, shot,
+    wait_for_curve, wait_until,
 )
 from browser_helpers import BROWSER_TESTS
 
@@ -43,5 +45,40 @@ def test_a_zoom_on_the_live_loss_chart_survives_the_updates(server, browser):
             time.sleep(0.2)
         no_exception(page)
         page.get_by_role("button", name="Stop").click()
+    finally:
+        ctx.close()
+
+
+# Counts animation frames, and notes each chart (its element key) and the frame in which it was drawn.
+_DRAW_ORDER = """
+window.__frames = 0;
+(function tick() { window.__frames++; requestAnimationFrame(tick); })();
+window.__drawn = [];
+new MutationObserver(() => {
+  document.querySelectorAll('.leo-live-chart[data-drawn=chart]').forEach((div) => {
+    if (div.__noted) return;
+    div.__noted = true;
+    const key = [...div.closest('[class*="st-key-"]').classList].find((c) => c.startsWith('st-key-'));
+    window.__drawn.push([key, window.__frames]);
+  });
+}).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['data-drawn']});
+"""
+
+
+def test_charts_waiting_for_plotly_are_drawn_one_per_frame_in_page_order(server, browser):
+    # A preset link: Train's loss chart and fit preview both wait for plotly.js in a new session. Drawn in one
+    # task, the first picture would be painted only after the second chart's drawing too.
+    url, _ = server
+    ctx = browser.new_context(viewport=VIEWPORT)
+    ctx.add_init_script(_DRAW_ORDER)
+    try:
+        page = ctx.new_page()
+        page.goto(f"{url}/?preset=maml-sinusoid")
+        page.wait_for_selector(IDLE)
+        drawn = wait_until(lambda: (lambda d: d if len(d) >= 2 else None)(page.evaluate("() => window.__drawn")),
+                           what="two charts drawn")
+        assert [key for key, _ in drawn[:2]] == ["st-key-loss_chart", "st-key-preview_chart"], drawn
+        assert drawn[1][1] > drawn[0][1], f"drawn in the same frame: {drawn}"
+        no_exception(page)
     finally:
         ctx.close()

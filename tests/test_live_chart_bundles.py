@@ -1,25 +1,51 @@
-"""The two plotly.js bundles: the vendored cartesian one matches the plotly package's version, each figure
-is sent with the bundle its traces need, and both are served compressed at versioned addresses."""
+"""The two plotly.js bundles: the vendored 2d one matches the plotly package's version and draws the trace types
+``plotly_js.TRACES`` says (read in Chromium), each figure is sent with the smallest bundle its traces need, and
+both are served compressed at versioned addresses."""
 
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import plotly.graph_objects as go
 import pytest
 
+from browser_helpers import CHROMIUM
 from helpers import charts
 from leo_app import plotly_js
 
 
-def test_vendored_cartesian_bundle_is_the_plotly_packages_version():
-    assert plotly_js.bundle_version(plotly_js.BUNDLES["cartesian"]) == plotly_js.VERSION, (
-        "leo_app/vendor/plotly-cartesian.min.js must be the same plotly.js version as the plotly package's "
-        "bundle: replace it from npm's plotly.js-cartesian-dist-min (see leo_app/vendor/README.md)")
+def test_vendored_2d_bundle_is_the_plotly_packages_version():
+    assert plotly_js.bundle_version(plotly_js.BUNDLES["2d"]) == plotly_js.VERSION, (
+        "leo_app/vendor/plotly-2d.min.js must be the same plotly.js version as the plotly package's bundle: "
+        "rebuild it with leo_app/vendor/build_plotly_2d.sh VERSION (see leo_app/vendor/README.md)")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian Chromium not found at {CHROMIUM}")
+def test_each_bundle_draws_the_trace_types_it_is_chosen_for(browser):
+    registered = {}
+    for bundle, path in plotly_js.BUNDLES.items():
+        page = browser.new_page()
+        try:
+            page.set_content("<html><body></body></html>")
+            page.add_script_tag(path=str(path))
+            registered[bundle] = set(page.evaluate("() => Object.keys(Plotly.PlotSchema.get().traces)"))
+        finally:
+            page.close()
+    assert registered["2d"] == plotly_js.TRACES["2d"]
+    assert registered["2d"] < registered["full"] and {"surface", "scatter3d"} <= registered["full"]
+
+
+def test_a_bundle_is_covered_by_itself_and_the_larger_ones():
+    assert plotly_js.covering("2d") == ["2d", "full"]
+    assert plotly_js.covering("full") == ["full"]
+    with pytest.raises(ValueError, match="bundle must be one of"):
+        plotly_js.covering("gl3d")
 
 
 def test_each_bundle_has_a_versioned_address_and_one_route():
-    assert plotly_js.url("cartesian") == f"leo/plotly-cartesian-{plotly_js.VERSION}.min.js"
+    assert plotly_js.url("2d") == f"leo/plotly-2d-{plotly_js.VERSION}.min.js"
     with pytest.raises(ValueError, match="bundle must be one of"):
         plotly_js.url("gl3d")
     assert [r.path for r in plotly_js.routes()] == ["/" + plotly_js.url(b) for b in plotly_js.BUNDLES]
@@ -27,12 +53,13 @@ def test_each_bundle_has_a_versioned_address_and_one_route():
 
 
 @pytest.mark.parametrize("traces, frames, expected", [
-    ([go.Scatter(y=[1, 2])], [], "cartesian"),
-    ([go.Heatmap(z=[[1]]), go.Contour(z=[[1, 2], [3, 4]]), go.Bar(y=[1])], [], "cartesian"),
+    ([go.Scatter(y=[1, 2]), go.Bar(y=[1])], [], "2d"),
+    ([go.Heatmap(z=[[1]]), go.Contour(z=[[1, 2], [3, 4]]), go.Scatter(y=[1])], [], "2d"),
+    ([go.Histogram(x=[1, 2])], [], "full"),  # a trace type the 2d bundle does not register
     ([go.Contour(z=[[1, 2], [3, 4]]), go.Surface(z=[[1, 2], [3, 4]])], [], "full"),
     ([go.Scatter(y=[1])], [go.Frame(data=[go.Scatter3d(x=[1], y=[1], z=[1])])], "full"),
 ])
-def test_each_figure_names_the_bundle_its_traces_need(traces, frames, expected):
+def test_each_figure_names_the_smallest_bundle_its_traces_need(traces, frames, expected):
     assert plotly_js.bundle_for(go.Figure(data=traces, frames=frames)) == expected
 
 

@@ -93,10 +93,10 @@ def test_a_fresh_server_answers_after_its_warm_up_and_serves_the_app(tmp_path):
         with urllib.request.urlopen(f"{url}/adaptation", timeout=30) as page:
             assert page.status == 200 and '<div id="root"' in page.read().decode()
         # plotly.js: compressed at start-up, cached by the browser for good (leo_app/plotly_js.py)
-        request = urllib.request.Request(f"{url}/{plotly_js.url('cartesian')}", headers={"Accept-Encoding": "gzip"})
+        request = urllib.request.Request(f"{url}/{plotly_js.url('2d')}", headers={"Accept-Encoding": "gzip"})
         with urllib.request.urlopen(request, timeout=30) as bundle:
             assert bundle.status == 200 and bundle.headers["Content-Encoding"] == "gzip"
             assert "immutable" in bundle.headers["Cache-Control"]
-            assert gzip.decompress(bundle.read()) == plotly_js.BUNDLES["cartesian"].read_bytes()
+            assert gzip.decompress(bundle.read()) == plotly_js.BUNDLES["2d"].read_bytes()
     finally:
         stop_server(proc)
