@@ -15,14 +15,19 @@ figure whose traces are all in the 2d bundle (``plotly_js.bundle_for``) draws wi
 viewport, so the charts below the fold do not hold up the first picture; the charts that waited for plotly.js
 are drawn one per frame in page order, so the first is painted before the next is drawn. A chart with no data
 yet (``figures.style.empty_figure``) shows its message as plain text, so a page of placeholders (Train before
-its first run) needs no plotly.js before it is usable (the bundle still loads in the background). The
-chart's div says what it shows in ``data-drawn``: "chart" or "placeholder".
+its first run) needs no plotly.js before it is usable (the bundle still loads in the background). A placeholder
+can stand for a chart the page computes only when a reader gets to it (``on_seen``: the Landscape's cosine sweep,
+at the bottom of the page): it asks for a rerun once it comes near the viewport. The chart's div says what it
+shows in ``data-drawn``: "chart" or "placeholder"; such a placeholder also has ``data-request``: "waiting", then
+"sent".
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+from collections.abc import Callable
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -73,8 +78,24 @@ function drawWhenLoaded(div) {
   if (!queue.busy) { queue.busy = true; setTimeout(drawNext); }
 }
 
+// Calls fn once the div comes near the viewport (at once if it has already), or again after the div's next
+// figure replaces the one waiting: the charts below the fold do not hold up the first picture.
+function whenSeen(div, fn) {
+  div.leoWhenSeen = fn;
+  if (div.leoSeen || !window.IntersectionObserver) { if (fn) fn(); return; }
+  if (!div.leoSight) {
+    div.leoSight = new IntersectionObserver((entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      div.leoSight.disconnect();
+      div.leoSeen = true;
+      if (div.leoWhenSeen) div.leoWhenSeen();
+    }, { rootMargin: '200px' });
+    div.leoSight.observe(div);
+  }
+}
+
 export default function (component) {
-  const { data, parentElement } = component;
+  const { data, parentElement, setTriggerValue } = component;
   if (!data.startsWith('{')) { if (!moduleFor(data)) plotlyScript(onItsWay(data) || data); return; }  // preload_plotly
   const spec = JSON.parse(data);
   let div = parentElement.querySelector('.leo-live-chart');
@@ -86,7 +107,6 @@ export default function (component) {
   div.style.height = spec.height + 'px';
   if (spec.placeholder) {  // a chart with no data yet: its message as text, no plotly.js needed
     if (div.leoPlotly) { div.leoPlotly.purge(div); div.leoPlotly = null; }
-    div.leoShow = null;
     div.leoDraw = null;
     div.replaceChildren();
     const note = document.createElement('div');
@@ -95,8 +115,16 @@ export default function (component) {
     spec.placeholder.lines.forEach((line, i) => { if (i) note.append(document.createElement('br')); note.append(line); });
     div.append(note);
     div.dataset.drawn = 'placeholder';
+    if (spec.request) {  // a chart computed only when it is seen (live_chart's on_seen): tell the page when it is
+      div.dataset.request = 'waiting';
+      whenSeen(div, () => { div.dataset.request = 'sent'; setTriggerValue('seen', true); });
+    } else {
+      delete div.dataset.request;
+      whenSeen(div, null);
+    }
     return;
   }
+  delete div.dataset.request;
   const draw = () => {
     div.querySelector(':scope > .leo-placeholder')?.remove();
     if (div.leoPlotly && !COVER[spec.bundle].includes(div.leoBundle)) {
@@ -124,20 +152,8 @@ export default function (component) {
     if (moduleFor(spec.bundle)) { draw(); return; }
     plotlyScript(onItsWay(spec.bundle) || spec.bundle).addEventListener('load', () => drawWhenLoaded(div), { once: true });
   };
-  // A chart is first drawn when it comes near the viewport: the charts below the fold (or in a hidden tab)
-  // no longer hold up the main thread while the first picture is drawn. Until then a new figure replaces
-  // the one waiting; once drawn, every update is drawn at once.
-  div.leoShow = show;
-  if (div.leoSeen || !window.IntersectionObserver) { show(); return; }
-  if (!div.leoSight) {
-    div.leoSight = new IntersectionObserver((entries) => {
-      if (!entries.some((e) => e.isIntersecting)) return;
-      div.leoSight.disconnect();
-      div.leoSeen = true;
-      if (div.leoShow) div.leoShow();
-    }, { rootMargin: '200px' });
-    div.leoSight.observe(div);
-  }
+  // Until it is first drawn a new figure replaces the one waiting; once drawn, every update is drawn at once.
+  whenSeen(div, show);
 }
 """.replace("__SOURCES__", json.dumps({bundle: plotly_js.url(bundle) for bundle in plotly_js.BUNDLES})).replace(
     "__COVER__", json.dumps({bundle: plotly_js.covering(bundle) for bundle in plotly_js.BUNDLES}))
@@ -152,7 +168,8 @@ def _component():
     return st.components.v2.component("leo_live_chart", js=_JS, css=_CSS, isolate_styles=False)
 
 
-def live_chart(fig: go.Figure, *, key: str, config: dict, height: int | None = None, where=None) -> None:
+def live_chart(fig: go.Figure, *, key: str, config: dict, height: int | None = None, where=None,
+               on_seen: Callable[[], None] | None = None) -> None:
     """Draw ``fig`` under ``key``; later calls with the same key update that chart in place.
 
     Args:
@@ -161,19 +178,23 @@ def live_chart(fig: go.Figure, *, key: str, config: dict, height: int | None = N
         config: plotly's config (toolbar, image export).
         height: pixels; default the figure's own height.
         where: a container (default the main area).
+        on_seen: for a placeholder (``figures.style.empty_figure``) of a chart that is computed only when a
+            reader gets to it: called (as a widget callback, before the rerun it causes) once the placeholder
+            comes near the viewport.
     """
     height = int(height or fig.layout.height or 450)
+    callbacks = {}
     if (fig.layout.meta or {}).get(PLACEHOLDER):  # figures.style.empty_figure: its message, drawn as text
         note = fig.layout.annotations[0]
-        spec = json.dumps({"placeholder": {"lines": note.text.split("<br>"), "size": note.font.size}, "height": height})
+        spec = {"placeholder": {"lines": note.text.split("<br>"), "size": note.font.size}, "height": height}
+        if on_seen is not None:
+            spec["request"], callbacks["on_seen_change"] = True, on_seen
+        spec = json.dumps(spec)
     else:
         bundle = plotly_js.bundle_for(fig)
         spec = f'{{"figure": {fig.to_json()}, "config": {json.dumps(config)}, "height": {height}, "bundle": "{bundle}"}}'
-    if where is None:
-        _component()(data=spec, key=key)
-    else:
-        with where:
-            _component()(data=spec, key=key)
+    with where if where is not None else contextlib.nullcontext():
+        _component()(data=spec, key=key, **callbacks)
 
 
 def preload_plotly(bundle: str = "2d") -> None:

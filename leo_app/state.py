@@ -154,14 +154,15 @@ def for_screen(fig):
     return scale_figure(fig, PRESENT_SCALE) if presenting() else fig
 
 
-def chart(fig, name: str, *, key: str, where=None) -> None:
+def chart(fig, name: str, *, key: str, where=None, on_seen=None) -> None:
     """Show a plotly figure the app's way: full width, scaled in presentation mode, and a toolbar
     camera that saves it as ``leo-<name>.png`` or ``.svg`` (the sidebar's format).
 
     Every chart is drawn by one small component (``leo_app.live_chart``) that updates its plotly div
     in place: a live view's zoom, pan and hidden legend entries survive its refreshes, and the page
-    loads plotly.js once (``st.plotly_chart`` would load a second, larger copy with its own chunk)."""
-    live_chart(for_screen(fig), key=key, config=chart_config(name), where=where)
+    loads plotly.js once (``st.plotly_chart`` would load a second, larger copy with its own chunk).
+    ``on_seen``: see ``live_chart`` (a placeholder whose chart is computed when a reader gets to it)."""
+    live_chart(for_screen(fig), key=key, config=chart_config(name), where=where, on_seen=on_seen)
 
 
 def chart_config(name: str) -> dict:

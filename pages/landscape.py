@@ -32,6 +32,7 @@ from figures.landscape import (linear_landscape_figure, projection_check_figure,
                                         slice_surface_figure)
 from figures.handout import page_html
 from figures.meta_gradients import cosine_bar_figure, cosine_figure, meta_gradient_figure
+from figures.style import empty_figure
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.train import make_family, make_model
 from leo_app.url_state import LANDSCAPE_ALPHAS as ALPHAS, LANDSCAPE_SCHEMA
@@ -42,6 +43,9 @@ LIVE_FRAMES = 8  # animation frames while training (each frame: one meta_step pe
 COSINE_KS = tuple(range(0, 11))
 QUERY_POINTS = 50
 CACHE_ENTRIES = 32  # grids kept (each a few hundred kB of floats at most)
+SWEEP_SEEN_KEY = "_land_sweep_seen"  # the cosine sweep has been in view in this session: compute it at once
+SWEEP_LATER = "The cosine sweep (each algorithm's meta-step at 21 settings of α and k) is computed when it comes into view."
+SWEEP_HEIGHT = 440  # the sweep chart and its placeholder
 
 
 def _context() -> tuple[TrainConfig, ad.Start, str | None]:
@@ -71,6 +75,10 @@ class _LRU:
 
     def __init__(self, size: int):
         self._size, self._items, self._lock = size, OrderedDict(), threading.Lock()
+
+    def has(self, key: tuple) -> bool:
+        with self._lock:
+            return key in self._items
 
     def get_or_compute(self, key: tuple, compute):
         with self._lock:
@@ -236,24 +244,33 @@ def _meta_gradients(cfg, model, family, start, batch, key, device, alpha: float,
     _cosine_sweep(cfg, model, family, start, batch, key, device, alpha, k, keys, live)
 
 
+def _sweep_seen() -> None:
+    st.session_state[SWEEP_SEEN_KEY] = True
+
+
 def _cosine_sweep(cfg, model, family, start, batch, key, device, alpha: float, k: int, keys, live: bool) -> None:
-    """cos with leo's direction against α and k, at θ₀ as of this page run (not refreshed live: 21 × 5 meta-steps)."""
+    """cos with leo's direction against α and k, at θ₀ as of this page run (not refreshed live: 21 × 5 meta-steps).
+
+    At the bottom of the page, below the fold: until a reader has scrolled to it once in this session, a sweep
+    not cached yet is computed only when its placeholder comes into view (the component asks for a rerun), so
+    the page's first picture does not wait for it."""
     pcfg = mg.direction_config(cfg, alpha, k)
     b = batch.to(device)
     theta0 = {n: v.detach().to(device) for n, v in start.algorithm.initialization(start.meta_params).items()}
-    fp = ad.fingerprint(theta0)
-    sweep = _cached(("mg-sweep", *key, fp, float(alpha), int(k), tuple(keys), str(device)),
-                    lambda progress: mg.cosine_sweep(model, family, theta0, b, pcfg, alpha, k, ALPHAS, COSINE_KS, keys,
-                                                     progress))
-    _chart(cosine_figure(sweep), "meta-gradient-cosine-sweep", "Cosine with the true meta-gradient as α and k change",
-           key="meta_gradient_cosines")
+    sweep_key = ("mg-sweep", *key, ad.fingerprint(theta0), float(alpha), int(k), tuple(keys), str(device))
+    if st.session_state.get(SWEEP_SEEN_KEY) or _grids().has(sweep_key):
+        sweep = _cached(sweep_key, lambda progress: mg.cosine_sweep(model, family, theta0, b, pcfg, alpha, k, ALPHAS,
+                                                                    COSINE_KS, keys, progress))
+        _chart(cosine_figure(sweep, height=SWEEP_HEIGHT), "meta-gradient-cosine-sweep",
+               "Cosine with the true meta-gradient as α and k change", key="meta_gradient_cosines")
+    else:
+        app_state.chart(empty_figure(SWEEP_LATER, height=SWEEP_HEIGHT), "meta-gradient-cosine-sweep",
+                        key="meta_gradient_cosines", on_seen=_sweep_seen)
     st.caption("cos(direction, leo's) at θ₀ on the same meta-batch: against α at the page's k (left) and "
                "against k at the page's α (right); dotted lines mark the page's values. First order → 1 as α → 0; "
                "Reptile with k = 1 is the pretraining gradient, and has no direction with k = 0 (a gap)."
                + (" While the run trains this chart keeps θ₀ as of the page's last full run (change a setting to "
                   "refresh it); the arrows above update live." if live else ""))
-
-
 
 
 def _meta_gradient_body(cfg, model, family, theta0, path, batch, key, device, alpha, k, keys, frames, live,

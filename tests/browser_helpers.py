@@ -121,17 +121,18 @@ def no_failure(page) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
-# A chart is drawn when it comes near the viewport (leo_app/live_chart.py): scroll to the first one still waiting,
-# as a reader scrolling down would; how many were waiting.
+# A chart is drawn, or a chart computed on demand is asked for, when it comes near the viewport
+# (leo_app/live_chart.py): scroll to the first one still waiting, as a reader scrolling down would; how many were.
 REVEAL_JS = """() => {
-    const waiting = [...document.querySelectorAll('.leo-live-chart:not([data-drawn])')];
+    const waiting = [...document.querySelectorAll('.leo-live-chart:not([data-drawn]), [data-request=waiting]')];
     if (waiting.length) waiting[0].scrollIntoView({block: 'center'});
     return waiting.length;
 }"""
 
 
 def reveal_charts(page) -> int:
-    """Scroll to the first chart not drawn yet (call it while polling: one chart per call); how many were waiting."""
+    """Scroll to the first chart not drawn (or asked for) yet (call it while polling: one chart per call); how many
+    were waiting."""
     return page.evaluate(REVEAL_JS)
 
 

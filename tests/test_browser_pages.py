@@ -5,7 +5,7 @@ Screenshots go to ``test-artifacts/`` (gitignored).
 
 from __future__ import annotations
 
-from browser_helpers import ARTIFACTS, BROWSER_TESTS, charts_ready, no_failure, open_app, set_number, settle
+from browser_helpers import ARTIFACTS, BROWSER_TESTS, IDLE, charts_ready, no_failure, open_app, set_number, settle
 
 pytestmark = BROWSER_TESTS
 
@@ -63,3 +63,21 @@ def test_a_link_to_a_page_is_the_first_visit_of_a_fresh_server(browser):
         page.close()
     finally:
         stop_server(proc)
+
+
+def test_the_landscape_sweep_is_computed_when_a_reader_scrolls_to_it(server, browser):
+    url, _ = server
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{url}/landscape?land_seed=7177")  # tasks no other test draws: the sweep is not cached
+        page.wait_for_selector(IDLE)
+        sweep = page.locator(".st-key-meta_gradient_cosines .leo-live-chart")
+        assert sweep.get_attribute("data-drawn") == "placeholder" and sweep.get_attribute("data-request") == "waiting"
+        sweep.scroll_into_view_if_needed()
+        page.locator(".st-key-meta_gradient_cosines .leo-live-chart[data-drawn=chart]").wait_for()
+        no_failure(page)
+        assert sweep.get_attribute("data-request") is None
+        assert page.locator(".st-key-meta_gradient_cosines .js-plotly-plot .scatterlayer .trace").count() >= 4
+    finally:
+        ctx.close()

@@ -10,6 +10,9 @@ from leo_app.presets import preset_checkpoint
 from leo_core.checkpoint import load_checkpoint
 
 
+SWEEP_SEEN = "_land_sweep_seen"  # pages/landscape.py: the cosine sweep has been in view in this session
+
+
 def _spec(app, key: str) -> dict:
     shown = charts(app)
     assert key in shown, f"no chart {key}"
@@ -20,6 +23,7 @@ def test_preset_path_and_arrows_on_the_landscape_page(app):
     ckpt = load_checkpoint(preset_checkpoint("document-linear"))
     app.session_state["leo_runner"].load(ckpt.config, ckpt.state, ckpt.metrics)
     app.run()
+    app.session_state[SWEEP_SEEN] = True  # as after a reader scrolled to the sweep (test_the_sweep_waits_…)
     app.switch_page("pages/landscape.py").run()
     no_errors(app)
     spec = _spec(app, "meta_gradients_chart")
@@ -36,6 +40,25 @@ def test_preset_path_and_arrows_on_the_landscape_page(app):
     names = [t.get("name", "") for t in _spec(app, "meta_gradients_chart")["data"]]
     assert any(n.startswith("leo ") for n in names) and not any(n.startswith("reptile") for n in names)
     assert len(_spec(app, "meta_gradients_chart")["frames"]) == 5
+
+
+def test_the_sweep_waits_until_a_reader_gets_to_it(app):
+    """Not cached and not seen yet: a placeholder that asks for a rerun once in view (the browser tests scroll to
+    it); after that (the component's callback sets the flag) the sweep is computed, then at once for new settings."""
+    app.session_state["land_seed"] = 4242  # tasks no other test draws: this sweep is not in the shared cache
+    app.switch_page("pages/landscape.py").run()
+    no_errors(app)
+    waiting = charts(app)["meta_gradient_cosines"]
+    assert waiting["request"] is True and "figure" not in waiting
+    assert "computed when it comes into view" in " ".join(waiting["placeholder"]["lines"])
+    assert "figure" in charts(app)["meta_gradients_chart"]  # the section above it is drawn as before
+    app.session_state[SWEEP_SEEN] = True
+    app.run()
+    no_errors(app)
+    assert _spec(app, "meta_gradient_cosines")["data"]
+    app.session_state["land_seed"] = 4343
+    app.run()
+    assert _spec(app, "meta_gradient_cosines")["data"]
 
 
 def test_while_a_linear_run_trains(app):
