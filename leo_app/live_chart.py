@@ -8,18 +8,18 @@ data grows. A double click still resets the view (plotly's own autoscale). Every
 goes through it, animated ones too (their frames are passed on), so a page loads plotly.js once;
 a chart drawn while hidden (a tab) or in a resized column follows its container's width.
 
-plotly.js comes in two bundles (``leo_app.plotly_js``, which also serves them): the full one and the
-app's own 2d one (the trace types it draws in 2-D, a quarter of the size, evaluated in a seventh of the time). A
-figure whose traces are all in the 2d bundle (``plotly_js.bundle_for``) draws with whichever bundle is loaded; a
-3-D one (the Landscape surface) loads the full bundle. Each loads once per browser tab. A chart is first drawn when it comes near the
-viewport, so the charts below the fold do not hold up the first picture; the charts that waited for plotly.js
-are drawn one per frame in page order, so the first is painted before the next is drawn. A chart with no data
-yet (``figures.style.empty_figure``) shows its message as plain text, so a page of placeholders (Train before
-its first run) needs no plotly.js before it is usable (the bundle still loads in the background). A placeholder
-can stand for a chart the page computes only when a reader gets to it (``on_seen``: the Landscape's cosine sweep,
-at the bottom of the page): it asks for a rerun once it comes near the viewport. The chart's div says what it
-shows in ``data-drawn``: "chart" or "placeholder"; such a placeholder also has ``data-request``: "waiting", then
-"sent".
+plotly.js comes in two bundles (``leo_app.plotly_js``, which also serves them): the full one and the app's
+own 2d one (the trace types it draws in 2-D, a quarter of the size, evaluated in a seventh of the time). A figure
+whose traces are all in the 2d bundle (``plotly_js.bundle_for``) draws with whichever bundle is loaded; a 3-D one
+(the Landscape surface) loads the full bundle. Each loads once per browser tab. A chart is first drawn when it
+comes near the viewport, so the charts below the fold do not hold up the first picture; the charts that waited
+for plotly.js are drawn one per frame in page order, so the first is painted before the next is drawn. A chart
+with no data yet (``figures.style.empty_figure``) shows its message as plain text, so a page of placeholders
+(Train before its first run) needs no plotly.js before it is usable (the bundle still loads in the background).
+A placeholder can stand for a chart the page computes only when a reader gets to it (``on_seen``: the
+Landscape's cosine sweep, at the bottom of the page): it asks for a rerun once it comes near the viewport. The
+chart's div says what it shows in ``data-drawn``: "chart" or "placeholder"; such a placeholder also has
+``data-request``: "waiting", then "sent".
 """
 
 from __future__ import annotations
