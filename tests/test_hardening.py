@@ -208,6 +208,7 @@ def test_every_pages_charts_follow_presentation_mode_and_the_export_format(page)
     """Presentation mode scales the charts of every page, not just Train's; the toolbar saves the chosen format."""
     def page_charts(params: dict[str, str], image_format: str | None = None) -> list:
         at = _harness(page, params)
+        at.session_state["_land_sweep_seen"] = True  # Landscape's sweep, as after a reader scrolled to it
         if image_format:
             at.session_state["image_format"] = image_format
         try:
