@@ -39,12 +39,15 @@ st.button("A button")
 PAGES = {"train": "", "train-preset": "?preset=maml-sinusoid", "adaptation": "adaptation", "landscape": "landscape",
          "compare": "compare", "theory": "theory"}
 # What "usable" waits for beyond the finished script: the first chart, or the bare page's button. A chart is
-# drawn when the app's chart component has drawn it (data-drawn): a plotly chart, or, for a chart with no data
-# yet (Train before its first run), its message as text. "train-preset" is Train opened by a lecture's preset
-# link, whose first chart is the loaded run's loss curve (plotly). Compare draws no chart until two runs are
-# collected (its first section is its usable state); Theory has none.
+# drawn when the app's chart component has drawn it (data-drawn): a plotly chart ("chart"), or, on Train before
+# its first run, the message of a chart with no data yet, as text ("placeholder": that page's first view).
+# Adaptation and Landscape wait for a plotly chart: Landscape's cosine sweep, at the bottom, is a placeholder
+# until a reader scrolls to it, and must not count as its first picture. "train-preset" is Train opened by a
+# lecture's preset link, whose first chart is the loaded run's loss curve. Compare draws no chart until two runs
+# are collected (its first section is its usable state); Theory has none.
+PLOTLY_CHART = ".leo-live-chart[data-drawn=chart]"
 READY = {"bare": "button", "theory": "[data-testid=stMarkdownContainer]", "compare": "[data-testid=stMarkdownContainer]",
-         "train-preset": ".leo-live-chart[data-drawn=chart]"}
+         "train-preset": PLOTLY_CHART, "adaptation": PLOTLY_CHART, "landscape": PLOTLY_CHART}
 CHART = ".leo-live-chart[data-drawn]"
 
 
