@@ -1,7 +1,8 @@
 """What a fresh server does before it answers its first request.
 
 ``streamlit run app.py`` finds the ``st.App`` that ``app.py`` defines and serves it; the app's lifespan
-(``lifespan`` below) runs ``warm_up`` before the server accepts a connection. Without it, the first
+(``lifespan`` below) turns Nagle's algorithm off on the server's socket (``leo_app.nodelay``: otherwise every
+small response waits 40 ms) and runs ``warm_up`` before the server accepts a connection. Without it, the first
 visitor's first page paid for everything a Python process loads once (measured with cProfile on the
 first script run of a fresh server, 2-core machine):
 
