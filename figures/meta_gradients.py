@@ -144,7 +144,8 @@ def cosine_figure(sweep: Any, *, height: int = 440) -> go.Figure:
                                xaxis=xa, yaxis=ya, mode="lines+markers", name=c.key, legendgroup=c.key,
                                showlegend=i == 0, line=dict(color=algorithm_color(c.key), width=3),
                                marker=dict(size=8), connectgaps=False,
-                               hovertemplate=f"{c.key}: cos = %{{y:.4f}}<extra></extra>"))
+                               hovertemplate=f"{c.key} at {'α' if i == 0 else 'k'} = %{{x:g}}: cos = %{{y:.4f}}"
+                                             "<extra></extra>"))
     both = [v for c in (*sweep.by_alpha, *sweep.by_k) for v in c.values if v is not None]
     lo = min([*both, 0.9])
     y_range = [max(-1.05, lo - 0.05 * (1.02 - lo)), 1.02]
@@ -157,13 +158,22 @@ def cosine_figure(sweep: Any, *, height: int = 440) -> go.Figure:
     layout = base_layout(
         height=height, margin=dict(l=80, r=20, t=110, b=70), uirevision=None, shapes=shapes,
         xaxis=dict(domain=[0, 0.45], type="log", title=dict(text=f"α (k = {sweep.k})", font=_TITLE), tickfont=_TICK,
-                   tickvals=list(sweep.alphas), ticktext=[f"{a:g}" for a in sweep.alphas]),
+                   **_alpha_ticks(sweep.alphas, sweep.alpha)),
         yaxis=dict(range=y_range, title=dict(text="cos with leo's meta-gradient", font=_TITLE), tickfont=_TICK),
         xaxis2=dict(domain=[0.55, 1], anchor="y2", title=dict(text=f"k (α = {sweep.alpha:g})", font=_TITLE),
                     tickfont=_TICK, dtick=1 if len(sweep.ks) <= 12 else None),
         yaxis2=dict(range=y_range, anchor="x2", tickfont=_TICK),
     )
     return figure(traces, layout)
+
+
+def _alpha_ticks(alphas: Sequence[float], page_alpha: float) -> dict[str, list]:
+    """A tick (and grid line) at every α of the sweep, labelled only at powers of ten and at the page's α: ten
+    labels, 1-2-5 per decade, ran into each other in a half-width panel (the hover gives every point's α)."""
+    def labelled(a: float) -> bool:
+        return math.isclose(a, page_alpha) or math.isclose(math.log10(a), round(math.log10(a)), abs_tol=1e-9)
+    return {"tickvals": list(alphas), "ticktext": [f"{a:g}" if labelled(a) else "" for a in alphas],
+            "tickangle": 0}
 
 
 def cosine_bar_figure(directions: Sequence[Any], *, n_params: int, height: int = 420) -> go.Figure:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from types import SimpleNamespace
 
 import plotly.graph_objects as go
 import pytest
@@ -17,6 +18,7 @@ from leo_core.config import TrainConfig
 from leo_core.history import MetricHistory, ThetaPath
 from leo_core.train import Trainer, make_family, make_model
 from leo_core.views import meta_gradients as mg
+from leo_app.url_state import LANDSCAPE_ALPHAS
 
 from helpers import gen
 from test_linear_closed_form import document_gradient, hessian
@@ -201,3 +203,16 @@ def test_a_diverging_alpha_is_a_clear_error():
         mg.directions(model, family, _theta32(1.0, 1.0), batch, cfg)
     sweep = mg.cosine_sweep(model, family, _theta32(1.0, 1.0), batch, cfg, 50.0, 20, (50.0,), (20,))
     assert all(v is None or math.isfinite(v) for c in sweep.by_alpha for v in c.values)
+
+
+@pytest.mark.parametrize("page_alpha", LANDSCAPE_ALPHAS)
+def test_the_sweeps_alpha_labels_do_not_crowd(page_alpha):
+    """Every α of the Landscape's sweep has a tick; labels only at powers of ten and the page's α, at least a
+    factor 2 apart (all ten, 1-2-5 per decade, ran into each other in a half-width panel at 1440 px)."""
+    sweep = SimpleNamespace(alphas=LANDSCAPE_ALPHAS, ks=(0, 1), alpha=page_alpha, k=1, by_alpha=(), by_k=())
+    axis = cosine_figure(sweep).layout.xaxis
+    assert list(axis.tickvals) == list(LANDSCAPE_ALPHAS)
+    shown = [a for a, text in zip(axis.tickvals, axis.ticktext) if text]
+    assert page_alpha in shown and {1e-3, 0.01, 0.1} <= set(shown)
+    assert all(b / a >= 2 - 1e-9 for a, b in zip(shown, shown[1:])), shown
+    assert [t for t in axis.ticktext if t] == [f"{a:g}" for a in shown]
