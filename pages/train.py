@@ -271,12 +271,6 @@ def _status_and_loss_view() -> None:
         st.rerun()  # the crowd changed: rebuild the fragments with a new period
 
 
-def _default(key: str, value):
-    """A widget's default, or None when a link (or the session) already set its value: Streamlit warns in the
-    server's log when a widget gets both."""
-    return None if key in st.session_state else value
-
-
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.0f}%"
 
@@ -286,8 +280,7 @@ def _curve_figure(snap: RunSnapshot, classify: bool):
     cfg = snap.config
     k = cfg.k if cfg else None
     if classify:
-        shown = st.segmented_control("Curve", CURVES, default=_default("curve_metric", CURVES[0]), key="curve_metric",
-                                     required=True,
+        shown = st.segmented_control("Curve", CURVES, default=CURVES[0], key="curve_metric", required=True,
                                      label_visibility="collapsed",
                                      help="Query accuracy (chance is 1/N) or the cross-entropy loss being minimised.")
         if shown != "loss":
@@ -308,7 +301,7 @@ def _preview_view() -> None:
     kind = preview_kind(snap.family) if snap.family is not None and snap.family.is_classification else None
     st.markdown(_PREVIEW_TITLES.get(kind, "**θ₀ and its adaptation on three fixed tasks**"))
     shown = st.segmented_control(
-        "Adaptation steps shown", PREVIEW_STEPS, default=_default("preview_steps", PREVIEW_STEPS[0]), key="preview_steps",
+        "Adaptation steps shown", PREVIEW_STEPS, default=PREVIEW_STEPS[0], key="preview_steps",
         required=True, format_func=lambda v: "k (as trained)" if v == "k" else f"{v} step{'s' if v != '1' else ''}",
         label_visibility="collapsed", help="Inner steps taken from θ₀ on each task's support points in this panel: "
         "k as trained, or more (meta-test often uses more steps than training did).")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import pickle
 import time
@@ -226,6 +227,29 @@ def test_every_pages_charts_follow_presentation_mode_and_the_export_format(page)
         config = b["config"]
         assert config["toImageButtonOptions"]["format"] == "svg" and config["displaylogo"] is False
         assert config["toImageButtonOptions"]["filename"].startswith("leo-")
+
+
+@pytest.mark.parametrize("page, params", [("adaptation", {"adapt_shots": "50"}), ("train", {"preview_steps": "5"})])
+def test_a_link_that_sets_widgets_logs_no_warning(page, params, monkeypatch):
+    """A link's values go into the session state before their widgets are drawn, by design; Streamlit would log
+    a warning with a stack trace for the first such widget of the process (unless .streamlit/config.toml
+    turns it off)."""
+    from streamlit.elements.lib import policies
+
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)  # Streamlit warns once per process
+    logged = []
+    handler = logging.Handler()
+    handler.emit = lambda record: logged.append(record.getMessage())
+    policies._LOGGER.addHandler(handler)
+    at = _harness(page, params)
+    try:
+        at.run()
+        _no_exception(at)
+        assert at.session_state[next(iter(params))] in (50, "5")  # the link's value reached the widget
+    finally:
+        policies._LOGGER.removeHandler(handler)
+        _close(at)
+    assert not [m for m in logged if "default value" in m], logged
 
 
 # -- uploads -------------------------------------------------------------------------------------------
