@@ -168,10 +168,12 @@ def cosine_figure(sweep: Any, *, height: int = 440) -> go.Figure:
 
 
 def _alpha_ticks(alphas: Sequence[float], page_alpha: float) -> dict[str, list]:
-    """A tick (and grid line) at every α of the sweep, labelled only at powers of ten and at the page's α: ten
-    labels, 1-2-5 per decade, ran into each other in a half-width panel (the hover gives every point's α)."""
+    """A tick (and grid line) at every α of the sweep, labelled only at the page's α and at the powers of ten at
+    least a factor 3 from it: ten labels, 1-2-5 per decade, ran into each other in a half-width panel, and so did
+    two a factor 2 apart (the hover gives every point's α)."""
     def labelled(a: float) -> bool:
-        return math.isclose(a, page_alpha) or math.isclose(math.log10(a), round(math.log10(a)), abs_tol=1e-9)
+        decade = math.isclose(math.log10(a), round(math.log10(a)), abs_tol=1e-9)
+        return math.isclose(a, page_alpha) or (decade and max(a, page_alpha) / min(a, page_alpha) >= 3 - 1e-9)
     return {"tickvals": list(alphas), "ticktext": [f"{a:g}" if labelled(a) else "" for a in alphas],
             "tickangle": 0}
 

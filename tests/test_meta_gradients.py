@@ -207,12 +207,13 @@ def test_a_diverging_alpha_is_a_clear_error():
 
 @pytest.mark.parametrize("page_alpha", LANDSCAPE_ALPHAS)
 def test_the_sweeps_alpha_labels_do_not_crowd(page_alpha):
-    """Every α of the Landscape's sweep has a tick; labels only at powers of ten and the page's α, at least a
-    factor 2 apart (all ten, 1-2-5 per decade, ran into each other in a half-width panel at 1440 px)."""
+    """Every α of the Landscape's sweep has a tick; labels only at the page's α and powers of ten, at least a
+    factor 3 apart (all ten, 1-2-5 per decade, ran into each other in a half-width panel at 1440 px, and so did
+    0.01 and 0.02)."""
     sweep = SimpleNamespace(alphas=LANDSCAPE_ALPHAS, ks=(0, 1), alpha=page_alpha, k=1, by_alpha=(), by_k=())
     axis = cosine_figure(sweep).layout.xaxis
     assert list(axis.tickvals) == list(LANDSCAPE_ALPHAS)
     shown = [a for a, text in zip(axis.tickvals, axis.ticktext) if text]
-    assert page_alpha in shown and {1e-3, 0.01, 0.1} <= set(shown)
-    assert all(b / a >= 2 - 1e-9 for a, b in zip(shown, shown[1:])), shown
+    assert page_alpha in shown and len(shown) >= 3
+    assert all(b / a >= 3 - 1e-9 for a, b in zip(shown, shown[1:])), shown
     assert [t for t in axis.ticktext if t] == [f"{a:g}" for a in shown]
