@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from .style import chance_line, COLORS, FONT_SIZE, LINE_WIDTH, base_layout, empty_figure, smooth, thin
 
 __all__ = [
-    "CLASS_COLORS", "OUTCOME_COLORS", "class_color", "class_colorscale", "accuracy_curve_figure",
+    "CLASS_COLORS", "OUTCOME_COLORS", "class_color", "class_probabilities_figure", "INK", "class_colorscale", "accuracy_curve_figure",
     "decision_regions_figure", "digit_predictions_figure", "classification_preview_figure",
 ]
 
@@ -207,6 +207,12 @@ def _centres(count: int, per_row: int, side: int) -> tuple[list[float], list[flo
             [(n // per_row) * step + (side - 1) / 2 for n in range(count)])
 
 
+# Ink (1) black on white paper, spelled out: plotly.js's and plotly.py's "Greys" run in opposite directions, so a
+# named scale flipped with reversescale showed white ink on black once a figure went through go.Figure (the
+# presentation-mode copy).
+INK = [[0.0, "white"], [1.0, "black"]]
+
+
 def digit_predictions_figure(data: dict[str, Any], *, max_shots: int = 3, height: int | None = None) -> go.Figure:
     """Support images (one row per label, framed in the label's colour) and, per stage, the query
     images framed green when predicted correctly and red when not.
@@ -242,8 +248,8 @@ def digit_predictions_figure(data: dict[str, Any], *, max_shots: int = 3, height
         per_row = cols[p]
         images = support if p == 0 else query
         traces.append(dict(type="heatmap", z=_mosaic(images, per_row, side), xaxis=xa, yaxis=ya,
-                           colorscale="Greys", reversescale=True, zmin=0, zmax=1, showscale=False,
-                           hoverinfo="skip"))  # reversed: ink (1) dark on white
+                           colorscale=INK, zmin=0, zmax=1, showscale=False,
+                           hoverinfo="skip"))
         if p == 0:
             for c in range(ways):
                 fx, fy = _frames([n for n, lab in enumerate(y_support) if lab == c], per_row, side)
@@ -268,7 +274,7 @@ def digit_predictions_figure(data: dict[str, Any], *, max_shots: int = 3, height
             traces.append(dict(type="scatter", x=cx, y=cy, xaxis=xa, yaxis=ya, mode="markers", name="predictions",
                                showlegend=False, marker=dict(size=20, opacity=0),
                                hovertemplate="%{text}<extra></extra>",
-                               text=[f"label {b}, predicted {a}" for a, b in zip(preds, y_query)]))
+                               text=_hover(preds, y_query, data.get("probabilities", [None] * n_panels)[p - 1])))
             acc = data["accuracy"][p - 1] if "accuracy" in data else len(right) / len(preds)
             title = f"{data['stage_names'][p - 1]}<br>{len(right)}/{len(preds)} right ({100 * acc:.0f}%)"
         width = unit * cols[p]
@@ -280,6 +286,50 @@ def digit_predictions_figure(data: dict[str, Any], *, max_shots: int = 3, height
         x0 += width + gap
     layout["annotations"] = annotations
     return figure(traces, layout)
+
+
+def _hover(preds: list[int], labels: list[int], probs: list[list[float]] | None) -> list[str]:
+    """Each query tile's hover: its label, the prediction and (where known) the model's confidence in each."""
+    if probs is None:
+        return [f"label {b}, predicted {a}" for a, b in zip(preds, labels)]
+    return [f"label {b} (p = {row[b]:.2f}), predicted {a} (p = {row[a]:.2f})"
+            for a, b, row in zip(preds, labels, probs)]
+
+
+def class_probabilities_figure(data: dict[str, Any], query: int, *, height: int = 360) -> go.Figure:
+    """The model's probability for each class of one query image, after each shown step (grouped bars).
+
+    Args:
+        data: ``classification_preview.images_preview(...)`` (with ``"probabilities"``).
+        query: the query image's index in ``data["query"]``.
+    """
+    ways, label = data["ways"], data["y_query"][query]
+    stages = data["stage_names"]
+    traces = []
+    shades = _stage_shades(len(stages))
+    for s, name in enumerate(stages):
+        probs = data["probabilities"][s][query]
+        traces.append(dict(type="bar", x=list(range(ways)), y=probs, name=name, marker=dict(color=shades[s]),
+                           hovertemplate=f"{name}: label %{{x}}, p = %{{y:.2f}}<extra></extra>"))
+    layout = base_layout(
+        height=height, barmode="group", bargap=0.25, margin=dict(l=70, r=20, t=80, b=60),
+        title=dict(text=f"Query image {query + 1} (label {label}): probability of each label", x=0, xanchor="left",
+                   y=0.98, yanchor="top", font=dict(size=FONT_SIZE)),
+        xaxis=dict(title="label", tickmode="array", tickvals=list(range(ways)), ticktext=[
+            f"<b>{c}</b>" if c == label else str(c) for c in range(ways)]),
+        yaxis=dict(title="probability", range=[0, 1.05]),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1, font=dict(size=FONT_SIZE - 2)),
+        shapes=[dict(type="rect", xref="x", yref="paper", x0=label - 0.5, x1=label + 0.5, y0=0, y1=1,
+                     fillcolor=OUTCOME_COLORS["correct"], opacity=0.12, line=dict(width=0), layer="below")],
+    )
+    return figure(traces, layout)
+
+
+def _stage_shades(n: int) -> list[str]:
+    """Light grey for θ₀ to the darkest blue for the last step shown."""
+    if n == 1:
+        return [COLORS["post"]]
+    return ["#bbbbbb"] + [f"rgba(31, 119, 180, {0.35 + 0.65 * i / max(n - 2, 1):.2f})" for i in range(n - 1)]
 
 
 _BUILDERS: dict[str, Callable[..., go.Figure]] = {

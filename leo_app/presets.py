@@ -17,6 +17,9 @@ from leo_core.config import TrainConfig
 __all__ = ["Preset", "PRESETS", "PRESET_DIR", "preset_config", "preset_checkpoint"]
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+# Iterations in Omniglot's checkpoints (command-line runs, packaged: see bench/make_presets.py).
+OMNIGLOT_5WAY_ITERATIONS = 0
+OMNIGLOT_20WAY_ITERATIONS = 0
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,9 @@ class Preset:
     summary: str  # two lines for the lecturer: what to show and what to try next
     settings: dict[str, Any] = field(default_factory=dict)  # Train-page widget keys → values
     checkpoint_iterations: int = 0  # iterations trained into the shipped checkpoint (0: none shipped)
+    # True: the checkpoint is a command-line run packaged by `bench/make_presets.py --from-run` (an hour or more
+    # of training), not trained by make_presets.py itself.
+    from_run: bool = False
 
 
 PRESETS: dict[str, Preset] = {
@@ -59,6 +65,22 @@ PRESETS: dict[str, Preset] = {
         dict(family="sinusoid", algorithm="leo", alpha=0.01, beta=0.001, k=5, shots=10, query=10, meta_batch=25,
              iterations=3000, first_order=True),
         checkpoint_iterations=800,
+    ),
+    "maml-omniglot": Preset(
+        "MAML on Omniglot, 5-way 1-shot (Finn et al. 2017)",
+        "The field's benchmark: handwritten characters, the paper's conv net, one inner step of α = 0.4. The "
+        "characters shown are from alphabets never seen in meta-training; open Adaptation to watch one task adapt.",
+        dict(family="omniglot", algorithm="leo", alpha=0.4, beta=0.001, k=1, shots=1, query=1, meta_batch=16, ways=5,
+             iterations=20_000),
+        checkpoint_iterations=OMNIGLOT_5WAY_ITERATIONS, from_run=True,
+    ),
+    "maml-omniglot-20way": Preset(
+        "MAML on Omniglot, 20-way 1-shot",
+        "Twenty new characters from one example each; meta-batch 8 to fit a CPU. Its checkpoint is the one the "
+        "command line scores on Lake et al.'s 20 one-shot runs (evaluate --one-shot-runs).",
+        dict(family="omniglot", algorithm="leo", alpha=0.4, beta=0.001, k=1, shots=1, query=1, meta_batch=8, ways=20,
+             iterations=20_000),
+        checkpoint_iterations=OMNIGLOT_20WAY_ITERATIONS, from_run=True,
     ),
 }
 

@@ -289,6 +289,7 @@ ADAPTATION_SCHEMA: dict[str, Field] = {
     "pretrain_iterations": IntField(PRETRAIN_ITERATIONS, 50, 5000),
     "adapt_cls_shots": IntField(_D.shots, 1, 20),
     "adapt_cls_start": ChoiceField(START_KEYS[0], START_KEYS),
+    "adapt_cls_query": IntField(0, 0, 20 * 19 - 1),  # the query image whose probabilities are drawn
     **{task_param_key(name, p): FloatField(round((lo + hi) / 2, 2), float(lo), float(hi))
        for name, fam in TASK_FAMILIES.items() for p, (lo, hi) in getattr(fam, "param_ranges", {}).items()},
 }

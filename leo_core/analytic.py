@@ -58,7 +58,8 @@ def gradient_path(name: str) -> Iterator[None]:
 
 def applicable(model: Model, loss: Loss) -> bool:
     """Whether this module's closed forms cover the model and loss (and the analytic path is on)."""
-    return (_path["current"] == "analytic" and isinstance(model, MLP) and model.activation in ("relu", "tanh")
+    return (_path["current"] == "analytic" and isinstance(model, MLP) and not model.batch_norm
+            and model.activation in ("relu", "tanh")
             and loss.name in ("mse", "cross_entropy"))
 
 

@@ -18,7 +18,7 @@ from .algorithms import get_algorithm
 from .checkpoint import CheckpointError, load_checkpoint, save_run
 from .config import EvalConfig, TrainConfig
 from .device import DEFAULT_CPU_THREADS, DEVICE_CHOICES, configure_threads, resolve_device
-from .evaluate import evaluate
+from .evaluate import evaluate, evaluate_one_shot_runs
 from .history import MetricHistory
 from .recommended import TUNED_FIELDS, recommended_config, recommended_settings
 from .settings import SETTINGS, TRAIN_SETTINGS, Setting, checked
@@ -109,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--family", default=None, help="refuse a checkpoint trained on another family")
     e.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="auto picks cuda, then mps, then cpu")
     e.add_argument("--threads", type=int, default=DEFAULT_CPU_THREADS, help="CPU threads for torch")
+    e.add_argument("--one-shot-runs", action="store_true",
+                   help="omniglot, 20 ways: score Lake et al.'s 20 one-shot runs (error rate after --steps)")
     e.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     _sweep_parser(sub)
     return p
@@ -181,13 +183,14 @@ class _Progress:
 
 
 def _config_from_flags(args: argparse.Namespace) -> tuple[TrainConfig, set[str]]:
-    """The run's config: the flags given, and the recommended settings of the family and algorithm
-    for every flag left out. Also returns the names the user set."""
+    """The run's config: the flags given, and the recommended settings of the family and algorithm (and the
+    family's own problem defaults) for every flag left out. Also returns the names the user set."""
     given = {s.name: getattr(args, s.name) for s in TRAIN_SETTINGS if s.on_cli and getattr(args, s.name) is not None}
     family = given.pop("family", TrainConfig.family)
     algorithm = given.pop("algorithm", TrainConfig.algorithm)
     recommended = recommended_settings(family, algorithm)
-    return checked(TrainConfig(family=family, algorithm=algorithm, **{**recommended, **given})), set(given)
+    defaults = get_family(family).train_defaults()
+    return checked(TrainConfig(family=family, algorithm=algorithm, **{**defaults, **recommended, **given})), set(given)
 
 
 def _print_settings(cfg: TrainConfig, chosen: set[str], stream: TextIO) -> None:
@@ -251,6 +254,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     configure_threads(args.threads)
     ckpt = load_checkpoint(args.dir, expected_family=args.family)
     cfg = ckpt.config
+    if args.one_shot_runs:
+        return _evaluate_one_shot_runs(args, ckpt)
     if args.ways is not None and args.ways > cfg.ways:
         raise ValueError(f"--ways {args.ways} is more than the {cfg.ways} classes the model was trained to output")
     family = get_family(cfg.family).configure(replace(cfg, ways=args.ways if args.ways is not None else cfg.ways))
@@ -282,6 +287,28 @@ def _evaluate(args: argparse.Namespace) -> int:
                 continue
             acc = f"  {result.accuracy_by_step[i]:.3f}" if result.accuracy_by_step else ""
             print(f"{i:4d}  {m:10.4f}  {c:.4f}{acc}")
+    return 0
+
+
+def _evaluate_one_shot_runs(args: argparse.Namespace, ckpt) -> int:
+    cfg = ckpt.config
+    if cfg.family != "omniglot":
+        raise ValueError(f"--one-shot-runs needs an omniglot checkpoint; this one was trained on {cfg.family}")
+    if cfg.ways < 20:
+        raise ValueError(f"Lake et al.'s one-shot runs are 20-way; this checkpoint outputs {cfg.ways} classes "
+                         "(train with --ways 20)")
+    alpha = args.alpha if args.alpha is not None else cfg.alpha
+    EvalConfig(steps=args.steps, alpha=alpha)  # the same checks as a normal evaluation
+    result = evaluate_one_shot_runs(ckpt.model, get_algorithm(cfg.algorithm, cfg), ckpt.meta_params, alpha,
+                                    args.steps, resolve_device(args.device))
+    if args.json:
+        print(json.dumps({"family": cfg.family, "algorithm": cfg.algorithm, "ways": 20, "protocol":
+                          "Lake et al. 2015, 20 within-alphabet 20-way one-shot runs",
+                          **_finite_or_null(result.to_dict())}, allow_nan=False))
+    else:
+        print(f"{cfg.family} / {cfg.algorithm}: Lake et al.'s 20 one-shot runs (20-way), α={alpha:g}, {args.steps} steps")
+        print(f"error rate {100 * result.error_rate:.1f}% (humans: 4.5%)")
+        print("  ".join(f"run {r['run']}: {100 * r['error_rate']:.0f}%" for r in result.runs))
     return 0
 
 

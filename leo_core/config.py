@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 __all__ = ["TrainConfig", "EvalConfig", "OUTER_OPTIMIZERS", "OUTER_LOSSES", "IMAML_ADAPT", "BETA_SCHEDULES",
-           "META_SGD_INITS"]
+           "META_SGD_INITS", "MODEL_CHOICES"]
 
 OUTER_OPTIMIZERS = ("adam", "sgd")
 # "constant": β throughout. "linear": β annealed linearly to 0 over ``iterations`` (Reptile's ε, Nichol
@@ -26,6 +26,8 @@ OUTER_LOSSES = ("query", "support")
 # iMAML at meta-test: "proximal" yields the iterates of the proximal solve it trains through;
 # "sgd" takes plain gradient steps with α from θ₀, like the other algorithms.
 IMAML_ADAPT = ("proximal", "sgd")
+# The networks a run may name (which ones a family offers: TaskFamily.model).
+MODEL_CHOICES = ("auto", "mlp", "conv4", "linear")
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -84,7 +86,10 @@ class TrainConfig:
     # Meta-SGD stores each step as α/s with s = meta_sgd_step_lr: under Adam (scale-free) the steps then
     # learn s times slower than θ₀ (an s² factor under plain SGD). 1.0 is the paper's single learning rate.
     meta_sgd_step_lr: float = 1.0
-    hidden: tuple[int, ...] = (40, 40)  # hidden widths of the MLP (ignored by the linear model)
+    hidden: tuple[int, ...] = (40, 40)  # hidden widths of the MLP (ignored by the linear model and the conv net)
+    # The network: "auto" is the family's own (an MLP; the linear model; Omniglot's conv net), or a named
+    # one the family offers (Omniglot: "conv4" or "mlp", see TaskFamily.model).
+    model: str = "auto"
     device: str = "auto"
     dtype: str = "float32"
     ways: int = 5  # classes per task (N) for classification families; regression ignores it
@@ -122,6 +127,8 @@ class TrainConfig:
             raise ValueError(f"meta_sgd_init must be one of {META_SGD_INITS}, got {self.meta_sgd_init!r}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if self.model not in MODEL_CHOICES:
+            raise ValueError(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_CHOICES)}")
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
             raise ValueError(f"hidden must be positive layer widths, got {self.hidden!r}")
         # The family and algorithm names are checked against their registries by ``settings.checked``

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -14,7 +14,7 @@ from .losses import LOSSES, accuracy
 from .models import Model, Params
 from .tasks import TaskFamily
 
-__all__ = ["EvalResult", "evaluate", "mean_ci95"]
+__all__ = ["EvalResult", "evaluate", "mean_ci95", "OneShotRunsResult", "evaluate_one_shot_runs"]
 
 _Z95 = 1.959963984540054
 
@@ -77,8 +77,9 @@ def evaluate(
     loss = LOSSES[family.loss]
     losses: list[list[torch.Tensor]] = [[] for _ in range(cfg.steps + 1)]
     accs: list[list[torch.Tensor]] = [[] for _ in range(cfg.steps + 1)]
-    for start in range(0, cfg.tasks, cfg.chunk):
-        n = min(cfg.chunk, cfg.tasks - start)
+    chunk = min(cfg.chunk, family.eval_chunk)
+    for start in range(0, cfg.tasks, chunk):
+        n = min(chunk, cfg.tasks - start)
         batch = family.sample(n, cfg.shots, cfg.query, gen, device, dtype, split=cfg.split)
         if start == 0 and family.is_classification:
             _check_outputs(model, algorithm, meta_params, batch.x_support, family.ways)
@@ -100,3 +101,43 @@ def evaluate(
         tasks=cfg.tasks, shots=cfg.shots, steps=cfg.steps, alpha=alpha, seed=cfg.seed,
         first_nonfinite_step=bad[0] if bad else None,
     )
+
+
+@dataclass(frozen=True)
+class OneShotRunsResult:
+    """Lake et al.'s 20 one-shot runs: the error rate (fraction of test items misclassified) after each
+    adaptation step, over all 400 items, and per run after the last step."""
+
+    error_rate: float  # after ``steps`` steps: the figure Lake et al. report (humans: 4.5%)
+    error_rate_by_step: list[float]
+    runs: list[dict[str, Any]]
+    steps: int
+    alpha: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def evaluate_one_shot_runs(
+    model: Model, algorithm: MetaAlgorithm, meta_params: Params, alpha: float, steps: int,
+    device: torch.device | str = "cpu",
+) -> OneShotRunsResult:
+    """Adapt on each run's 20 training images (one per class) and classify its 20 test items."""
+    from .tasks.omniglot import OMNIGLOT, one_shot_runs  # only Omniglot checkpoints get here
+
+    device = torch.device(device)
+    dtype = next(iter(meta_params.values())).dtype
+    meta_params = {k: v.to(device) for k, v in meta_params.items()}
+    runs = one_shot_runs(device, dtype)
+    _check_outputs(model, algorithm, meta_params, runs.x_support, 20)
+    family = replace(OMNIGLOT, ways=20)
+    errors = []
+    for params in algorithm.adapt_path(model, family, meta_params, runs.x_support, runs.y_support, alpha, steps):
+        with torch.no_grad():
+            errors.append(1.0 - accuracy(model.forward(params, runs.x_query), runs.y_query).cpu())
+    last = errors[-1]
+    return OneShotRunsResult(
+        error_rate=float(last.mean()), error_rate_by_step=[float(e.mean()) for e in errors],
+        runs=[{"run": i + 1, "error_rate": float(e)} for i, e in enumerate(last)], steps=steps, alpha=alpha,
+    )
+

@@ -22,9 +22,9 @@ __all__ = ["Recommendation", "RECOMMENDED", "recommended_settings", "recommended
            "PROBLEM_FIELDS"]
 
 # The fields a recommendation may set: the optimisation settings and each algorithm's own knobs.
-# Problem settings (family, shots, ways, query, seed, device, dtype, hidden) stay the user's.
+# Problem settings (family, shots, ways, query, seed, device, dtype, hidden, model) stay the user's.
 PROBLEM_FIELDS = frozenset({"family", "algorithm", "shots", "query", "ways", "seed", "device", "dtype", "hidden",
-                             "cuda_graph"})
+                             "cuda_graph", "model"})
 TUNED_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name not in PROBLEM_FIELDS)
 
 
@@ -42,7 +42,25 @@ class Recommendation:
 
 # One block per algorithm: family -> Recommendation.
 
+# Omniglot with the MAML paper's conv net: Finn et al. 2017's 5-way settings (α 0.4, one inner step, Adam with
+# β 0.001), meta-batch 16 (theirs 32: half the cost per iteration on a CPU). Measured for leo (the shipped
+# preset); for the other algorithms a starting point from the paper, not searched here: an Omniglot
+# meta-iteration costs ~0.4-0.8 s on two CPU cores, and a search needs a GPU.
+_OMNIGLOT_PAPER = {"alpha": 0.4, "meta_batch": 16}
+_OMNIGLOT_UNSEARCHED = Recommendation(
+    _OMNIGLOT_PAPER,
+    "not searched: Finn et al. 2017's Omniglot settings (α 0.4, one step, β 0.001), meta-batch 16. Measure with "
+    "`python -m leo_core train --family omniglot --algorithm ALGO --ways 5 --shots 1 --iterations N --seed 0 --out "
+    "DIR; python -m leo_core evaluate DIR --tasks 600 --steps 3 --seed 1 --json`",
+)
+
 _LEO: dict[str, Recommendation] = {
+    "omniglot": Recommendation(
+        _OMNIGLOT_PAPER,
+        "5-way 1-shot accuracy on held-out alphabets after 3 steps 0.966 ± 0.006 on 200 tasks, at 4,479 iterations of "
+        "the maml-omniglot preset's run (0 steps 0.207). `python -m leo_core evaluate CKPT --tasks 200 --steps 3 --seed 1 "
+        "--json`",
+    ),
     # Sinusoid: the defaults (α 0.01, k 1) already beat the baselines (0.442); β 0.003 with k 3 halves that.
     "sinusoid": Recommendation(
         {"beta": 0.003, "k": 3},
@@ -99,6 +117,7 @@ _LEO: dict[str, Recommendation] = {
 }
 
 _LEO_FO: dict[str, Recommendation] = {
+    "omniglot": _OMNIGLOT_UNSEARCHED,
     "sinusoid": Recommendation(
         {"beta": 0.003, "k": 3},
         "10-step query MSE 0.319 ± 0.051 on 300 tasks (random init 4.41, pretrained 1.87). "
@@ -154,6 +173,7 @@ _LEO_FO: dict[str, Recommendation] = {
 
 # Reptile as Nichol et al.: plain SGD ε annealed linearly to 0 (beta = ε at the start).
 _REPTILE: dict[str, Recommendation] = {
+    "omniglot": _OMNIGLOT_UNSEARCHED,
     "sinusoid": Recommendation(
         {"alpha": 0.02, "k": 5, "outer_optimizer": "sgd", "beta": 1.0, "beta_schedule": "linear"},
         "MSE after 10 steps 0.518 ± 0.099 (random init 4.17, pretrained 1.84); grid: (α 0.02, k 5, ε 1.0) 0.518, "
@@ -196,6 +216,7 @@ _GS = ("`python bench/recommend.py --family {f} --algorithm meta-sgd --grid k=3,
        "--fixed meta_sgd_init=alpha`; `python -m leo_core train --family {f} --algorithm meta-sgd --iterations "
        "1500 --seed 0 --out DIR; python -m leo_core evaluate DIR --tasks 300 --steps 10 --seed 1 --json`")
 _META_SGD: dict[str, Recommendation] = {
+    "omniglot": _OMNIGLOT_UNSEARCHED,
     # Trained for k = 5 with the steps learning 10× slower than θ₀ (meta_sgd_step_lr 0.1), so 10 steps stay finite.
     # The paper's k = 1 (one learning rate, random steps) gives 1-step MSE 0.371 but diverges at step 4 of 10.
     "sinusoid": Recommendation(
@@ -231,6 +252,7 @@ _META_SGD: dict[str, Recommendation] = {
 
 _IMAML_REGRESSION = {"imaml_lambda": 10.0, "beta": 0.003, "cg_steps": 20, "imaml_tol": 0.01, "imaml_max_steps": 50}
 _IMAML: dict[str, Recommendation] = {
+    "omniglot": _OMNIGLOT_UNSEARCHED,
     # λ 10, a tighter inner tolerance and more CG steps (a more exact implicit gradient), β 0.003.
     "sinusoid": Recommendation(
         dict(_IMAML_REGRESSION),
@@ -285,6 +307,7 @@ _IMAML: dict[str, Recommendation] = {
 # --family F --algorithm leo-latent --iterations 1500 --seed 0 [flags] --out DIR`, then `python -m leo_core
 # evaluate DIR --tasks 300 --steps 10 --seed 1 --json` (digits: --shots 1 --ways 5 on both).
 _LEO_LATENT: dict[str, Recommendation] = {
+    "omniglot": _OMNIGLOT_UNSEARCHED,
     "sinusoid": Recommendation(
         {"latent_lr": 1.0},
         "10-step query MSE 0.016 ± 0.002 (after 0 steps 2.49, after the 5 latent steps 0.019); latent_lr 0.1: 0.042, "
@@ -328,6 +351,7 @@ _LEO_LATENT: dict[str, Recommendation] = {
 }
 
 _ANIL: dict[str, Recommendation] = {
+    "omniglot": _OMNIGLOT_UNSEARCHED,
     "sinusoid": Recommendation(
         {"k": 5},
         "10-step query MSE 0.301 ± 0.040 on 300 tasks (random init 4.41, pretrained 1.87). "
@@ -385,6 +409,7 @@ _ANIL: dict[str, Recommendation] = {
 # The baselines' α only sets how they are fine-tuned at test time (pretraining never adapts, and the
 # random start never trains), so one checkpoint per family was evaluated at each α with --alpha.
 _PRETRAINED: dict[str, Recommendation] = {
+    "omniglot": _OMNIGLOT_UNSEARCHED,
     "sinusoid": Recommendation(
         {"alpha": 0.01, "beta": 0.003},
         "joint training; query MSE after 10 steps 1.61 ± 0.20 (β 0.003). Grid, 300 tasks: β 0.001 with α 0.001 "
@@ -433,6 +458,7 @@ _PRETRAINED: dict[str, Recommendation] = {
 }
 
 _RANDOM: dict[str, Recommendation] = {
+    "omniglot": _OMNIGLOT_UNSEARCHED,
     "sinusoid": Recommendation(
         {"alpha": 0.003},
         "query MSE after 10 steps 4.21 ± 0.41 (before adapting 4.35: from a random start 10 steps barely help at "

@@ -16,7 +16,8 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 from .algorithms import ALGORITHMS, get_algorithm
-from .config import BETA_SCHEDULES, IMAML_ADAPT, META_SGD_INITS, OUTER_LOSSES, OUTER_OPTIMIZERS, TrainConfig
+from .config import (BETA_SCHEDULES, IMAML_ADAPT, META_SGD_INITS, MODEL_CHOICES, OUTER_LOSSES, OUTER_OPTIMIZERS,
+                     TrainConfig)
 from .device import DEVICE_CHOICES
 from .tasks import TASK_FAMILIES, get_family
 
@@ -95,7 +96,7 @@ TRAIN_SETTINGS: tuple[Setting, ...] = (
             "inner steps; leo-fo: its first-order approximation; the others for comparison, and two baselines.",
             choices=tuple(ALGORITHMS)),
     Setting("ways", "Ways (classes per task)", "N in N-way K-shot classification: classes per task; shots are per "
-            "class. Regression ignores it.", low=2, high=10, classification_only=True),
+            "class. Regression ignores it.", low=2, high=20, classification_only=True),
     Setting("alpha", "Inner step size α", "Step size of the k adaptation steps θ ← θ − α∇L. Too large and "
             "adaptation overshoots or diverges.", stops=ALPHAS),
     Setting("beta", "Outer step size β", "Step size of the meta-update of θ₀ (Adam's learning rate, or plain "
@@ -155,8 +156,11 @@ TRAIN_SETTINGS: tuple[Setting, ...] = (
     Setting("latent_orthogonality", "leo-latent: decoder orthogonality λ", "Weight of ‖C − I‖² on the decoder's "
             "correlation matrix: keeps its latent directions uncorrelated.", low=0.0, high=1.0,
             algorithms=("leo-latent",), advanced=True),
+    Setting("model", "Network", "auto: the family's own network (an MLP; the linear model; Omniglot's conv net). "
+            "Omniglot offers conv4 (the MAML paper's four conv blocks) and mlp (its network without convolutions).",
+            choices=MODEL_CHOICES, advanced=True),
     Setting("hidden", "MLP hidden widths", "Hidden layer widths of the MLP, e.g. 40,40 (ignored by the linear "
-            "model).", in_link=False, parse=_hidden),
+            "model and by Omniglot's networks, which are the MAML paper's).", in_link=False, parse=_hidden),
     Setting("cuda_graph", "CUDA graph", "CUDA only: replay each meta-iteration as one captured CUDA graph (the "
             "eager path is the fallback and the reference).", in_link=False),
     Setting("dtype", "Floating point", "float32, or float64 for exact comparisons.", choices=("float32", "float64"),
@@ -172,7 +176,10 @@ if _unknown:  # a declaration that names no TrainConfig field is a bug, caught a
 
 def checked(cfg: TrainConfig) -> TrainConfig:
     """``cfg`` once its family and algorithm are registered and the family accepts it (the number of
-    ways against the family's classes); a clear ``ValueError`` otherwise."""
-    get_family(cfg.family).configure(cfg)
+    ways against the family's classes, the model, shots and query against its examples per class); a
+    clear ``ValueError`` otherwise."""
+    family = get_family(cfg.family).configure(cfg)
+    family.model(cfg.model)
+    family.check_sizes(cfg.shots, cfg.query)
     get_algorithm(cfg.algorithm)
     return cfg

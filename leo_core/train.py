@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from typing import Any, Iterator
 
 import torch
@@ -39,11 +40,11 @@ def make_family(cfg: TrainConfig) -> TaskFamily:
 
 
 def make_model(family: TaskFamily, cfg: TrainConfig) -> Model:
-    """The family's model (output size ``cfg.ways`` for classification), with the configured
-    hidden widths when it is an MLP."""
-    model = family.configure(cfg).default_model()
-    if isinstance(model, MLP):
-        model = MLP(sizes=(model.sizes[0], *cfg.hidden, model.sizes[-1]), activation=model.activation)
+    """The run's model (``cfg.model``; output size ``cfg.ways`` for classification), with the
+    configured hidden widths when it is an MLP."""
+    model = family.configure(cfg).model(cfg.model)
+    if isinstance(model, MLP) and not model.batch_norm:  # Omniglot's MLP is the paper's, widths included
+        model = replace(model, sizes=(model.sizes[0], *cfg.hidden, model.sizes[-1]))
     return model
 
 

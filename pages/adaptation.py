@@ -25,7 +25,7 @@ from leo_core.views import adaptation_classification as ac
 from leo_core.views import comparison as cmp
 from figures.adaptation_classification import regions_animation_figure, step_accuracy_figure
 from figures.adaptation import fit_animation_figure, parameter_path_figure, step_loss_figure
-from figures.classification import digit_predictions_figure
+from figures.classification import class_probabilities_figure, digit_predictions_figure
 from leo_core.views.classification_preview import preview_kind
 from leo_core.losses import LOSSES
 from leo_core.config import TrainConfig
@@ -189,13 +189,22 @@ def _classification_data(_model, _family, _starts: list[ad.Start], _task, key: t
     return metrics, pictures
 
 
+_CLASSIFICATION_NOTES = {
+    "*": "Labels are **permuted per task** (class *c* is label 2 in one task, label 0 in the next), so a θ₀ "
+         "trained jointly on all tasks (the pretrained baseline) cannot know which label is which: it sits near "
+         "chance and a few steps on one or five examples per class do not rescue it. The meta-learned θ₀ is "
+         "trained to *adapt* instead — on 5-way 1-shot digits, `bench/classification.py` measured 73.8% for leo "
+         "against 24.6% for the pretrained baseline after adaptation (chance: 20%).",
+    "omniglot": "Every character here comes from an alphabet **never seen in meta-training** (Greek, Latin, Korean, "
+                "Sanskrit, …), turned by 0°, 90°, 180° or 270°. θ₀ alone guesses (labels are permuted per task); "
+                "one step of α on one drawing per class turns the MAML paper's conv net into a classifier of these "
+                "new characters.",
+}
+
+
 def _classification_view(cfg: TrainConfig, family, model, starts: list[ad.Start]) -> None:
     """One N-way K-shot meta-test task: decision regions (2-D) or query predictions (digits), metrics per step."""
-    st.info("Labels are **permuted per task** (class *c* is label 2 in one task, label 0 in the next), so a θ₀ "
-            "trained jointly on all tasks (the pretrained baseline) cannot know which label is which: it sits near "
-            "chance and a few steps on one or five examples per class do not rescue it. The meta-learned θ₀ is "
-            "trained to *adapt* instead — on 5-way 1-shot digits, `bench/classification.py` measured 73.8% for leo "
-            "against 24.6% for the pretrained baseline after adaptation (chance: 20%).", icon=":material/info:")
+    st.info(_CLASSIFICATION_NOTES.get(family.name, _CLASSIFICATION_NOTES["*"]), icon=":material/info:")
     left, mid, right = st.columns(3)
     shots = left.slider("Shots (examples per class)", 1, 20, min(cfg.shots, 20), key="adapt_cls_shots",
                         help=f"K in {family.ways}-way K-shot: support examples per class the task adapts on.")
@@ -227,7 +236,16 @@ def _classification_view(cfg: TrainConfig, family, model, starts: list[ad.Start]
         data = next(p for p in pictures if p["key"] == shown)
         app_state.chart(digit_predictions_figure(data, max_shots=3), "digit-predictions", key="digit_preds")
         st.caption("Left: the support images, one row per label (the label's colour). Then the query images after "
-                   "each shown step: green frame = predicted correctly, red = wrong. Hover a tile for its label.")
+                   "each shown step: green frame = predicted correctly, red = wrong. Hover a tile for its label and "
+                   "the model's confidence.")
+        n_query = len(data["query"])
+        if not 0 <= st.session_state.get("adapt_cls_query", 0) < n_query:  # a link's, or fewer images now
+            st.session_state["adapt_cls_query"] = 0
+        picked = st.select_slider("Query image", list(range(n_query)), value=0, key="adapt_cls_query",
+                                  format_func=lambda i: f"{i + 1} (label {data['y_query'][i]})",
+                                  help="The query image whose per-label probabilities are drawn below, "
+                                       "counted row by row in the pictures above.")
+        app_state.chart(class_probabilities_figure(data, int(picked)), "class-probabilities", key="class_probs")
     a, b = st.columns(2, gap="large")
     app_state.chart(step_accuracy_figure(metrics, ways=family.ways), "accuracy-per-step", key="step_accuracy", where=a)
     app_state.chart(step_loss_figure(metrics, loss_name="cross-entropy", log_y=False), "loss-per-step",

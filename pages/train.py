@@ -291,7 +291,7 @@ def _curve_figure(snap: RunSnapshot, classify: bool):
 
 _PREVIEW_TITLES = {
     "regions": "**Decision regions of θ₀ (top) and after adaptation (bottom) on three fixed tasks**",
-    "images": "**One fixed task of held-out digits: its support images, and the query images judged before and "
+    "images": "**One fixed task of held-out classes: its support images, and the query images judged before and "
               "after adaptation**",
 }
 
@@ -393,7 +393,7 @@ def main() -> None:
         "The left chart shows the query loss of θ₀ alone and after k steps; the right one shows θ₀ (dashed) and "
         "its k-step adaptation (thick) on three fixed tasks, updated live. For classification families the left "
         "chart shows query accuracy, and the right one the decision regions (2-D points) or the query images "
-        "judged right or wrong (digits) before and after adaptation."))
+        "judged right or wrong (digits, Omniglot) before and after adaptation."))
     st.markdown(
         "Meta-train an initialization θ₀ so that **k gradient steps** on a few examples of a *new* task fit it well."
     )

@@ -9,6 +9,7 @@ import torch
 
 from helpers import tiny_config
 from figures.classification import (
+    class_probabilities_figure,
     CLASS_COLORS, OUTCOME_COLORS, accuracy_curve_figure, class_color, class_colorscale,
     classification_preview_figure, decision_regions_figure, digit_predictions_figure,
 )
@@ -120,7 +121,8 @@ def test_digit_predictions_count_and_colours(trained):
     assert len(predictions) == 2 and all(len(t.x) == n * q for t in predictions)
     for stage, trace in enumerate(predictions):
         right = sum(a == b for a, b in zip(data["predictions"][stage], data["y_query"]))
-        assert sum(t.startswith(f"label {b}, predicted {b}") for t, b in zip(trace.text, data["y_query"])) == right
+        assert sum(t.startswith(f"label {b} (p = ") and f"predicted {b} (p = " in t
+                   for t, b in zip(trace.text, data["y_query"])) == right
     frames = [t for t in fig.data if t.type == "scatter" and t.mode == "lines"]
     support_frames = [t.line.color for t in frames[:n]]
     assert support_frames == [class_color(c) for c in range(n)]  # row c framed in label c's colour
@@ -128,6 +130,24 @@ def test_digit_predictions_count_and_colours(trained):
     assert outcome == set(OUTCOME_COLORS.values())
     labels = [a for a in fig.layout.annotations if a.text.startswith("<b>")]
     assert [a.font.color for a in labels] == [class_color(c) for c in range(n)]
+    # ink dark on white, after the round trip through go.Figure that presentation mode makes (plotly.py's named
+    # "Greys" runs the other way from plotly.js's)
+    scale = go.Figure(fig).data[0].colorscale
+    assert scale[0][1] in ("white", "#ffffff", "rgb(255,255,255)") and scale[-1][1] in ("black", "#000000", "rgb(0,0,0)")
+
+
+def test_class_probabilities_figure(trained):
+    cfg, trainer, _ = trained["digits"]
+    data = classification_preview(trainer.model, trainer.family, trainer.algorithm, _meta(trainer), cfg.shots,
+                                  cfg.alpha, 2)
+    for stage in data["probabilities"]:
+        for row in stage:
+            assert len(row) == 3 and abs(sum(row) - 1) < 0.01
+    fig = _validated(class_probabilities_figure(data, 2))
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert [t.name for t in bars] == data["stage_names"]
+    assert [list(t.y) for t in bars] == [data["probabilities"][s][2] for s in range(len(bars))]
+    assert str(data["y_query"][2]) in fig.layout.title.text
 
 
 def test_accuracy_curve_figure(trained):

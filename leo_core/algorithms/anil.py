@@ -14,13 +14,13 @@ features, and that dependence is differentiated), unless ``first_order`` is set,
 inner gradients are constants, as in first-order MAML. Meta-test adaptation (``adapt_path``) also
 updates the head alone.
 
-Which parameters are the head is read from the model: for the MLP (parameters ``w0, b0, …,
-w{L-1}, b{L-1}``) the head is ``w{L-1}`` and ``b{L-1}``; every other model here (the two-parameter
-linear model f(x) = θ₀ + θ₁x) has no body, so all its parameters are the head and ANIL is exactly
-MAML (``leo``).
+Which parameters are the head is read from the model (``head_names()``): for the MLP (parameters
+``w0, b0, …, w{L-1}, b{L-1}``) the head is ``w{L-1}`` and ``b{L-1}``, for the conv net its linear
+classifier ``w4``, ``b4`` (the paper's setting); the two-parameter linear model f(x) = θ₀ + θ₁x has
+no body, so all its parameters are the head and ANIL is exactly MAML (``leo``).
 
-Deviations from the paper: the head is the network's last fully connected layer of the project's
-MLPs (the paper uses 4-layer convolutional networks and a linear classifier head); the inner
+Deviations from the paper: on the small families the head is the last layer of the project's MLPs
+(the paper uses 4-layer convolutional networks, as on Omniglot here); the inner
 loop's step α is plain SGD with one scalar α, and the outer optimizer and all sizes are the
 project's (``TrainConfig``), not the paper's.
 """
@@ -36,7 +36,7 @@ from torch import Tensor
 from .. import inner
 from ..config import TrainConfig
 from ..losses import LOSSES, Loss
-from ..models import MLP, Model, Params
+from ..models import Model, Params
 from ..tasks import TaskBatch, TaskFamily
 from .base import MetaAlgorithm, MetaStep, meta_gradient, outer_data, query_metrics
 
@@ -44,16 +44,16 @@ __all__ = ["ANIL", "head_names", "split_head"]
 
 
 def head_names(model: Model, params: Params) -> tuple[str, ...]:
-    """The names of the parameters the inner loop adapts: the MLP's last layer; all of any other model's."""
-    if isinstance(model, MLP):
-        last = model.n_layers - 1
-        names = (f"w{last}", f"b{last}")
-        missing = [n for n in names if n not in params]
-        if missing:
-            raise ValueError(f"ANIL: the MLP's head {', '.join(missing)} is missing from the parameters "
-                             f"({', '.join(params)})")
-        return names
-    return tuple(params)  # no body: the whole model is the head (ANIL = MAML)
+    """The names of the parameters the inner loop adapts: the network's last layer (the MLP's, the conv
+    net's linear head); all of a model without one (the linear model)."""
+    if not hasattr(model, "head_names"):
+        return tuple(params)  # no body: the whole model is the head (ANIL = MAML)
+    names = model.head_names()
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise ValueError(f"ANIL: the model's head {', '.join(missing)} is missing from the parameters "
+                         f"({', '.join(params)})")
+    return names
 
 
 def split_head(model: Model, params: Params) -> tuple[Params, Params]:

@@ -140,13 +140,14 @@ class LatentLEO(MetaAlgorithm):
     # -- meta-parameters ----------------------------------------------------------------------------
 
     def init_meta_params(self, theta0: Params, cfg: TrainConfig) -> Params:
-        per_class = get_family(cfg.family).is_classification
+        family = get_family(cfg.family).configure(cfg)
+        per_class = family.is_classification
         ref = next(iter(theta0.values()))
         decoded = _decoded_names(theta0)
         g = torch.Generator().manual_seed(cfg.seed + _INIT_SEED_OFFSET)
         in_dim, out_dim = self._io_dims(theta0, decoded)
-        if per_class:
-            out_dim = 0  # the encoder reads x alone; the label says which class's code it feeds
+        if per_class:  # the encoder reads x alone (raw pixels for images); the label says which class's code it feeds
+            in_dim, out_dim = family.input_dim, 0
         h, d = ENCODER_WIDTH, LATENT_DIM
         new = {
             "enc.w": _uniform((in_dim + out_dim, h), (in_dim + out_dim) ** -0.5, g),

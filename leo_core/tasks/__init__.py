@@ -1,19 +1,20 @@
 """Task families: seeded samplers of meta-batches of few-shot tasks, one object per family.
 
 ``TASK_FAMILIES`` maps a key (the CLI's ``--family``, the app's selectbox) to its family object;
-the members live in ``regression.py`` and ``classification.py`` and know nothing of this registry.
+the members live in ``regression.py``, ``classification.py`` and ``omniglot.py`` and know nothing of this registry.
 """
 
 from __future__ import annotations
 
 from .base import SPLITS, TaskBatch, TaskFamily, TaskParams, check_split
 from .classification import CLASSIFICATION_FAMILIES
+from .omniglot import OMNIGLOT
 from .regression import REGRESSION_FAMILIES, RegressionFamily
 
 __all__ = ["TaskBatch", "TaskFamily", "TaskParams", "RegressionFamily", "TASK_FAMILIES", "get_family", "SPLITS",
            "check_split"]
 
-TASK_FAMILIES: dict[str, TaskFamily] = {**REGRESSION_FAMILIES, **CLASSIFICATION_FAMILIES}
+TASK_FAMILIES: dict[str, TaskFamily] = {**REGRESSION_FAMILIES, **CLASSIFICATION_FAMILIES, OMNIGLOT.name: OMNIGLOT}
 
 
 def get_family(name: str) -> TaskFamily:

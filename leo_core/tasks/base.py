@@ -74,13 +74,31 @@ class TaskFamily:
     loss: str  # key into losses.LOSSES
     is_classification: bool = False
     eval_query: int = 100  # default query examples at meta-test (per class for classification)
+    eval_chunk: int = 200  # tasks per batched evaluation step (bounds memory; images need fewer)
 
     def default_model(self) -> Model:
         raise NotImplementedError
 
+    def model(self, name: str) -> Model:
+        """The model called ``name`` (``"auto"``: the default); a family offers its default only unless
+        it says otherwise (Omniglot: ``conv4`` and ``mlp``)."""
+        default = self.default_model()
+        if name in ("auto", default.kind):
+            return default
+        raise ValueError(f"unknown model {name!r} for {self.name}; it uses {default.kind}")
+
     def configure(self, cfg: object) -> "TaskFamily":
         """The family as a run configures it (classification: ``cfg.ways``); regression: itself."""
         return self
+
+    def train_defaults(self) -> dict[str, object]:
+        """Problem settings (``TrainConfig`` fields) this family's runs take when the command line leaves
+        them out, where ``TrainConfig``'s defaults do not fit it (Omniglot: one query image per class)."""
+        return {}
+
+    def check_sizes(self, shots: int, query: int) -> None:
+        """A clear ``ValueError`` when tasks of ``shots`` support and ``query`` query examples (per class
+        for classification) cannot be drawn; families with a finite number of examples per class say so."""
 
     def sample(
         self, n_tasks: int, shots: int, query: int, generator: torch.Generator,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
@@ -79,10 +79,27 @@ class ClassificationFamily(TaskFamily):
 
     def pretrain_classes(self) -> int:
         """How many global classes the pretrained baseline's classifier has (its head's outputs)."""
-        raise NotImplementedError
+        return len(self.split_classes("train"))
 
     def global_class_ids(self, task_params: dict[str, Tensor]) -> Tensor:
-        """``[T, N]``: the global class (0 … ``pretrain_classes()`` − 1) behind each task label."""
+        """``[T, N]``: the global class (0 … ``pretrain_classes()`` − 1) behind each task label. Families with
+        a finite class set (``split_classes``, ``n_classes``): each task class's position among the
+        meta-training classes; meta-test classes have none, a ``ValueError``."""
+        classes = task_params["classes"]
+        lookup = torch.full((self.n_classes(),), -1, dtype=torch.long, device=classes.device)
+        train = torch.as_tensor(self.split_classes("train"), device=classes.device)
+        lookup[train] = torch.arange(train.numel(), device=classes.device)
+        ids = lookup[classes]
+        if bool((ids < 0).any()):
+            raise ValueError("global labels exist only for meta-training classes (split='train')")
+        return ids
+
+    def n_classes(self) -> int:
+        """How many classes the family has, both splits (class ids run 0 … n − 1)."""
+        raise NotImplementedError
+
+    def split_classes(self, split: str) -> Sequence[int] | Tensor:
+        """The class ids of a split."""
         raise NotImplementedError
 
     def global_labels(self, batch: TaskBatch) -> tuple[Tensor, Tensor]:
@@ -202,6 +219,7 @@ class DigitsFamily(ClassificationFamily):
     """
 
     input_dim: int = _DIGIT_SIDE * _DIGIT_SIDE
+    side: int = _DIGIT_SIDE  # images are side × side
     test_digits: tuple[int, ...] = (3, 4, 7)
 
     def __post_init__(self) -> None:
@@ -210,6 +228,9 @@ class DigitsFamily(ClassificationFamily):
         ) or len(self.test_digits) == 10:
             raise ValueError(f"test_digits must be distinct digits 0-9, not all ten, got {self.test_digits!r}")
         super().__post_init__()
+
+    def class_name(self, class_id: int) -> str:
+        return "digit {}, {}°".format(*digit_class(class_id))
 
     def max_ways(self) -> int:
         return len(DIGIT_ROTATIONS) * min(len(self.test_digits), 10 - len(self.test_digits))
@@ -221,20 +242,8 @@ class DigitsFamily(ClassificationFamily):
         digits = [d for d in range(10) if (d in held_out) == (split == "test")]
         return tuple(10 * r + d for r in range(len(DIGIT_ROTATIONS)) for d in digits)
 
-    def pretrain_classes(self) -> int:
-        return len(self.split_classes("train"))
-
-    def global_class_ids(self, task_params: dict[str, Tensor]) -> Tensor:
-        """Each task class's position among the meta-training classes (``split_classes("train")``):
-        ``[T, N]`` in 0 … 27 for the default split. Meta-test classes have none: a ``ValueError``."""
-        classes = task_params["classes"]
-        lookup = torch.full((len(DIGIT_ROTATIONS) * 10,), -1, dtype=torch.long, device=classes.device)
-        train = torch.tensor(self.split_classes("train"), device=classes.device)
-        lookup[train] = torch.arange(train.numel(), device=classes.device)
-        ids = lookup[classes]
-        if bool((ids < 0).any()):
-            raise ValueError("global labels exist only for meta-training classes (split='train')")
-        return ids
+    def n_classes(self) -> int:
+        return len(DIGIT_ROTATIONS) * 10
 
     def sample(
         self, n_tasks: int, shots: int, query: int, generator: torch.Generator,

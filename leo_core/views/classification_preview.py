@@ -4,8 +4,8 @@ Two kinds of picture, chosen by a registry keyed by the family's class (``PREVIE
 
 - ``"regions"`` (2-D points): the class each point of a grid over ``family.extent`` is given by a
   model, for θ₀ and for adapted parameters; all stages and tasks in one batched forward.
-- ``"images"`` (digits): one task's support images and the predicted label of every query image
-  at each stage.
+- ``"images"`` (digits, Omniglot): one task's support images and the predicted label of every query
+  image at each stage, with the model's probability for each class.
 
 Results are plain lists (JSON-ready, rounded) for ``classification_figures``; the functions take
 the model, family, algorithm and meta-parameters, so any page can call them — the Train page's
@@ -21,7 +21,8 @@ import torch
 from torch import Tensor
 
 from ..algorithms import MetaAlgorithm
-from ..tasks.classification import DigitsFamily, Points2DFamily, digit_class
+from ..tasks.classification import ClassificationFamily, DigitsFamily, Points2DFamily
+from ..tasks.omniglot import OmniglotFamily
 from ..losses import accuracy
 from ..models import Model, Params
 from ..tasks import TaskBatch, TaskFamily
@@ -133,13 +134,13 @@ def regions_preview(model: Model, family: Points2DFamily, algorithm: MetaAlgorit
     }
 
 
-def images_preview(model: Model, family: DigitsFamily, algorithm: MetaAlgorithm, meta_params: Params,
+def images_preview(model: Model, family: ClassificationFamily, algorithm: MetaAlgorithm, meta_params: Params,
                    batch: TaskBatch, alpha: float, steps: int, stages: Sequence[int] | None = None) -> dict[str, Any]:
-    """One digits task (the first of ``batch``): support images and query predictions per stage.
+    """One image task (the first of ``batch``): support images and query predictions per stage.
 
-    Returns ``{"kind", "support" [N·K][64], "y_support", "query" [N·Q][64], "y_query",
-    "predictions" [S][N·Q], "accuracy" [S], "stage_names", "steps", "ways", "shots", "side",
-    "classes" [N] as "digit d, r°"}``.
+    Returns ``{"kind", "support" [N·K][side²], "y_support", "query" [N·Q][side²], "y_query",
+    "predictions" [S][N·Q], "probabilities" [S][N·Q][N], "accuracy" [S], "stage_names", "steps", "ways",
+    "shots", "side", "classes" [N] (each label's class in words, ``family.class_name``)}``.
     """
     chosen = _stages(steps, stages)
     task = batch.select(0)
@@ -148,6 +149,7 @@ def images_preview(model: Model, family: DigitsFamily, algorithm: MetaAlgorithm,
     with torch.no_grad():
         logits = model.forward(_stack(picked), task.x_query.repeat(len(chosen), 1, 1))
     preds = logits.argmax(dim=-1)  # [S, N·Q]
+    probs = logits.softmax(dim=-1)
     acc = (preds == task.y_query).float().mean(dim=-1)
 
     def images(x: Tensor) -> list[list[float]]:
@@ -157,14 +159,15 @@ def images_preview(model: Model, family: DigitsFamily, algorithm: MetaAlgorithm,
     return {
         "kind": "images", "support": images(task.x_support), "y_support": task.y_support[0].tolist(),
         "query": images(task.x_query), "y_query": task.y_query[0].tolist(), "predictions": preds.tolist(),
+        "probabilities": [[[round(v, 3) for v in row] for row in stage] for stage in probs.tolist()],
         "accuracy": [round(a, 4) for a in acc.tolist()], "stage_names": [stage_name(s) for s in chosen],
-        "steps": chosen, "ways": family.ways, "shots": task.x_support.shape[1] // family.ways, "side": 8,
-        "classes": ["digit {}, {}°".format(*digit_class(c)) for c in classes],
+        "steps": chosen, "ways": family.ways, "shots": task.x_support.shape[1] // family.ways,
+        "side": family.side, "classes": [family.class_name(c) for c in classes],
     }
 
 
 # family class -> picture kind; kind -> (tasks shown, compute)
-PREVIEW_KINDS: dict[type, str] = {Points2DFamily: "regions", DigitsFamily: "images"}
+PREVIEW_KINDS: dict[type, str] = {Points2DFamily: "regions", DigitsFamily: "images", OmniglotFamily: "images"}
 # kind -> (tasks shown, query examples per class, compute); 2-D query points are not drawn, so
 # there are more of them, for a steadier accuracy in the panel titles.
 _COMPUTE: dict[str, tuple[int, int, Callable[..., dict[str, Any]]]] = {
