@@ -30,6 +30,7 @@ __all__ = ["PROTOCOL", "BASELINES", "RunSpec", "RunResult", "run", "spec_config"
 PROTOCOL: Mapping[str, Mapping[str, Any]] = {
     "digits": {"shots": 1, "ways": 5},
     "points2d": {"shots": 1, "ways": 5},
+    "omniglot": {"shots": 1, "ways": 5, "query": 1},  # Finn et al.'s: one query image per class in meta-training
 }
 BASELINES = ("random", "pretrained")
 

@@ -10,7 +10,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MeasuredRow", "TABLE_JSON", "TABLE_COMMAND", "load_measured"]
+__all__ = ["MeasuredRow", "TABLE_JSON", "TABLE_COMMAND", "load_measured", "OMNIGLOT_JSON", "omniglot_anchors",
+           "omniglot_rows", "omniglot_notes"]
 
 TABLE_JSON = Path(__file__).resolve().parent.parent / "bench" / "results" / "table.json"
 TABLE_COMMAND = "python bench/table.py --workers 2"
@@ -58,3 +59,41 @@ def load_measured(path: Path = TABLE_JSON) -> tuple[list[MeasuredRow], dict]:
             float(r.get("train_seconds", 0.0)), r.get("flag", "") or ""))
     meta = {k: data[k] for k in ("iterations", "seed", "eval_seed") if k in data}
     return rows, meta
+
+
+OMNIGLOT_JSON = TABLE_JSON.parent / "omniglot.json"
+
+
+def omniglot_anchors(path: Path = OMNIGLOT_JSON) -> list[dict[str, str]]:
+    """Rows of the Theory page's Omniglot table: each published figure beside ours, read from
+    ``bench/results/omniglot.json`` (``python bench/omniglot_anchors.py``); ``[]`` when it is missing."""
+    return omniglot_rows(json.loads(path.read_text())) if path.exists() else []
+
+
+def omniglot_rows(data: dict) -> list[dict[str, str]]:
+    """``omniglot_anchors`` of the file's contents."""
+    ours = {o["key"]: o for o in data["ours"]}
+    rows = []
+    for pub in data["published"]:
+        mine = ours.get(pub["key"]) or (ours.get("one-shot-runs") if pub["key"] == "human-one-shot-runs" else None)
+        rows.append({
+            "published": f"{pub['what']}: **{pub['figure']}** ({pub['source']})",
+            "their protocol": pub["protocol"],
+            "ours": _ours_text(mine) if mine else "not measured here",
+        })
+    return rows
+
+
+def omniglot_notes(path: Path = OMNIGLOT_JSON) -> dict[str, object]:
+    """What differs in ours, how the checkpoints were trained, and the command that wrote the file."""
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    return {k: data[k] for k in ("differs", "trained", "command")}
+
+
+def _ours_text(o: dict) -> str:
+    if "error_rate" in o:
+        return f"**{100 * o['error_rate']:.1f}% error** after {o['steps']} steps (`{o['command']}`)"
+    return (f"**{100 * o['accuracy']:.1f} ± {100 * o['ci95']:.1f}%** after {o['steps']} steps, {o['tasks']} tasks "
+            f"(`{o['command']}`)")

@@ -6,9 +6,12 @@ Bad input exits non-zero with one line on stderr, never a traceback: outside scr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import signal
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -202,7 +205,34 @@ def _print_settings(cfg: TrainConfig, chosen: set[str], stream: TextIO) -> None:
     stream.write(f"settings for {cfg.family} / {cfg.algorithm} (recommended; * = set by you): {' '.join(parts)}\n")
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _stops_save():
+    """Within: Ctrl-C and ``kill`` (SIGTERM) both raise KeyboardInterrupt, so the run is saved and the CLI
+    exits with 130. A run started in the background by a shell (``cmd &``) has SIGINT ignored, so Ctrl-C's
+    handler is put back too. The previous handlers return afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 def _train(args: argparse.Namespace) -> int:
+    with _stops_save():
+        return _run_training(args)
+
+
+def _run_training(args: argparse.Namespace) -> int:
     configure_threads(args.threads)
     out = Path(args.out)
     if args.resume:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from leo_app import state as app_state
-from leo_app.measured import TABLE_COMMAND, load_measured
+from leo_app.measured import TABLE_COMMAND, load_measured, omniglot_anchors, omniglot_notes
 from leo_core.algorithms import ALGORITHMS, algorithm_notes
 
 
@@ -231,6 +231,24 @@ _WHERE_NOT = """
 """
 
 
+def _omniglot() -> None:
+    st.header("Omniglot: published figures beside ours")
+    rows = omniglot_anchors()
+    if not rows:
+        st.info("No Omniglot measurements yet: run `python bench/omniglot_anchors.py`.")
+        return
+    notes = omniglot_notes()
+    st.markdown("Few-shot learning's standard benchmark (Lake et al. 2015): handwritten characters, each of four "
+                "rotations a class. The shipped checkpoints against the papers' figures. The protocols differ, so "
+                "read the rows as anchors, not as a reproduction.")
+    st.markdown(_markdown_table(rows))
+    trained = notes["trained"]
+    st.caption(f"What differs: {notes['differs']}. Checkpoints: "
+               + "; ".join(f"{k} {t['algorithm']}, {t['iterations']:,} iterations ({t['minutes']:.0f} CPU-minutes), "
+                           f"α {t['alpha']:g}, k {t['k']}, meta-batch {t['meta_batch']}" for k, t in trained.items())
+               + f". Written by `{notes['command']}`.")
+
+
 def _references() -> None:
     st.header("References")
     st.markdown(
@@ -242,7 +260,11 @@ def _references() -> None:
         "arXiv:1909.04630.\n"
         "- A. Nichol, J. Achiam, J. Schulman. *On First-Order Meta-Learning Algorithms.* arXiv:1803.02999, 2018.\n"
         "- Z. Li, F. Zhou, F. Chen, H. Li. *Meta-SGD: Learning to Learn Quickly for Few-Shot Learning.* "
-        "arXiv:1707.09835, 2017."
+        "arXiv:1707.09835, 2017.\n"
+        "- B. M. Lake, R. Salakhutdinov, J. B. Tenenbaum. *Human-level concept learning through probabilistic "
+        "program induction.* Science 350(6266), 2015 (Omniglot).\n"
+        "- O. Vinyals, C. Blundell, T. Lillicrap, K. Kavukcuoglu, D. Wierstra. *Matching Networks for One Shot "
+        "Learning.* NeurIPS 2016 (the 4-block conv net)."
     )
 
 
@@ -268,6 +290,7 @@ def main() -> None:
     _naming()
     _algorithms()
     _measured()
+    _omniglot()
     _references()
 
 

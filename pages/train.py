@@ -249,7 +249,7 @@ def _status_and_loss_view() -> None:
     # θₖ, the parameters after the k inner steps (as θ₀ beside it): "after 5 steps" did not fit a fifth of the half page
     theta_k = "θ" + (str(cfg.k).translate(_SUBSCRIPTS) if cfg else "ₖ")
     m = st.container(key="train_metrics").columns(5)
-    m[0].metric("it / s", f"{snap.its_per_sec:,.0f}" if latest else "—", help="meta-iterations per second, recent")
+    m[0].metric("it / s", _rate(snap.its_per_sec) if latest else "—", help="meta-iterations per second, recent")
     m[1].metric("elapsed", app_state.fmt_seconds(snap.elapsed) if latest else "—", help="training time, pauses excluded")
     m[2].metric("ETA", app_state.fmt_seconds(snap.eta) if snap.active else "—")
     if classify:
@@ -289,9 +289,14 @@ def _curve_figure(snap: RunSnapshot, classify: bool):
     return loss_curve_figure(snap.columns, k=k, loss_name=loss_name)
 
 
+def _rate(its_per_sec: float) -> str:
+    """Iterations per second to two significant digits below 10 (a conv net on a CPU: 0.35), whole above."""
+    return f"{its_per_sec:,.0f}" if its_per_sec >= 10 else f"{its_per_sec:.2g}"
+
+
 _PREVIEW_TITLES = {
     "regions": "**Decision regions of θ₀ (top) and after adaptation (bottom) on three fixed tasks**",
-    "images": "**One fixed task of held-out classes: its support images, and the query images judged before and "
+    "images": "**One fixed task of held-out {items}: its support images, and the query images judged before and "
               "after adaptation**",
 }
 
@@ -299,7 +304,8 @@ _PREVIEW_TITLES = {
 def _preview_view() -> None:
     snap = _runner().snapshot()
     kind = preview_kind(snap.family) if snap.family is not None and snap.family.is_classification else None
-    st.markdown(_PREVIEW_TITLES.get(kind, "**θ₀ and its adaptation on three fixed tasks**"))
+    title = _PREVIEW_TITLES.get(kind, "**θ₀ and its adaptation on three fixed tasks**")
+    st.markdown(title.format(items=getattr(snap.family, "items", "classes")))
     shown = st.segmented_control(
         "Adaptation steps shown", PREVIEW_STEPS, default=PREVIEW_STEPS[0], key="preview_steps",
         required=True, format_func=lambda v: "k (as trained)" if v == "k" else f"{v} step{'s' if v != '1' else ''}",

@@ -104,3 +104,26 @@ def test_help_explains_every_flag():
     for flag in ["--family", "--algorithm", "--alpha", "--beta", "--k", "--shots", "--meta-batch", "--iterations",
                  "--seed", "--device", "--out", "--first-order"]:
         assert flag in proc.stdout
+
+
+@pytest.mark.slow  # a CLI subprocess
+def test_kill_saves_the_run_even_when_started_in_the_background(tmp_path):
+    """SIGTERM (and Ctrl-C, which a shell's `cmd &` ignores) save the run and exit with 130."""
+    import signal
+
+    from leo_core.checkpoint import load_checkpoint
+
+    out = tmp_path / "bg"
+    proc = subprocess.Popen([sys.executable, "-m", "leo_core", "train", "--iterations", "1000000", "--out", str(out)],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as `cmd &` does
+    try:
+        first = proc.stderr.readline()  # printed once the run is accepted, its handlers in place
+        assert first.startswith("settings for sinusoid"), first
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted at iteration" in err
+    assert load_checkpoint(out).config.iterations == 1_000_000

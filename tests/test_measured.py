@@ -46,3 +46,25 @@ def test_the_committed_table_loads_and_the_theory_page_shows_it(app):
     lines = tables[0].splitlines()
     assert len(lines) == 2 + sum(r.family == rows[0].family for r in rows)  # header, rule, one row per algorithm
     assert all(line.count(" | ") == lines[0].count(" | ") for line in lines[2:])  # no cell broke the columns
+
+
+def test_omniglot_anchors_read_the_record_and_the_readme_shows_it():
+    """The README's Omniglot table is the one bench/omniglot_anchors.py prints from its record (no typed numbers)."""
+    import sys
+    from pathlib import Path
+
+    from leo_app.measured import OMNIGLOT_JSON, omniglot_anchors, omniglot_notes
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from omniglot_anchors import markdown
+
+    data = json.loads(OMNIGLOT_JSON.read_text())
+    rows = omniglot_anchors()
+    assert len(rows) == len(data["published"]) >= 5
+    five = next(o for o in data["ours"] if o["key"] == "maml-conv-5way-1shot")
+    assert f"{100 * five['accuracy']:.1f}" in rows[0]["ours"] and "98.7" in rows[0]["published"]
+    runs = next(o for o in data["ours"] if o["key"] == "one-shot-runs")
+    assert f"{100 * runs['error_rate']:.1f}% error" in rows[-1]["ours"] and "4.5%" in rows[-1]["published"]
+    assert set(omniglot_notes()["trained"]) == {"5-way", "20-way"}
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert markdown(data) in readme, "README's Omniglot table is stale: python bench/omniglot_anchors.py --markdown-only"

@@ -115,7 +115,7 @@ def test_one_shot_runs_are_twenty_20_way_tasks():
 
 def test_rebuild_script_reads_both_kinds_of_png(tmp_path):
     """Ink on transparent (the explainer's copy) and black on white (the original zips) give the same pixels."""
-    from PIL import Image
+    Image = pytest.importorskip("PIL.Image")  # Streamlit brings Pillow; a bare GPU image may not have it
 
     rng = np.random.default_rng(0)
     ink = (rng.random((105, 105)) < 0.1).astype(np.uint8) * 255
@@ -301,3 +301,24 @@ def test_unknown_model_flag_is_one_line(capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "invalid choice: 'resnet'" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
+def test_conv_meta_gradient_on_cuda_equals_cpu_and_its_captured_graph():
+    from leo_core.train import Trainer
+
+    cfg = TrainConfig(family="omniglot", ways=5, shots=1, query=1, alpha=0.4, k=1, meta_batch=8, dtype="float64",
+                      iterations=10)
+    cpu, gpu = Trainer(replace(cfg, device="cpu")), Trainer(replace(cfg, device="cuda"))
+    batch = FAMILY.sample(8, 1, 1, gen(3), "cpu", torch.float64)
+    g_cpu = cpu.algorithm.meta_step(cpu.model, cpu.family, cpu.meta_params, batch, cpu.cfg).grads
+    g_gpu = gpu.algorithm.meta_step(gpu.model, gpu.family, gpu.meta_params, batch.to("cuda"), gpu.cfg).grads
+    for name in g_cpu:
+        torch.testing.assert_close(g_gpu[name].cpu(), g_cpu[name], rtol=1e-9, atol=1e-9)
+    eager, captured = Trainer(replace(cfg, device="cuda", dtype="float32")), \
+        Trainer(replace(cfg, device="cuda", dtype="float32", cuda_graph=True))
+    for _ in range(3):
+        a, b = eager.step(), captured.step()
+    assert captured.fallback_reason is None
+    assert abs(a.meta_loss - b.meta_loss) < 1e-4

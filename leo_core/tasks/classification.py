@@ -220,6 +220,7 @@ class DigitsFamily(ClassificationFamily):
 
     input_dim: int = _DIGIT_SIDE * _DIGIT_SIDE
     side: int = _DIGIT_SIDE  # images are side × side
+    items: str = "digits"  # what one image shows, in the app's words
     test_digits: tuple[int, ...] = (3, 4, 7)
 
     def __post_init__(self) -> None:

@@ -111,6 +111,7 @@ class OmniglotFamily(ClassificationFamily):
 
     input_dim: int = SIDE * SIDE
     side: int = SIDE  # images are side × side
+    items: str = "characters"  # what one image shows, in the app's words
     eval_query: int = 15  # query images per class at meta-test; K + Q must leave room in 20 drawers
     eval_chunk: int = 25  # a conv net's activations: 25 tasks of 80 images stay under a few hundred MB
 
@@ -184,7 +185,7 @@ def one_shot_runs(device: torch.device | str = "cpu", dtype: torch.dtype = torch
 
 OMNIGLOT = OmniglotFamily(
     name="omniglot",
-    title="Omniglot characters, N-way K-shot (Lake et al. 2015)",
+    title="Omniglot characters (Lake et al. 2015)",
     description="Handwritten characters of 30 alphabets (20 drawers each), 28×28, each of 4 rotations a class; "
     "8 whole alphabets (242 characters) are held out for meta-test. Labels are shuffled per task.",
 )
