@@ -75,7 +75,7 @@ def omniglot_rows(data: dict) -> list[dict[str, str]]:
     ours = {o["key"]: o for o in data["ours"]}
     rows = []
     for pub in data["published"]:
-        mine = ours.get(pub["key"]) or (ours.get("one-shot-runs") if pub["key"] == "human-one-shot-runs" else None)
+        mine = ours.get(pub["key"]) or (ours.get("one-shot-runs") if pub["key"].endswith("one-shot-runs") else None)
         rows.append({
             "published": f"{pub['what']}: **{pub['figure']}** ({pub['source']})",
             "their protocol": pub["protocol"],

@@ -15,6 +15,8 @@ import streamlit as st
 
 from leo_core.recommended import TUNED_FIELDS, recommended_settings
 from leo_core.settings import SETTINGS, Setting
+from leo_core.config import TrainConfig
+from leo_core.tasks import TASK_FAMILIES, get_family
 
 __all__ = ["setting_widget", "start_from_recommended", "apply_recommended", "changed_from_recommended",
            "RECOMMENDED_FOR_KEY"]
@@ -60,11 +62,20 @@ def _widget_fields() -> list[str]:
     return [name for name in TUNED_FIELDS if name in SETTINGS]
 
 
+def _recommended(family: str, algorithm: str) -> dict[str, Any]:
+    """The recommended values of the widget fields, and the family's own problem defaults (Omniglot's one query
+    image per class), as the command line takes them."""
+    rec = recommended_settings(family, algorithm)
+    # A field any family sets goes back to TrainConfig's default under the others (leaving Omniglot: query 10).
+    defaults = TrainConfig()
+    problem = {name: getattr(defaults, name) for f in TASK_FAMILIES.values() for name in f.train_defaults()}
+    return {**{name: rec[name] for name in _widget_fields()}, **problem, **get_family(family).train_defaults()}
+
+
 def apply_recommended(family: str, algorithm: str) -> None:
     """Set every tuned widget to the recommended value for ``family`` and ``algorithm``."""
-    rec = recommended_settings(family, algorithm)
-    for name in _widget_fields():
-        st.session_state[name] = rec[name]
+    for name, value in _recommended(family, algorithm).items():
+        st.session_state[name] = value
     st.session_state[RECOMMENDED_FOR_KEY] = (family, algorithm)
 
 
@@ -72,9 +83,8 @@ def start_from_recommended(family: str, algorithm: str) -> None:
     """Fill the tuned widgets the session (or the link) has not set with the recommended values, once."""
     if RECOMMENDED_FOR_KEY in st.session_state:
         return
-    rec = recommended_settings(family, algorithm)
-    for name in _widget_fields():
-        st.session_state.setdefault(name, rec[name])
+    for name, value in _recommended(family, algorithm).items():
+        st.session_state.setdefault(name, value)
     st.session_state[RECOMMENDED_FOR_KEY] = (family, algorithm)
 
 

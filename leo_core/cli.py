@@ -198,9 +198,8 @@ def _config_from_flags(args: argparse.Namespace) -> tuple[TrainConfig, set[str]]
 
 def _print_settings(cfg: TrainConfig, chosen: set[str], stream: TextIO) -> None:
     """One line: every tuned setting of the run, those the user set marked with *."""
-    classify = get_family(cfg.family).is_classification
     shown = [s.name for s in TRAIN_SETTINGS if s.in_link and s.name not in ("family", "algorithm", "device")
-             and s.shown_for(cfg.algorithm, classify)]
+             and s.shown_for(cfg.algorithm, cfg.family)]
     parts = [f"{name}={getattr(cfg, name)}{'*' if name in chosen else ''}" for name in shown]
     stream.write(f"settings for {cfg.family} / {cfg.algorithm} (recommended; * = set by you): {' '.join(parts)}\n")
 

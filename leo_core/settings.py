@@ -50,6 +50,7 @@ class Setting:
     algorithms: tuple[str, ...] = ()  # shown only for these algorithms (their own knobs); () = always
     not_for: tuple[str, ...] = ()  # hidden for these algorithms (they do not use it)
     classification_only: bool = False  # shown only for classification families
+    families: tuple[str, ...] = ()  # shown only for these families (a choice only they offer); () = all
     in_link: bool = True  # part of the page's URL
     on_cli: bool = True
     parse: Callable[[str], Any] | None = None  # the CLI's parser when not the default's type
@@ -67,9 +68,11 @@ class Setting:
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
-    def shown_for(self, algorithm: str, classification: bool) -> bool:
+    def shown_for(self, algorithm: str, family: str) -> bool:
+        classification = TASK_FAMILIES[family].is_classification
         return ((not self.algorithms or algorithm in self.algorithms) and algorithm not in self.not_for
-                and (classification or not self.classification_only))
+                and (classification or not self.classification_only)
+                and (not self.families or family in self.families))
 
     def allows(self, value: Any) -> bool:
         """Whether a slider or a link can hold ``value`` (the recommended table is checked with it)."""
@@ -91,7 +94,8 @@ def _hidden(text: str) -> tuple[int, ...]:
 
 TRAIN_SETTINGS: tuple[Setting, ...] = (
     Setting("family", "Task family", "The distribution of tasks to meta-learn over: small regression problems, "
-            "or N-way K-shot classification (2-D points, handwritten digits).", choices=tuple(TASK_FAMILIES)),
+            "or N-way K-shot classification (2-D points, handwritten digits, Omniglot characters).",
+            choices=tuple(TASK_FAMILIES)),
     Setting("algorithm", "Algorithm", "leo: the source document's algorithm (MAML), differentiating through the "
             "inner steps; leo-fo: its first-order approximation; the others for comparison, and two baselines.",
             choices=tuple(ALGORITHMS)),
@@ -158,7 +162,7 @@ TRAIN_SETTINGS: tuple[Setting, ...] = (
             algorithms=("leo-latent",), advanced=True),
     Setting("model", "Network", "auto: the family's own network (an MLP; the linear model; Omniglot's conv net). "
             "Omniglot offers conv4 (the MAML paper's four conv blocks) and mlp (its network without convolutions).",
-            choices=MODEL_CHOICES, advanced=True),
+            choices=MODEL_CHOICES, advanced=True, families=("omniglot",)),
     Setting("hidden", "MLP hidden widths", "Hidden layer widths of the MLP, e.g. 40,40 (ignored by the linear "
             "model and by Omniglot's networks, which are the MAML paper's).", in_link=False, parse=_hidden),
     Setting("cuda_graph", "CUDA graph", "CUDA only: replay each meta-iteration as one captured CUDA graph (the "

@@ -87,9 +87,8 @@ def _on_reset_recommended() -> None:
 
 
 def _shown_settings(family: str, algorithm: str, advanced: bool) -> list[Setting]:
-    classify = TASK_FAMILIES[family].is_classification
     return [s for s in TRAIN_SETTINGS if s.in_link and s.advanced == advanced and s.name not in ("family", "algorithm")
-            and s.shown_for(algorithm, classify)]
+            and s.shown_for(algorithm, family)]
 
 
 def _recommended_note(where, family: str, algorithm: str) -> None:
