@@ -19,7 +19,7 @@ __all__ = ["Preset", "PRESETS", "PRESET_DIR", "preset_config", "preset_checkpoin
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 # Iterations in Omniglot's checkpoints (command-line runs, packaged: see bench/make_presets.py).
 OMNIGLOT_5WAY_ITERATIONS = 7638
-OMNIGLOT_20WAY_ITERATIONS = 1310
+OMNIGLOT_20WAY_ITERATIONS = 2441
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,16 @@ def test_every_task_parameter_slider_is_in_the_link():
         for param, (lo, hi) in getattr(family, "param_ranges", {}).items():
             field = SCHEMAS["adaptation"][task_param_key(name, param)]
             assert (field.lo, field.hi) == (lo, hi)
+
+
+@pytest.mark.parametrize("key", [k for k, p in PRESETS.items() if p.checkpoint_iterations])
+def test_every_shipped_preset_checkpoint_is_the_presets_run(key):
+    """The checkpoint a preset loads was trained with the preset's settings, for the iterations it declares."""
+    from leo_app.presets import preset_checkpoint
+    from leo_core.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(preset_checkpoint(key))
+    assert ckpt.iteration == ckpt.config.iterations == PRESETS[key].checkpoint_iterations
+    differ = {k: (v, getattr(ckpt.config, k)) for k, v in PRESETS[key].settings.items()
+              if k != "iterations" and getattr(ckpt.config, k) != v}
+    assert not differ, differ

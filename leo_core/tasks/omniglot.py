@@ -185,7 +185,8 @@ def one_shot_runs(device: torch.device | str = "cpu", dtype: torch.dtype = torch
 
 OMNIGLOT = OmniglotFamily(
     name="omniglot",
-    title="Omniglot characters (Lake et al. 2015)",
-    description="Handwritten characters of 30 alphabets (20 drawers each), 28×28, each of 4 rotations a class; "
+    title="Omniglot characters",
+    description="Handwritten characters of 30 alphabets (Lake et al. 2015; 20 drawers each), 28×28, each of 4 "
+    "rotations a class; "
     "8 whole alphabets (242 characters) are held out for meta-test. Labels are shuffled per task.",
 )
