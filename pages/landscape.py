@@ -14,14 +14,13 @@ on plain values and a fingerprint of θ₀), with a progress bar while a grid is
 from __future__ import annotations
 
 import math
-import threading
 import traceback
-from collections import OrderedDict
 
 import streamlit as st
 import torch
 
 from leo_app import state as app_state
+from leo_app.lru import LRU
 from leo_core.views import adaptation as ad
 from leo_core.views import landscape as lv
 from leo_core.losses import LOSSES
@@ -70,35 +69,12 @@ def _device(cfg: TrainConfig) -> torch.device:
         return torch.device("cpu")
 
 
-class _LRU:
-    """A small thread-safe least-recently-used cache of computed grids (shared by all sessions)."""
-
-    def __init__(self, size: int):
-        self._size, self._items, self._lock = size, OrderedDict(), threading.Lock()
-
-    def has(self, key: tuple) -> bool:
-        with self._lock:
-            return key in self._items
-
-    def get_or_compute(self, key: tuple, compute):
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = compute()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
-
-
 @st.cache_resource(show_spinner=False)
-def _grids() -> _LRU:
+def _grids() -> LRU:
     # Not st.cache_data: a live progress bar drawn from inside a cached function is an element on a
     # block created outside it, which st.cache_data refuses to replay (CacheReplayClosureError).
     # The key holds only plain values and a fingerprint of θ₀, as a cache_data key would.
-    return _LRU(CACHE_ENTRIES)
+    return LRU(CACHE_ENTRIES)
 
 
 def _cached(key: tuple, compute):
