@@ -43,10 +43,12 @@ def _usable(runner: "TrainingRunner") -> bool:
 
 @st.cache_resource(scope="session", on_release=_release_runner, validate=_usable, show_spinner=False)
 def session_runner() -> "TrainingRunner":
-    """One training runner per browser session, closed when the session ends (a closed one is replaced)."""
+    """One training runner per browser session, closed when the session ends (a closed one is replaced).
+    Its runs are saved under the runs root (``leo_core.runs``); a new session prunes the oldest app runs."""
+    from leo_app.runs_view import session_runs_root
     from leo_app.runner import TrainingRunner
 
-    return TrainingRunner()
+    return TrainingRunner(root=session_runs_root())
 
 
 def _release_jobs(jobs: "SessionJobs") -> None:

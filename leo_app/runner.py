@@ -16,6 +16,15 @@ and the server, the browser and other sessions share the cores. The training loo
 after Python's 5 ms switch interval; while other jobs run too it sleeps ``CROWDED_SLEEP_S``, so
 the server's event loop and the other sessions' polls get their turn.
 
+Runs on disk: a runner given a runs root (the app's: ``leo_core.runs.runs_root()``) keeps its run in a run
+directory there, in the CLI's format (``leo_core.runs``): saved when it starts or is loaded, every
+``SAVE_EVERY_S`` while it trains, and when it pauses, stops, ends, diverges or its session closes (then
+as ``interrupted``: opened again in the same server process, e.g. after a browser reload, it trains
+on at once; after a server restart it opens stopped, ready to continue). ``open`` brings a run back
+from its directory. A disk that cannot be written leaves ``save_error`` set and training going on.
+A process-wide registry knows which runner holds which run, so one run has one writer: a run open
+in another live tab opens here as a copy (its last save), and Continue saves the copy as a new run.
+
 Many users: a run takes a slot from ``leo_app.jobs`` (``LEO_MAX_JOBS`` per server, default 4)
 before its first step and shows status ``queued`` while it waits; pausing, stopping, finishing,
 failing and closing give the slot back. ``close()`` waits at most ``CLOSE_JOIN_S`` for the thread.
@@ -27,6 +36,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -34,7 +44,9 @@ import torch
 from leo_core.algorithms import MetaAlgorithm
 from leo_core.config import TrainConfig
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority
+from leo_core.checkpoint import CheckpointError, load_checkpoint
 from leo_core.history import MetricHistory
+from leo_core.runs import BOOT_ID, new_run_id, read_status, run_path, write_run
 from .jobs import JobSlots, PausableWorker, default_slots
 from leo_core.models import Model, Params
 from leo_core.tasks import TaskFamily
@@ -48,6 +60,37 @@ _PUBLISH_EVERY_S = 0.1  # how often the thread publishes a fresh θ₀ snapshot 
 _JOIN_TIMEOUT_S = 10.0
 CLOSE_JOIN_S = 1.5  # a closed session's thread must be gone within 2 s; a step takes milliseconds
 CROWDED_SLEEP_S = 0.004  # per-step sleep while more than one job runs: the UI threads get the GIL
+SAVE_EVERY_S = 30.0  # a training run is saved to its directory at least this often
+INTERRUPTED = "interrupted"  # run.json's status of a run whose session closed while it trained
+_HANDOVER_S = 3.0  # how long ``open`` waits for a closing session (a browser reload) to let its run go
+
+_holders: dict[str, "TrainingRunner"] = {}  # run id → the runner writing it (one writer per run directory)
+_holders_lock = threading.Lock()
+
+
+def holder(run_key: str) -> "TrainingRunner | None":
+    """The runner of this process that holds run ``run_key`` now (None: no one)."""
+    with _holders_lock:
+        return _holders.get(run_key)
+
+
+def close_all(timeout: float = 10.0) -> None:
+    """Close every runner holding a run (the server is shutting down): each saves its run first."""
+    with _holders_lock:
+        runners = list(set(_holders.values()))
+    for r in runners:
+        r._closed = True
+        r._stop.set()
+    deadline = time.monotonic() + timeout
+    for r in runners:
+        r.close()
+        r.join(max(0.0, deadline - time.monotonic()))
+
+
+def runs_in_use() -> set[str]:
+    """The ids of every run some runner of this process holds (never pruned)."""
+    with _holders_lock:
+        return set(_holders)
 
 
 class RunStatus:
@@ -86,6 +129,8 @@ class RunSnapshot:
     family: TaskFamily | None = None
     algorithm: MetaAlgorithm | None = None
     run_id: int = 0  # increases with every start/load/reset
+    run_key: str | None = None  # the run directory's id (in the address bar); None: not on disk
+    save_error: str | None = None  # why the last save failed (training goes on in memory)
 
     @property
     def active(self) -> bool:
@@ -116,7 +161,8 @@ class TrainingRunner(PausableWorker):
     """Runs one training at a time in a background thread; safe to call from any thread."""
 
     def __init__(self, *, history_capacity: int = 2000, threads: int = DEFAULT_CPU_THREADS,
-                 yield_every_step: bool = True, slots: JobSlots | None = None):
+                 yield_every_step: bool = True, slots: JobSlots | None = None, root: Path | None = None,
+                 save_every_s: float = SAVE_EVERY_S):
         self._lock = threading.Lock()  # guards everything below that the thread also writes
         self._step_lock = threading.Lock()  # held while the trainer changes (a step, a load)
         self._pause = threading.Event()
@@ -136,15 +182,94 @@ class TrainingRunner(PausableWorker):
         self._theta_version = 0
         self._run_id = 0
         self._closed = False
+        self._root = None if root is None else Path(root)
+        self._save_every_s = save_every_s
+        self._run_key: str | None = None
+        self._save_error: str | None = None
+
+    # -- run directories -------------------------------------------------------------------------
+
+    def _hold(self, run_key: str | None) -> None:
+        """Make ``run_key`` this runner's run (letting go of the previous one)."""
+        with _holders_lock:
+            if self._run_key is not None and _holders.get(self._run_key) is self:
+                del _holders[self._run_key]
+            if run_key is not None:
+                _holders[run_key] = self
+        self._run_key = run_key
+
+    def _save(self, trainer: Trainer, history: MetricHistory, status: str) -> None:
+        """Write the run directory (if this runner has one); a failure is kept in ``save_error``."""
+        key = self._run_key
+        if self._root is None or key is None:
+            return
+        with self._step_lock:
+            state = trainer.state_dict()
+        record = {"status": status, "iteration": trainer.iteration, "total": trainer.cfg.iterations,
+                  "origin": "app", "error": self._error}
+        try:
+            write_run(run_path(self._root, key), state, history, record)
+        except OSError as exc:
+            self._save_error = (f"This run is not being saved to {self._root} ({exc.strerror or exc}); training goes "
+                                "on in memory: download its checkpoint to keep it.")
+        else:
+            self._save_error = None
+
+    def open(self, run_key: str, device: str = "auto") -> str | None:
+        """Bring run ``run_key`` back from its directory under the runs root; returns a note for the page.
+
+        A run this process's closing session saved ``interrupted`` trains on at once; any other run opens
+        stopped (Continue trains it on). A run another live tab holds opens as a copy of its last save.
+        Raises ``ValueError`` with a one-line reason when there is no such run or it cannot be read.
+        """
+        if self._root is None:
+            raise ValueError("runs are not saved on this server")
+        if run_key == self._run_key:
+            return None
+        path = run_path(self._root, run_key)
+        other = holder(run_key)
+        deadline = time.monotonic() + _HANDOVER_S
+        while other is not None and other is not self and time.monotonic() < deadline:
+            if other.closed:  # a reload: the old session is saving; wait for its last save
+                other.join(max(0.0, deadline - time.monotonic()))
+            else:
+                time.sleep(0.05)
+            other = holder(run_key)
+        try:
+            ckpt = load_checkpoint(path)
+        except CheckpointError as exc:
+            raise ValueError(f"run {run_key!r} cannot be opened: {exc}") from None
+        cfg = replace(ckpt.config, device=device)
+        if other is not None and other is not self:
+            self.load(cfg, ckpt.state, ckpt.metrics, save=False)
+            return (f"Run {run_key} is open in another tab; this is its last save (iteration {ckpt.iteration:,}). "
+                    "Continue trains a copy of it as a new run.")
+        saved = read_status(path)
+        if saved.get("status") == INTERRUPTED and saved.get("boot") == BOOT_ID and ckpt.iteration < cfg.iterations:
+            self.start(cfg, state=ckpt.state, history=ckpt.metrics, run_key=run_key)
+            return None
+        self.load(cfg, ckpt.state, ckpt.metrics, save=False)
+        self._hold(run_key)
+        return None
+
+    @property
+    def run_key(self) -> str | None:
+        return self._run_key
+
+    @property
+    def root(self) -> Path | None:
+        """The runs root this runner saves under (None: runs stay in memory)."""
+        return self._root
 
     # -- control ---------------------------------------------------------------------------------
 
     def start(self, cfg: TrainConfig, *, state: dict[str, Any] | None = None,
-              history: MetricHistory | None = None) -> None:
+              history: MetricHistory | None = None, run_key: str | None = None) -> None:
         """Stop any current run and train ``cfg`` (optionally continuing from a trainer ``state``).
 
         Building the trainer happens here, in the caller's thread, so a bad setting (an
         unavailable device, a checkpoint that does not fit) raises ``ValueError`` to the caller.
+        With a runs root the run is saved in directory ``run_key`` (a new one when None).
         """
         if self._closed:
             raise RuntimeError("this runner is closed")
@@ -163,6 +288,9 @@ class TrainingRunner(PausableWorker):
             self._publish_theta()
             self._stop.clear()
             self._pause.clear()
+            if self._root is not None:
+                self._hold(run_key or new_run_id())
+            self._save(trainer, hist, RunStatus.RUNNING)
             self._thread = threading.Thread(target=self._loop, args=(trainer, hist), daemon=True,
                                             name=f"leo-train-{self._run_id}")
             self._thread.start()
@@ -170,7 +298,7 @@ class TrainingRunner(PausableWorker):
     def extend(self, more_iterations: int) -> None:
         """Continue the current θ₀ (a stopped, finished or loaded run) for ``more_iterations``.
 
-        The run keeps its own settings, optimizer state and metric history.
+        The run keeps its own settings, optimizer state, metric history and run directory.
         """
         if more_iterations < 1:
             raise ValueError(f"more_iterations must be >= 1, got {more_iterations}")
@@ -183,10 +311,13 @@ class TrainingRunner(PausableWorker):
                 raise ValueError("the run diverged; lower α (or β) and press Start")
         state = self.state_dict()
         cfg = with_iterations(trainer.cfg, trainer.iteration + more_iterations)
-        self.start(cfg, state=state, history=history)
+        self.start(cfg, state=state, history=history, run_key=self._run_key)
 
-    def load(self, cfg: TrainConfig, state: dict[str, Any], history: MetricHistory | None = None) -> None:
-        """Load a trained state (e.g. an uploaded checkpoint) to inspect it, without training."""
+    def load(self, cfg: TrainConfig, state: dict[str, Any], history: MetricHistory | None = None, *,
+             save: bool = True) -> None:
+        """Load a trained state (e.g. an uploaded checkpoint) to inspect it, without training.
+
+        With a runs root and ``save`` it becomes a new run directory at once (so a link can name it)."""
         self.stop()
         trainer = Trainer(cfg)
         trainer.load_state_dict(state)
@@ -197,6 +328,8 @@ class TrainingRunner(PausableWorker):
             self._error = None
             self._run_id += 1
             self._publish_theta()
+            self._hold(new_run_id() if save and self._root is not None else None)
+            self._save(trainer, self._history, RunStatus.LOADED)
 
     def stop(self, timeout: float = _JOIN_TIMEOUT_S) -> None:
         """Ask the thread to stop after its current step and wait for it (θ₀ is kept)."""
@@ -219,11 +352,16 @@ class TrainingRunner(PausableWorker):
             self._theta_path = None
             self._theta_version += 1
             self._run_id += 1
+            self._hold(None)
 
     def close(self) -> None:
-        """Stop for good (the session ended). Idempotent; safe from any thread; waits ≤ ``CLOSE_JOIN_S``."""
+        """Stop for good (the session ended). Idempotent; safe from any thread; waits ≤ ``CLOSE_JOIN_S``.
+
+        A run still training is saved ``interrupted`` by its thread; then the runner lets go of it."""
         self._closed = True
         self.stop(CLOSE_JOIN_S)
+        if not self.is_alive:
+            self._hold(None)
 
 
     @property
@@ -245,7 +383,7 @@ class TrainingRunner(PausableWorker):
         configure_threads(self._threads)
         if self._yield:
             lower_thread_priority()
-        last_publish = time.monotonic()
+        last_publish = last_save = time.monotonic()
         final = RunStatus.FINISHED
         error = None
         holding = False  # a job slot
@@ -254,7 +392,7 @@ class TrainingRunner(PausableWorker):
                 if self._stop.is_set():
                     final = RunStatus.STOPPED
                     break
-                holding, go = self._ready(holding, self._publish_locked)
+                holding, go = self._ready(holding, lambda: self._on_pause(trainer, history))
                 if not go:
                     continue
                 with self._step_lock:
@@ -265,6 +403,9 @@ class TrainingRunner(PausableWorker):
                     if now - last_publish >= _PUBLISH_EVERY_S:
                         self._publish_theta()
                         last_publish = now
+                if now - last_save >= self._save_every_s:
+                    self._save(trainer, history, RunStatus.RUNNING)
+                    last_save = now
                 if self._yield:  # hand the GIL to a waiting UI thread now (longer when jobs share the server)
                     time.sleep(CROWDED_SLEEP_S if self._slots.busy > 1 else 0)
         except TrainingDiverged as exc:
@@ -279,11 +420,18 @@ class TrainingRunner(PausableWorker):
                 self._publish_theta()
                 self._status = final
                 self._error = error
+                current = True
+            else:
+                current = False
+        if current:
+            self._save(trainer, history, INTERRUPTED if self._closed and final == RunStatus.STOPPED else final)
+            if self._closed:
+                self._hold(None)
 
-
-    def _publish_locked(self) -> None:
+    def _on_pause(self, trainer: Trainer, history: MetricHistory) -> None:
         with self._lock:
             self._publish_theta()
+        self._save(trainer, history, RunStatus.PAUSED)
 
     def _publish_theta(self) -> None:
         """Copy the trainer's θ₀ to the CPU (caller holds ``_lock``); keep the old one if not finite."""
@@ -318,6 +466,8 @@ class TrainingRunner(PausableWorker):
                 family=t.family if t else None,
                 algorithm=t.algorithm if t else None,
                 run_id=self._run_id,
+                run_key=self._run_key,
+                save_error=self._save_error,
             )
 
     def state_dict(self) -> dict[str, Any] | None:

@@ -23,12 +23,17 @@ from .live_chart import live_chart
 from .share_link import share_link
 from .presets import PRESETS, preset_checkpoint
 from .url_state import GLOBAL_SCHEMA, SCHEMAS, parse, serialise
+from .widgets import recommended_values
+from leo_core.algorithms import ALGORITHMS
+from leo_core.tasks import TASK_FAMILIES
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
 RUNNER_KEY = "leo_runner"  # st.session_state: this session's TrainingRunner (set by app.py)
 JOBS_KEY = "leo_jobs"  # st.session_state: this session's SessionJobs (background jobs and race; set by app.py)
 RUN_KEY = "leo_run"  # st.session_state: its newest RunSnapshot, refreshed on every full rerun
 APPLIED_KEY = "_leo_url_applied"  # pages whose URL values were applied in this session
+RUN_PARAM = "run"  # the query key naming the session's run directory (leo_core.runs)
+RUN_NOTE_KEY = "_leo_run_note"  # a note about the run the link opened, shown once on the Train page
 NOTES_KEY = "_leo_url_notes"  # {page: [note, …]} shown on that page for the rest of the session
 PRESENT_KEY = "present"  # presentation mode toggle (also ?present=1)
 IMAGE_FORMAT_KEY = "image_format"
@@ -80,13 +85,37 @@ def _apply_once(page: str) -> list[str]:
     applied.add("global")
     if "preset" in params:  # any page: the preset's run becomes the session's run, shown on this page
         notes += _apply_preset_param(params["preset"])
-        runner = st.session_state.get(RUNNER_KEY)
-        if runner is not None:
-            st.session_state[RUN_KEY] = runner.snapshot()
+    runner = st.session_state.get(RUNNER_KEY)
+    if RUN_PARAM in params and runner is not None:  # any page: the run the link names comes back from disk
+        notes += _open_run_param(runner, str(params[RUN_PARAM]))
+    if runner is not None:
+        st.session_state[RUN_KEY] = runner.snapshot()
+    if page == "train":  # a refused value falls back to what a fresh page uses: the recommended setting
+        schema = {**schema, **train_schema(params.get("family"), params.get("algorithm"))}
     result = parse(schema, params)
     for key, value in result.values.items():
         st.session_state[key] = value
     return notes + result.notes
+
+
+def _open_run_param(runner, raw: str) -> list[str]:
+    try:
+        note = runner.open(raw[:100], device=st.session_state.get("device", "auto"))
+    except ValueError as exc:
+        return [f"run={raw[:40]!r} was not opened: {exc}"]
+    if note:
+        st.session_state.setdefault(RUN_NOTE_KEY, note)
+    return []
+
+
+def train_schema(family: str | None, algorithm: str | None) -> dict:
+    """The Train page's URL fields with the defaults a fresh page uses for ``family`` × ``algorithm``: their
+    recommended settings (a link then names every value that differs from them, and only those)."""
+    base = SCHEMAS["train"]
+    family = family if family in TASK_FAMILIES else base["family"].default
+    algorithm = algorithm if algorithm in ALGORITHMS else base["algorithm"].default
+    rec = recommended_values(family, algorithm)
+    return {name: replace(fld, default=rec[name]) if name in rec else fld for name, fld in base.items()}
 
 
 def _apply_preset_param(raw: str) -> list[str]:
@@ -128,10 +157,17 @@ def before_page(page: str) -> None:
 
 
 def current_params(page: str) -> dict[str, str]:
-    """The query entries for the page's current settings (non-defaults only)."""
+    """The query entries for the page's current settings: those a fresh page would not use (on Train, the
+    values that differ from the recommended settings), and the session's run."""
     schema = {**SCHEMAS.get(page, {}), **GLOBAL_SCHEMA}
+    if page == "train":
+        schema.update(train_schema(st.session_state.get("family"), st.session_state.get("algorithm")))
     values = {k: st.session_state[k] for k in schema if k in st.session_state}
-    return serialise(schema, values)
+    params = serialise(schema, values)
+    runner = st.session_state.get(RUNNER_KEY)
+    if runner is not None and runner.run_key is not None:
+        params[RUN_PARAM] = runner.run_key
+    return params
 
 
 def after_page(page: str, url_path: str) -> None:
@@ -142,8 +178,8 @@ def after_page(page: str, url_path: str) -> None:
     base = (st.context.url or "").rstrip("/")
     link = f"{base}/{url_path}".rstrip("/") + (f"?{urlencode(params)}" if params else "")
     with st.sidebar.expander("Share this view", icon=":material/link:"):
-        st.caption("This link opens the app with this page's settings. "
-                   "A trained run itself is not in the link: download its checkpoint.")
+        st.caption("This link opens the app with this page's settings and its run (saved on this server; "
+                   "download its checkpoint to take it elsewhere).")
         share_link(link)
         st.radio("Chart download format", IMAGE_FORMATS, key=IMAGE_FORMAT_KEY, horizontal=True,
                  persist_state="session", help="What the camera icon in each chart's toolbar saves.")

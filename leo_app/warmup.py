@@ -101,3 +101,6 @@ async def lifespan(_app):
               + traceback.format_exc(), file=sys.stderr, flush=True)
     _open_browser()
     yield
+    from leo_app.runner import close_all  # shutting down: every session's run is saved before the process ends
+
+    await asyncio.to_thread(close_all)

@@ -18,7 +18,7 @@ from leo_core.settings import SETTINGS, Setting
 from leo_core.config import TrainConfig
 from leo_core.tasks import TASK_FAMILIES, get_family
 
-__all__ = ["setting_widget", "start_from_recommended", "apply_recommended", "changed_from_recommended",
+__all__ = ["setting_widget", "recommended_values", "start_from_recommended", "apply_recommended", "changed_from_recommended",
            "RECOMMENDED_FOR_KEY"]
 
 RECOMMENDED_FOR_KEY = "_leo_recommended_for"  # (family, algorithm) whose recommendations the widgets hold
@@ -62,7 +62,7 @@ def _widget_fields() -> list[str]:
     return [name for name in TUNED_FIELDS if name in SETTINGS]
 
 
-def _recommended(family: str, algorithm: str) -> dict[str, Any]:
+def recommended_values(family: str, algorithm: str) -> dict[str, Any]:
     """The recommended values of the widget fields, and the family's own problem defaults (Omniglot's one query
     image per class), as the command line takes them."""
     rec = recommended_settings(family, algorithm)
@@ -74,7 +74,7 @@ def _recommended(family: str, algorithm: str) -> dict[str, Any]:
 
 def apply_recommended(family: str, algorithm: str) -> None:
     """Set every tuned widget to the recommended value for ``family`` and ``algorithm``."""
-    for name, value in _recommended(family, algorithm).items():
+    for name, value in recommended_values(family, algorithm).items():
         st.session_state[name] = value
     st.session_state[RECOMMENDED_FOR_KEY] = (family, algorithm)
 
@@ -83,7 +83,7 @@ def start_from_recommended(family: str, algorithm: str) -> None:
     """Fill the tuned widgets the session (or the link) has not set with the recommended values, once."""
     if RECOMMENDED_FOR_KEY in st.session_state:
         return
-    for name, value in _recommended(family, algorithm).items():
+    for name, value in recommended_values(family, algorithm).items():
         st.session_state.setdefault(name, value)
     st.session_state[RECOMMENDED_FOR_KEY] = (family, algorithm)
 

@@ -30,6 +30,7 @@ from leo_core.views.preview import preview_curves, preview_tasks
 from leo_app.runner import RunSnapshot, RunStatus, TrainingRunner
 from leo_core.tasks import TASK_FAMILIES
 from leo_app import widgets
+from leo_app.runs_view import runs_panel
 from leo_app.url_state import CURVES, PREVIEW_STEPS
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -242,6 +243,8 @@ def _status_and_loss_view() -> None:
     st.progress(snap.progress, text=f"iteration {snap.iteration:,} of {snap.total:,}" if snap.total else None)
     if snap.error:
         st.error(snap.error, icon=":material/error:")
+    if snap.save_error:
+        st.warning(snap.save_error, icon=":material/save:")
 
     latest = snap.latest
     classify = snap.family is not None and snap.family.is_classification
@@ -403,6 +406,9 @@ def main() -> None:
         "Meta-train an initialization θ₀ so that **k gradient steps** on a few examples of a *new* task fit it well."
     )
     _settings()
+    run_note = st.session_state.pop(app_state.RUN_NOTE_KEY, None)
+    if run_note:
+        st.info(run_note, icon=":material/content_copy:")
     flash = st.session_state.pop(FLASH_KEY, None)
     if flash:
         (st.error if flash[0] == "error" else st.success)(flash[1])
@@ -411,6 +417,7 @@ def main() -> None:
     st.session_state["_leo_was_active"] = snap.active
     _live_view(snap.active)
     _checkpoints(snap)
+    runs_panel(_runner(), _runner().root, app_state.chart)
 
 
 try:

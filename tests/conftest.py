@@ -3,6 +3,8 @@ browser tests a real app server and Debian Chromium (one of each per test module
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 APP_TIMEOUT = 120  # seconds per script run: an upper bound, short runs finish far sooner
+# Runs the app saves during the tests (AppTest sessions and the browser tests' servers) go to a scratch root,
+# never the checkout's runs/.
+os.environ["LEO_RUNS_DIR"] = tempfile.mkdtemp(prefix="leo-test-runs-")
 
 
 @pytest.fixture

@@ -1,0 +1,124 @@
+"""The runs list (like TensorBoard's run selector): every run directory under the runs root, the app's
+and the CLI's, to open, compare and delete; and the session's runs root.
+
+Pages call ``runs_panel``; the run directories themselves are ``leo_core.runs``'s, and the session's
+runner (``leo_app.runner.TrainingRunner``) writes and opens them.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from figures.race import race_curve_figure
+from leo_core.losses import LOSSES
+from leo_core.runs import RunInfo, delete_run, list_runs, max_app_runs, prune, read_metrics, runs_root
+from leo_core.tasks import TASK_FAMILIES
+from leo_core.views.race import race_curve
+from .runner import TrainingRunner, runs_in_use
+
+__all__ = ["session_runs_root", "runs_panel", "COMPARE_KEY"]
+
+COMPARE_KEY = "runs_compare"  # the runs whose curves the list overlays
+_FLASH_KEY = "_leo_runs_flash"
+_MAX_LISTED = 200
+
+
+def session_runs_root() -> Path:
+    """The runs root (``$LEO_RUNS_DIR`` or ``runs/``) after pruning the oldest app runs not in use."""
+    root = runs_root()
+    try:
+        prune(root, max_app_runs(), runs_in_use())
+    except OSError:
+        pass  # a read-only or missing root: the runner's first save says so
+    return root
+
+
+def _age(stamp: float) -> str:
+    s = max(0, int(time.time() - stamp))
+    for unit, n in (("d", 86400), ("h", 3600), ("min", 60)):
+        if s >= n:
+            return f"{s // n} {unit} ago"
+    return f"{s} s ago"
+
+
+def _row(r: RunInfo, current: str | None) -> dict:
+    return {"run": ("▶ " if r.run_id == current else "") + r.run_id, "family": r.family, "algorithm": r.algorithm,
+            "iterations": f"{r.iteration:,} / {r.total:,}", "status": r.status, "saved": _age(r.modified),
+            "from": r.origin}
+
+
+def _on_open(runner: TrainingRunner, run_id: str) -> None:
+    try:
+        note = runner.open(run_id, device=st.session_state.get("device", "auto"))
+    except ValueError as exc:
+        st.session_state[_FLASH_KEY] = ("error", str(exc))
+    else:
+        st.session_state[_FLASH_KEY] = ("success", note or f"Opened run {run_id}.")
+
+
+def _on_delete(root: Path, run_id: str) -> None:
+    if run_id in runs_in_use():
+        st.session_state[_FLASH_KEY] = ("error", f"Run {run_id} is open in a session; it was not deleted.")
+        return
+    try:
+        delete_run(root, run_id)
+    except (OSError, ValueError) as exc:
+        st.session_state[_FLASH_KEY] = ("error", f"Run {run_id} was not deleted: {exc}")
+    else:
+        st.session_state[_FLASH_KEY] = ("success", f"Deleted run {run_id}.")
+
+
+def _compare_figure(runs: list[RunInfo]):
+    """The chosen runs' query accuracy after k steps when every one is a classification run, else their loss."""
+    metrics = {}
+    for r in runs:
+        try:
+            metrics[r.run_id] = read_metrics(r.path)
+        except (OSError, ValueError):
+            continue
+    accuracy = bool(metrics) and all(any(v is not None for v in c.get("post_accuracy", [])) for c in metrics.values())
+    losses = {LOSSES[TASK_FAMILIES[r.family].loss].display for r in runs if r.family in TASK_FAMILIES}
+    curves = [race_curve(run_id, columns, accuracy=accuracy) for run_id, columns in metrics.items()]
+    return race_curve_figure(curves, accuracy=accuracy, loss_name=losses.pop() if len(losses) == 1 else "each family's",
+                             height=400)
+
+
+def runs_panel(runner: TrainingRunner, root: Path | None, chart) -> None:
+    """The runs list: a table, Open and Delete for one chosen run, and the curves of the runs chosen to compare.
+    ``chart(fig, name, key=)`` draws a figure the app's way. Nothing without a runs root."""
+    if root is None:
+        return
+    st.subheader("Runs", help=f"Every run directory under {root}: the app saves each run there while it trains, and "
+                              "`python -m leo_core train --out <root>/NAME` runs show here too. The address bar "
+                              "names the open run, so a reload or a restarted server brings it back.")
+    flash = st.session_state.pop(_FLASH_KEY, None)
+    if flash:
+        (st.error if flash[0] == "error" else st.success)(flash[1])
+    try:
+        runs = list_runs(root)[:_MAX_LISTED]
+    except OSError as exc:
+        st.error(f"The runs under {root} cannot be read: {exc}")
+        return
+    if not runs:
+        st.caption(f"No runs under {root} yet: press Start, or train one with `python -m leo_core train --out "
+                   f"{root}/my-run`.")
+        return
+    current = runner.run_key
+    st.dataframe([_row(r, current) for r in runs], hide_index=True, width="stretch", height=min(35 * len(runs) + 38, 260))
+    ids = [r.run_id for r in runs]
+    pick, opener, deleter = st.columns([3, 1, 1], vertical_alignment="bottom")
+    chosen = pick.selectbox("Run", ids, key="runs_pick", index=ids.index(current) if current in ids else 0)
+    opener.button("Open", key="runs_open", icon=":material/folder_open:", width="stretch",
+                  on_click=_on_open, args=(runner, chosen), disabled=chosen == current,
+                  help="Make this run the session's run: its curves, θ₀ and settings; Continue trains it on.")
+    deleter.button("Delete", key="runs_delete", icon=":material/delete:", width="stretch",
+                   on_click=_on_delete, args=(root, chosen), disabled=chosen in runs_in_use(),
+                   help="Delete the run's directory (a run open in any session cannot be deleted).")
+    default = [current] if current in ids else ids[:1]
+    shown = st.multiselect("Compare the curves of", ids, default=default, key=COMPARE_KEY, max_selections=8)
+    by_id = {r.run_id: r for r in runs}
+    if shown:
+        chart(_compare_figure([by_id[i] for i in shown if i in by_id]), "runs", key="runs_chart")
