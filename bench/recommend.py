@@ -12,8 +12,9 @@ search space declared below for the algorithm: α on the log stops of ``leo_core
 β on ``BETAS``, k, and the algorithm's own knobs — every value lies on its widget. ``--grid``
 instead runs an explicit small grid, e.g. ``--grid imaml_lambda=5,10,20 beta=0.001,0.003``
 (the other fields at the defaults, or at ``--fixed`` values). ``--workers N`` runs N trials at
-once in a process pool (one torch thread each). The best trial is printed as a ready-to-paste
-``Recommendation(...)`` with its measured string and the CLI commands that reproduce it.
+once in a process pool (one torch thread each). The best trial is printed as the table's entry
+(settings, result, and the command that reproduces it, as separate fields); ``--write`` puts it into
+``leo_core/data/recommended.json`` (the app's and the CLI's recommended settings), validated first.
 
     nice -n 5 python bench/recommend.py --family sinusoid --algorithm imaml --trials 16 --workers 2
     nice -n 5 python bench/recommend.py --family digits --algorithm anil --grid alpha=0.1,0.2,0.4 k=1,3
@@ -36,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _protocol import PROTOCOL, RunResult, RunSpec, cli_commands, run  # noqa: E402
 
 from leo_core.config import TrainConfig  # noqa: E402
+from leo_core.recommended import DATA_FILE, load_recommended  # noqa: E402
 from leo_core.settings import ALPHAS, BETAS, SETTINGS  # noqa: E402
 from leo_core.tasks import get_family  # noqa: E402
 
@@ -119,11 +121,11 @@ def _summary(result: RunResult) -> str:
     return f"query MSE after {t['steps']} steps {loss[-1]:.3f} ± {ci[-1]:.3f} (0 steps {loss[0]:.3f}, 1 step {loss[1]:.3f})"
 
 
-def recommendation_text(best: RunResult, trials: list[RunResult], how: str) -> str:
-    """A ready-to-paste ``Recommendation(...)`` with what it measured and how."""
+def recommendation_entry(best: RunResult, trials: list[RunResult], how: str) -> dict[str, Any]:
+    """The table's entry for the best trial: ``{"settings", "result", "command"}``."""
     spec = best.spec
     defaults = TrainConfig()
-    settings = ", ".join(f'"{k}": {_fmt_value(v)}' for k, v in spec.settings.items() if getattr(defaults, k) != v)
+    settings = {k: v for k, v in spec.settings.items() if getattr(defaults, k) != v}
     proto = PROTOCOL.get(spec.family)
     head = f"{proto['ways']}-way {proto['shots']}-shot " if proto else ""
     others = sorted((r for r in trials if r is not best), key=lambda r: r.objective)[:4]
@@ -131,9 +133,24 @@ def recommendation_text(best: RunResult, trials: list[RunResult], how: str) -> s
     runner_up = "; ".join(
         f"{', '.join(f'{k} {_fmt_value(v)}' for k, v in r.spec.settings.items())}: "
         f"{'diverged' if r.diverged else f'{abs(r.objective):.3f}'}" for r in others)
-    measured = (f"{head}{_summary(best)} on {spec.tasks} tasks, {spec.iterations} iterations, seed 0. "
-                f"{how} ({len(trials)} trials; next best {key}: {runner_up}). `{cli_commands(spec)}`")
-    return f"Recommendation(\n    {{{settings}}},\n    {json.dumps(measured, ensure_ascii=False)},\n)"
+    result = (f"{head}{_summary(best)} on {spec.tasks} tasks, {spec.iterations} iterations, seed 0. "
+              f"{how} ({len(trials)} trials; next best {key}: {runner_up}).")
+    return {"settings": settings, "result": result, "command": cli_commands(spec)}
+
+
+def write_entry(family: str, algorithm: str, entry: dict[str, Any], path: Path = DATA_FILE) -> None:
+    """Put ``entry`` into the recommended-settings file (the whole table is validated before it is replaced)."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["recommended"].setdefault(algorithm, {})[family] = entry
+    text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        load_recommended(tmp)
+    except ValueError:
+        tmp.unlink()
+        raise
+    tmp.replace(path)
 
 
 def _grid_specs(grid: dict[str, tuple[Any, ...]], fixed: dict[str, Any], base: RunSpec) -> list[RunSpec]:
@@ -178,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--space", nargs="+", metavar="FIELD=V1,V2", help="replace (or add) search-space fields")
     p.add_argument("--print-space", action="store_true")
     p.add_argument("--json", type=Path, help="write every trial here")
+    p.add_argument("--write", action="store_true", help=f"put the best trial into {DATA_FILE.name}")
     args = p.parse_args(argv)
 
     fixed = {k: v[0] for k, v in _parse_assignments(args.fixed).items()}
@@ -231,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
 
     best = min(results, key=lambda r: r.objective)
     print(f"\n# best of {len(results)}: {_summary(best)}")
-    print(recommendation_text(best, results, how))
+    entry = recommendation_entry(best, results, how)
+    print(json.dumps({args.algorithm: {args.family: entry}}, indent=1, ensure_ascii=False))
+    if args.write:
+        write_entry(args.family, args.algorithm, entry)
+        print(f"wrote it to {DATA_FILE}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([r.to_dict() for r in results], indent=1))

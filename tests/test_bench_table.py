@@ -69,12 +69,19 @@ def test_the_flag_names_each_baseline_not_beaten():
     assert flags[("digits", "random")] == ""
 
 
-def test_the_recommendation_text_pastes_as_a_recommendation():
-    from leo_core.recommended import Recommendation  # noqa: F401  (used by eval)
+def test_the_search_writes_a_valid_entry_into_the_data_file(tmp_path):
+    from leo_core.recommended import DATA_FILE, load_recommended
 
     results = [run(RunSpec("linear", "leo", {"alpha": a}, iterations=2, tasks=5, steps=1, recommended=False))
                for a in (0.05, 0.1)]
     best = min(results, key=lambda r: r.objective)
-    rec = eval(recommend.recommendation_text(best, results, "Grid over alpha"))
+    entry = recommend.recommendation_entry(best, results, "Grid over alpha")
+    copy = tmp_path / "recommended.json"
+    copy.write_text(DATA_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    recommend.write_entry("linear", "leo", entry, copy)
+    rec = load_recommended(copy)["leo"]["linear"]
     assert dict(rec.settings) == {"alpha": best.spec.settings["alpha"]}
-    assert "--alpha" in rec.measured and "Grid over alpha" in rec.measured
+    assert "--alpha" in rec.command and "Grid over alpha" in rec.result
+    with pytest.raises(ValueError, match="leo × linear"):  # an invalid entry never replaces the file
+        recommend.write_entry("linear", "leo", {**entry, "settings": {"shots": 3}}, copy)
+    assert load_recommended(copy)["leo"]["linear"] == rec

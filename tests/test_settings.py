@@ -10,6 +10,8 @@ import pytest
 from leo_app.url_state import SCHEMAS, BoolField, ChoiceField, IntField, StepField
 from leo_core.cli import _config_from_flags, _parser
 from leo_core.config import TrainConfig
+from leo_core.tasks import TASK_FAMILIES
+from leo_core.algorithms import ALGORITHMS
 from leo_core.recommended import RECOMMENDED, TUNED_FIELDS, Recommendation, recommended_config, recommended_settings
 from leo_core.settings import SETTINGS, TRAIN_SETTINGS
 
@@ -50,6 +52,8 @@ def test_recommended_values_are_valid_and_reachable_by_the_widgets(algorithm):
             if setting.in_link:
                 assert setting.allows(value), f"{algorithm}/{family}: {name}={value} is not on the widget"
         recommended_config(family, algorithm)  # TrainConfig accepts the whole entry
+        assert family in TASK_FAMILIES and algorithm in ALGORITHMS
+        assert rec.result.strip() and "python" in rec.command and "repr(" not in rec.command + rec.result
 
 
 def test_a_recommendation_may_not_set_the_problem():
