@@ -18,7 +18,7 @@ from typing import Any, Mapping
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from leo_core.config import EvalConfig, TrainConfig  # noqa: E402
-from leo_core.device import configure_threads  # noqa: E402
+from leo_core.device import configure_threads, keep_freed_cpu_memory  # noqa: E402
 from leo_core.evaluate import EvalResult, evaluate  # noqa: E402
 from leo_core.recommended import recommended_settings  # noqa: E402
 from leo_core.train import TrainingDiverged, Trainer  # noqa: E402
@@ -114,6 +114,7 @@ def _evaluate(trainer: Trainer, spec: RunSpec, split: str) -> EvalResult:
 def run(spec: RunSpec) -> RunResult:
     """Train and evaluate one spec in this process with one torch thread."""
     configure_threads(1)
+    keep_freed_cpu_memory()
     cfg = spec_config(spec)
     trainer = Trainer(cfg)
     diverged = None

@@ -33,7 +33,7 @@ from throughput import available, measure  # noqa: E402
 
 from leo_core.algorithms import get_algorithm  # noqa: E402
 from leo_core.config import EvalConfig, TrainConfig  # noqa: E402
-from leo_core.device import configure_threads  # noqa: E402
+from leo_core.device import configure_threads, keep_freed_cpu_memory  # noqa: E402
 from leo_core.evaluate import evaluate  # noqa: E402
 from leo_core.models import BN_EPS  # noqa: E402
 from leo_core.tasks import TaskBatch  # noqa: E402
@@ -202,6 +202,7 @@ def main() -> None:
     p.add_argument("--limit-min", type=float, default=30.0)
     args = p.parse_args()
     configure_threads(args.threads)
+    keep_freed_cpu_memory()
     device_name = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {args.threads} threads"
     print(f"Omniglot 5-way 1-shot, 1 query/class, k = 1, α = {ALPHA}, second order; {device_name}")
     impls = []

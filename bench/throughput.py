@@ -32,6 +32,7 @@ from torch import nn  # noqa: E402
 
 from leo_core import analytic  # noqa: E402
 from leo_core.config import TrainConfig  # noqa: E402
+from leo_core.device import keep_freed_cpu_memory  # noqa: E402
 from leo_core.tasks import TaskBatch, get_family  # noqa: E402
 from leo_core.train import Trainer  # noqa: E402
 
@@ -237,6 +238,7 @@ def main() -> None:
                    help="rate per second of this thread's CPU time, not wall time (less sensitive to a busy machine)")
     p.add_argument("--load", action="store_true", help="keep one core busy with another process while measuring")
     args = p.parse_args()
+    keep_freed_cpu_memory()  # as the CLI and the app do at their entry points
 
     stop = mp.Event()
     spinner = mp.Process(target=_spin, args=(stop,), daemon=True) if args.load else None

@@ -65,9 +65,10 @@ def warm_up() -> float:
     from leo_app import plotly_js
 
     plotly_js.prepare()  # each plotly.js bundle compressed once, before any tab asks for it
-    from leo_core.device import DEFAULT_CPU_THREADS, configure_threads
+    from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, keep_freed_cpu_memory
 
     configure_threads(DEFAULT_CPU_THREADS)
+    keep_freed_cpu_memory()  # process-wide, once: the server's training threads reuse freed memory
     return time.perf_counter() - t0
 
 

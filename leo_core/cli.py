@@ -20,7 +20,7 @@ from typing import Sequence, TextIO
 from .algorithms import get_algorithm
 from .checkpoint import CheckpointError, load_checkpoint, save_run
 from .config import EvalConfig, TrainConfig
-from .device import DEFAULT_CPU_THREADS, DEVICE_CHOICES, configure_threads, resolve_device
+from .device import DEFAULT_CPU_THREADS, DEVICE_CHOICES, configure_threads, resolve_device, keep_freed_cpu_memory
 from .evaluate import evaluate, evaluate_one_shot_runs
 from .history import MetricHistory
 from .recommended import TUNED_FIELDS, recommended_config, recommended_settings
@@ -384,6 +384,7 @@ _COMMANDS = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    keep_freed_cpu_memory()  # process-wide, at the entry point (leo_core/device.py)
     try:
         return _COMMANDS[args.command](args)
     except (ValueError, CheckpointError, OSError) as exc:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .config import EvalConfig, TrainConfig
-from .device import configure_threads
+from .device import configure_threads, keep_freed_cpu_memory
 from .evaluate import evaluate
 from .losses import LOSSES
 from .train import Trainer, TrainingDiverged, make_family
@@ -188,8 +188,9 @@ def run_cell(sweep: SweepConfig, cell: SweepCell, threads: int | None = 1,
     the app's job threads do). ``should_stop`` is asked between meta-iterations; the cell returns None
     when it says stop.
     """
-    if threads is not None:
+    if threads is not None:  # a worker process of its own: its process-wide settings
         configure_threads(threads)
+        keep_freed_cpu_memory()
     cfg = cell_config(sweep, cell.alpha, cell.k, cell.seed)
     trainer = Trainer(cfg)
     t0 = time.perf_counter()

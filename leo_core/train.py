@@ -1,7 +1,9 @@
 """Meta-training as an iterator of metric records.
 
 The CLI, the app and the tests all consume ``Trainer``: each ``next()`` runs one meta-iteration
-and returns a ``MetricRecord``. Stopping is simply not asking for the next record; the trainer's
+and returns a ``MetricRecord``. The step itself is ``leo_core.step.plain_step``; the trainer runs it with
+its accelerations (a flat parameter store and fused Adam, CUDA graphs) and its bookkeeping (divergence
+rollback, the β schedule, timing, θ₀'s path) around it, named below. Stopping is simply not asking for the next record; the trainer's
 whole state (θ₀, optimizer, random generator, iteration, clock) goes into a checkpoint and comes
 back from it, so a run can be paused, stopped and resumed.
 """
@@ -18,7 +20,8 @@ import torch
 from .algorithms import MetaAlgorithm, get_algorithm
 from .config import TrainConfig
 from .cuda_graph import CapturedMetaStep, check_cuda_graph
-from .device import keep_freed_cpu_memory, resolve_device
+from .device import resolve_device
+from .flat_params import FlatParams, fused_adam_step
 from .history import MetricRecord, ThetaPath
 from .models import MLP, Model, Params, build_model
 from .tasks import TaskFamily, get_family
@@ -48,29 +51,6 @@ def make_model(family: TaskFamily, cfg: TrainConfig) -> Model:
     return model
 
 
-def fused_adam_step(optimizer: torch.optim.Optimizer, param: torch.Tensor) -> bool:
-    """``optimizer.step()`` for a fused Adam over the one tensor ``param``, calling torch's fused kernel
-    directly; False (nothing done) for any other optimizer or before its state exists.
-
-    The same kernel, state and result as ``Adam.step()`` (tests/test_train.py compares them bit for
-    bit, with a β schedule), without the ~100 µs of Python that wraps it: at ~1 ms per meta-iteration
-    that was a tenth of the time."""
-    state = optimizer.state.get(param)
-    if not isinstance(optimizer, torch.optim.Adam) or not state or len(optimizer.param_groups) != 1:
-        return False
-    group = optimizer.param_groups[0]
-    if not group["fused"] or group["amsgrad"] or group["decoupled_weight_decay"] or group["params"] != [param]:
-        return False
-    beta1, beta2 = group["betas"]
-    state["step"].add_(1)
-    torch._fused_adam_(
-        [param], [param.grad], [state["exp_avg"]], [state["exp_avg_sq"]], [], [state["step"]],
-        amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"],
-        eps=group["eps"], maximize=group["maximize"], grad_scale=None, found_inf=None,
-    )
-    return True
-
-
 class Trainer:
     """Runs ``cfg.iterations`` meta-iterations; iterate it, or call ``step()`` yourself."""
 
@@ -80,8 +60,6 @@ class Trainer:
         self.algorithm: MetaAlgorithm = get_algorithm(cfg.algorithm, cfg)
         self.device = device if device is not None else resolve_device(cfg.device)
         check_cuda_graph(cfg.cuda_graph, self.device)
-        if self.device.type == "cpu":
-            keep_freed_cpu_memory()
         self._captured: CapturedMetaStep | None = None
         self.fallback_reason: str | None = None  # why a requested CUDA graph is not used (eager instead)
         self.dtype = _DTYPES[cfg.dtype]
@@ -89,13 +67,10 @@ class Trainer:
         # θ₀ is drawn on the CPU so the same seed gives the same start on every device.
         init_gen = torch.Generator().manual_seed(cfg.seed)
         theta0 = {k: v.to(self.device) for k, v in self.model.init(init_gen, self.dtype).items()}
-        # All meta-parameters live in one flat leaf tensor; the dict holds views into it. The
-        # optimizer, the norms and the divergence backup then each cost one op, not one per tensor.
-        init = self.algorithm.init_meta_params(theta0, cfg)
-        self._shapes = {k: v.shape for k, v in init.items()}
-        self._flat = torch.cat([v.detach().reshape(-1) for v in init.values()]).requires_grad_(True)
-        self._backup = self._flat.detach().clone()
-        self._views: Params | None = None
+        # Acceleration: all meta-parameters live in one flat leaf tensor (leo_core/flat_params.py).
+        self.store = FlatParams(self.algorithm.init_meta_params(theta0, cfg))
+        self._shapes = self.store.shapes
+        self._flat = self.store.leaf
         self.optimizer = self._make_optimizer()
         self.scheduler = self._make_scheduler()
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
@@ -131,19 +106,8 @@ class Trainer:
 
     @property
     def meta_params(self) -> Params:
-        """The meta-parameters as named views into the flat leaf (gradients reach the leaf).
-
-        The views are made once: every update writes into the leaf in place, so they always show the
-        current values (making them anew cost ~20 µs of a ~1 ms meta-iteration)."""
-        if self._views is None:
-            views, offset = {}, 0
-            with torch.enable_grad():  # views made under no_grad would not pass gradients to the leaf
-                for name, shape in self._shapes.items():
-                    n = shape.numel()
-                    views[name] = self._flat[offset:offset + n].view(shape)
-                    offset += n
-            self._views = views
-        return dict(self._views)
+        """The meta-parameters as named views into the flat leaf (gradients reach the leaf)."""
+        return self.store.views()
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -164,7 +128,7 @@ class Trainer:
         values = stacked.tolist()  # one host synchronisation per iteration for every scalar
         if not all(math.isfinite(v) for v in values):
             self._diverged(values)
-        self._backup.copy_(self._flat.detach())
+        self.store.keep()
         self._flat.grad = grad
         if not fused_adam_step(self.optimizer, self._flat):
             self.optimizer.step()
@@ -188,7 +152,7 @@ class Trainer:
         accuracies and the inner residual where the family and algorithm have them (``self._layout``)."""
         extra = {"generator": self.generator} if self.algorithm.stochastic else {}
         result = self.algorithm.meta_step(self.model, self.family, self.meta_params, batch, self.cfg, **extra)
-        grad = torch.cat([result.grads[n].reshape(-1) for n in self._shapes])
+        grad = self.store.flatten(result.grads)
         grad_norm = torch.linalg.vector_norm(grad)
         param_norm = torch.linalg.vector_norm(self._flat.detach())
         extras = [a for a in (result.pre_accuracy, result.post_accuracy) if a is not None]
@@ -213,8 +177,7 @@ class Trainer:
         meta_loss, _, _, grad_norm, param_norm = values[:5]
         if not math.isfinite(param_norm):
             # The last update produced a non-finite θ₀: go back to the one before it.
-            with torch.no_grad():
-                self._flat.copy_(self._backup)
+            self.store.restore()
             kept = self.iteration - 1
         else:
             kept = self.iteration
@@ -249,11 +212,7 @@ class Trainer:
         """Restore a state from ``state_dict()`` of a run with the same family and model."""
         if build_model(state["model"]) != self.model:
             raise ValueError(f"checkpoint model {state['model']} does not match this run's {self.model.spec()}")
-        saved = state["meta_params"]
-        if {k: tuple(v.shape) for k, v in saved.items()} != {k: tuple(s) for k, s in self._shapes.items()}:
-            raise ValueError("checkpoint parameters do not match this run's model and algorithm")
-        with torch.no_grad():
-            self._flat.copy_(torch.cat([saved[k].reshape(-1) for k in self._shapes]).to(self.device, self.dtype))
+        self.store.load(state["meta_params"])
         # The outer optimizer's moments carry over only to the same kind of optimizer.
         if state["config"].get("outer_optimizer") == self.cfg.outer_optimizer:
             self.optimizer.load_state_dict(state["optimizer"])

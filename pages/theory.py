@@ -32,10 +32,15 @@ def _algorithm() -> None:
     st.latex(r"\nabla_{\theta_0} J_i \;=\; \Big[\prod_{j=0}^{k-1}\big(I - \alpha\,\nabla^2_\theta "
              r"\mathcal{L}_i(\theta^{i}_{j})\big)\Big]\;\nabla_\theta \mathcal{L}_i\big(\theta^{i}_{k}\big).")
     st.markdown(
-        "The Hessians $\\nabla^2\\mathcal{L}_i$ make this **second order**. The code never forms them: it keeps "
-        "the graph of each inner gradient (`create_graph=True`) and lets reverse-mode autodiff compute the "
-        "Hessian-vector products. **Meta-test**: on a new task, start from $\\theta_0$, take $k$ (or more) steps "
-        "on its support set, and measure the loss on its query set."
+        "The Hessians $\\nabla^2\\mathcal{L}_i$ make this **second order**. The code never forms them; it "
+        "multiplies them by vectors. What runs: for the MLP without batch norm (every regression and 2-D family, "
+        "digits) the whole meta-gradient is written out by hand (`leo_core/analytic.py`): the $k$ steps "
+        "forward, then the product above backward, each Hessian-vector product by Pearlmutter's R-operator, with "
+        "no autograd graph. For the other networks (the conv net, batch norm, the line's two parameters) the "
+        "code keeps the graph of each inner gradient (`create_graph=True`) and lets reverse-mode autodiff "
+        "compute the same products; the tests check the two against each other and against finite "
+        "differences. **Meta-test**: on a new task, start from $\\theta_0$, take $k$ (or more) steps on its "
+        "support set, and measure the loss on its query set."
     )
 
 
