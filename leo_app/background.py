@@ -1,7 +1,7 @@
 """Background jobs of a session: baselines, sweeps and races train here, never in a page script.
 
-A ``BackgroundJob`` runs one work function in a daemon thread under the server's job slots
-(``leo_app.jobs``): it shows ``queued`` while the server is full, then ``running`` with progress and
+A ``BackgroundJob`` (a ``leo_app.job.Job``, like the session's run and race) runs one work function in a
+daemon thread under the server's job slots (``leo_app.jobs``): it shows ``queued`` while the server is full, then ``running`` with progress and
 an ETA, and ends ``finished``, ``stopped`` (the partial result kept), or ``error`` (one line). The
 work function gets a ``JobContext``: it calls ``ctx.report(done, partial)`` after each unit of work
 and checks ``ctx.should_stop()`` often (every training step), so a stop — or a closed tab — ends
@@ -20,7 +20,6 @@ finished cells kept when stopped).
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass
@@ -28,28 +27,18 @@ from typing import Any, Callable
 
 from leo_core.config import TrainConfig
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority, set_native_name
-from leo_core.losses import LOSSES
 from leo_core.models import Model, Params
-from leo_core.sweep import SweepCell, SweepConfig, SweepResult, run_cell
-from leo_core.train import Trainer, TrainingDiverged, make_family
+from leo_core.sweep import CellResult, SweepConfig, SweepResult, run_cell, summarize
+from leo_core.train import Trainer, TrainingDiverged
 
+from .job import CLOSE_JOIN_S, Job, Progress, Status, cpu_copy
 from .race import RaceRunner
 from .jobs import JobSlots, default_slots
 
 __all__ = ["JobStatus", "JobSnapshot", "JobContext", "BackgroundJob", "SessionJobs", "JobStopped",
-           "TrainedResult", "train_work", "sweep_work", "sweep_cell", "CLOSE_JOIN_S"]
+           "TrainedResult", "train_work", "sweep_work", "CLOSE_JOIN_S"]
 
-CLOSE_JOIN_S = 1.5  # a closed session's job threads must be gone within 2 s; a step takes milliseconds
-CROWDED_SLEEP_S = 0.004  # as leo_app.runner: the UI threads get the GIL while several jobs run
-
-
-class JobStatus:
-    QUEUED = "queued"
-    RUNNING = "running"
-    FINISHED = "finished"
-    STOPPED = "stopped"
-    ERROR = "error"
-    ACTIVE = (QUEUED, RUNNING)
+JobStatus = Status  # the job model's one status vocabulary (leo_app.job)
 
 
 class JobStopped(Exception):
@@ -57,7 +46,7 @@ class JobStopped(Exception):
 
 
 @dataclass(frozen=True)
-class JobSnapshot:
+class JobSnapshot(Progress):
     name: str
     label: str
     status: str
@@ -68,20 +57,8 @@ class JobSnapshot:
     error: str | None = None
     job_id: int = 0
 
-    @property
-    def active(self) -> bool:
-        return self.status in JobStatus.ACTIVE
-
-    @property
-    def progress(self) -> float:
-        return min(1.0, self.done / self.total) if self.total else 0.0
-
-    @property
-    def eta(self) -> float | None:
-        """Seconds left at the rate so far (None before the first unit of work)."""
-        if not self.done or self.elapsed <= 0:
-            return None
-        return max(0, self.total - self.done) * self.elapsed / self.done
+    def _units(self) -> tuple[float, float, float]:
+        return self.done, self.total, self.elapsed
 
 
 class JobContext:
@@ -94,8 +71,10 @@ class JobContext:
         return self._job._stop.is_set()
 
     def breathe(self) -> None:
-        """Hand the GIL to the UI threads after a step (longer while other jobs share the server)."""
-        time.sleep(CROWDED_SLEEP_S if self._job._slots.busy > 1 else 0)
+        """After a step: hand the GIL to the UI threads; while the job is paused, wait here."""
+        self._job.breathe()
+        while self._job._pause.is_set() and not self._job._stop.is_set():
+            time.sleep(0.02)
 
     def check(self) -> None:
         """Raise ``JobStopped`` when asked to stop; otherwise ``breathe``."""
@@ -118,47 +97,34 @@ class JobContext:
 Work = Callable[[JobContext], Any]
 
 
-class BackgroundJob:
+class BackgroundJob(Job):
     """One work function in a daemon thread, under a job slot; safe to read from any thread."""
 
     _ids = 0
 
     def __init__(self, name: str, label: str, total: int, work: Work, *, slots: JobSlots | None = None,
                  threads: int = DEFAULT_CPU_THREADS):
+        super().__init__(slots=slots, threads=threads)
         BackgroundJob._ids += 1
         self.name, self.label, self.total = name, label, total
         self._work = work
-        self._slots = slots if slots is not None else default_slots()
-        self._threads = threads
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._status = JobStatus.QUEUED
         self._done = 0
         self._result: Any = None
-        self._error: str | None = None
         self._started_at: float | None = None
         self._ended_at: float | None = None
         self._id = BackgroundJob._ids
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"leo-job-{name}-{self._id}")
 
     def start(self) -> "BackgroundJob":
-        self._thread.start()
+        with self._lock:
+            self._launch(self._run, name=f"leo-job-{self.name}-{self._id}")
         return self
 
     def stop(self, timeout: float | None = 10.0) -> bool:
         """Ask the job to stop and wait at most ``timeout`` seconds; True when its thread ended."""
         self._stop.set()
+        self._pause.clear()
         return self.join(timeout)
-
-    def join(self, timeout: float | None = None) -> bool:
-        if self._thread.ident is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def is_alive(self) -> bool:
-        return self._thread.is_alive()
 
     def snapshot(self) -> JobSnapshot:
         with self._lock:
@@ -171,7 +137,7 @@ class BackgroundJob:
         set_native_name(f"leo-job-{self.name}")
         configure_threads(self._threads)
         lower_thread_priority()
-        if not self._acquire():
+        if not self._wait_for_slot():
             with self._lock:
                 self._status = JobStatus.STOPPED
             return
@@ -194,9 +160,6 @@ class BackgroundJob:
                 final = JobStatus.STOPPED  # a work function that returned its partial result on a stop
             self._status, self._error = final, error
             self._ended_at = time.monotonic()
-
-    def _acquire(self) -> bool:
-        return self._slots.wait(self._stop.is_set)
 
 
 class SessionJobs:
@@ -249,7 +212,7 @@ class SessionJobs:
     def threads(self) -> list[threading.Thread]:
         """Every thread this session's jobs and race started (for tests and the bench)."""
         with self._lock:
-            out = [j._thread for j in self._jobs.values() if j._thread.ident is not None]
+            out = [j.thread for j in self._jobs.values() if j.thread is not None and j.thread.ident is not None]
             if self._race is not None and self._race.thread is not None:
                 out.append(self._race.thread)
         return out
@@ -290,10 +253,6 @@ class TrainedResult:
     note: str = ""
 
 
-def _cpu(params: Params) -> Params:
-    return {n: v.detach().to("cpu", copy=True) for n, v in params.items()}
-
-
 def train_work(cfg: TrainConfig, report_every: int = 10) -> Work:
     """Train ``cfg`` to the end, a step at a time; a stop keeps the θ₀ trained so far (``complete`` False)."""
 
@@ -311,55 +270,25 @@ def train_work(cfg: TrainConfig, report_every: int = 10) -> Work:
         except TrainingDiverged as exc:
             note = f"diverged: {exc}"
         ctx.report(trainer.iteration)
-        return TrainedResult(cfg, trainer.model, _cpu(trainer.meta_params), trainer.iteration, trainer.elapsed,
+        return TrainedResult(cfg, trainer.model, cpu_copy(trainer.meta_params), trainer.iteration, trainer.elapsed,
                              trainer.done and not note, note)
 
     return work
 
 
-def sweep_cell(sweep: SweepConfig, alpha: float, k: int, should_stop: Callable[[], bool]
-               ) -> tuple[float, float, float | None, float, bool] | None:
-    """One cell by the sweep engine's own ``run_cell``, stopped between meta-iterations when asked
-    (None then): (loss, its 95% interval, accuracy, training seconds, diverged) after k steps."""
-    r = run_cell(sweep, SweepCell(alpha, k, sweep.base.seed), threads=None, should_stop=should_stop)
-    if r is None:
-        return None
-    if not r.loss_by_step:  # training diverged
-        return math.nan, math.nan, None, r.seconds, True
-    acc = r.accuracy_by_step[-1] if r.accuracy_by_step else None
-    return r.loss_by_step[-1], r.ci95_by_step[-1], acc, r.seconds, r.diverged
-
-
-def _sweep_result(sweep: SweepConfig, loss, ci, acc, seconds, diverged, classify: bool, loss_name: str) -> SweepResult:
-    copy = lambda grid: [list(row) for row in grid]  # noqa: E731 — a snapshot the thread no longer writes
-    return SweepResult(tuple(sweep.alphas), tuple(sweep.ks), copy(loss), copy(ci), copy(acc) if classify else None,
-                       copy(seconds), copy(diverged), loss_name=loss_name)
-
-
 def sweep_work(sweep: SweepConfig) -> Work:
-    """Every (α, k) cell in ``leo_core.sweep.run_sweep``'s order; after each cell the partial grid is
-    reported (cells not run stay NaN), so a stopped sweep keeps the cells it finished."""
+    """Every (α, k, seed) cell in ``leo_core.sweep``'s order by its own ``run_cell``; after each cell the grid
+    so far (``leo_core.sweep.summarize``: cells not run stay NaN) is reported, so a stopped sweep keeps
+    the cells it finished."""
 
     def work(ctx: JobContext) -> SweepResult:
-        family = make_family(sweep.base)
-        classify, loss_name = family.is_classification, LOSSES[family.loss].display
-        nk, na = len(sweep.ks), len(sweep.alphas)
-        loss = [[math.nan] * na for _ in range(nk)]
-        ci = [[math.nan] * na for _ in range(nk)]
-        acc = [[math.nan] * na for _ in range(nk)]
-        seconds = [[0.0] * na for _ in range(nk)]
-        diverged = [[False] * na for _ in range(nk)]
-        done = 0
-        for i, k in enumerate(sweep.ks):
-            for j, alpha in enumerate(sweep.alphas):
-                cell = sweep_cell(sweep, alpha, k, ctx.between_steps)
-                if cell is None:
-                    return _sweep_result(sweep, loss, ci, acc, seconds, diverged, classify, loss_name)
-                loss[i][j], ci[i][j], a, seconds[i][j], diverged[i][j] = cell
-                if a is not None:
-                    acc[i][j] = a
-                done += 1
-                ctx.report(done, _sweep_result(sweep, loss, ci, acc, seconds, diverged, classify, loss_name))
-        return _sweep_result(sweep, loss, ci, acc, seconds, diverged, classify, loss_name)
+        cells: list[CellResult] = []
+        for cell in sweep.grid():
+            result = run_cell(sweep, cell, threads=None, should_stop=ctx.between_steps)
+            if result is None:
+                break
+            cells.append(result)
+            ctx.report(len(cells), summarize(sweep, cells))
+        return summarize(sweep, cells)
 
     return work

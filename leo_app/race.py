@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import torch
 
 from leo_core.algorithms import MetaAlgorithm
 from leo_core.config import TrainConfig
@@ -35,25 +34,15 @@ from leo_core.tasks import TaskFamily
 from leo_core.train import Trainer, TrainingDiverged
 from leo_core.views.comparison import ComparedRun
 from leo_core.views.race import RaceConfig
-from .jobs import JobSlots, PausableWorker, default_slots
+from .job import CLOSE_JOIN_S, Job, Progress, Status, all_finite, cpu_copy
+from .jobs import JobSlots
 
 __all__ = ["RaceStatus", "EntrySnapshot", "RaceSnapshot", "RaceRunner", "CLOSE_JOIN_S"]
 
-CLOSE_JOIN_S = 1.5
 _PUBLISH_EVERY_S = 0.25  # how often the thread copies every entry's θ₀ for the live fit panel
-CROWDED_SLEEP_S = 0.004
 
 
-class RaceStatus:
-    IDLE = "idle"
-    QUEUED = "queued"
-    RUNNING = "running"
-    PAUSED = "paused"
-    EVALUATING = "evaluating"
-    STOPPED = "stopped"
-    FINISHED = "finished"
-    ERROR = "error"
-    ACTIVE = (QUEUED, RUNNING, PAUSED, EVALUATING)
+RaceStatus = Status  # the job model's one status vocabulary (leo_app.job)
 
 
 @dataclass(frozen=True)
@@ -74,7 +63,7 @@ class EntrySnapshot:
 
 
 @dataclass(frozen=True)
-class RaceSnapshot:
+class RaceSnapshot(Progress):
     status: str
     race: RaceConfig | None = None
     entries: tuple[EntrySnapshot, ...] = ()
@@ -86,9 +75,8 @@ class RaceSnapshot:
     wall_seconds: float = 0.0
     theta_version: int = 0
 
-    @property
-    def active(self) -> bool:
-        return self.status in RaceStatus.ACTIVE
+    def _units(self) -> tuple[float, float, float]:
+        return self.iteration, self.total, self.wall_seconds
 
     @property
     def iteration(self) -> int:
@@ -98,28 +86,10 @@ class RaceSnapshot:
     def total(self) -> int:
         return self.race.iterations if self.race else 0
 
-    @property
-    def progress(self) -> float:
-        return min(1.0, self.iteration / self.total) if self.total else 0.0
-
-    @property
-    def eta(self) -> float | None:
-        if not self.iteration or self.wall_seconds <= 0 or not self.total:
-            return None
-        return max(0, self.total - self.iteration) * self.wall_seconds / self.iteration
-
     def compared_runs(self) -> list[ComparedRun]:
         """Every entry as a ``ComparedRun`` (for ``comparison.final_table`` and the Compare list)."""
         return [ComparedRun(f"race{self.run_id}-{e.key}", e.key, e.config, e.model, e.meta_params, e.iteration,
                             e.seconds) for e in self.entries if e.meta_params is not None]
-
-
-def _cpu(params: Params) -> Params:
-    return {n: v.detach().to("cpu", copy=True) for n, v in params.items()}
-
-
-def _finite(params: Params) -> bool:
-    return all(bool(torch.isfinite(v).all()) for v in params.values())
 
 
 @dataclass
@@ -133,30 +103,21 @@ class _Entry:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class RaceRunner(PausableWorker):
+class RaceRunner(Job):
     """One race at a time in one background thread; safe to call from any thread."""
 
     def __init__(self, *, slots: JobSlots | None = None, history_capacity: int = 1000,
                  threads: int = DEFAULT_CPU_THREADS):
-        self._slots = slots if slots is not None else default_slots()
+        super().__init__(slots=slots, threads=threads)
         self._capacity = history_capacity
-        self._threads = threads
-        self._lock = threading.Lock()
-        self._step_lock = threading.Lock()
-        self._pause = threading.Event()
-        self._stop = threading.Event()
         self._closing = threading.Event()
-        self._thread: threading.Thread | None = None
         self._race: RaceConfig | None = None
         self._entries: list[_Entry] = []
-        self._status = RaceStatus.IDLE
-        self._error: str | None = None
         self._evaluation: tuple[EvalResult, ...] | None = None
         self._train_evaluation: tuple[EvalResult, ...] | None = None
         self._run_id = 0
         self._wall = 0.0
         self._version = 0
-        self._closed = False
 
     # -- control -----------------------------------------------------------------------------------
 
@@ -168,7 +129,7 @@ class RaceRunner(PausableWorker):
         configure_threads(self._threads)
         entries = [_Entry(e.key, Trainer(e.config), MetricHistory(self._capacity)) for e in race.entries]
         for e in entries:
-            e.params = _cpu(e.trainer.meta_params)
+            e.params = cpu_copy(e.trainer.meta_params)
         with self._lock:
             self._race, self._entries = race, entries
             self._status, self._error, self._evaluation = RaceStatus.RUNNING, None, None
@@ -176,12 +137,8 @@ class RaceRunner(PausableWorker):
             self._run_id += 1
             self._wall = 0.0
             self._version += 1
-            self._stop.clear()
-            self._pause.clear()
             self._closing.clear()
-            self._thread = threading.Thread(target=self._loop, args=(entries,), daemon=True,
-                                            name=f"leo-race-{self._run_id}")
-            self._thread.start()
+            self._launch(self._loop, entries, name=f"leo-race-{self._run_id}")
 
     def stop(self, timeout: float | None = None, *, evaluate: bool = True) -> bool:
         """Stop training; with ``evaluate`` the thread still scores every entry on the test tasks.
@@ -198,16 +155,6 @@ class RaceRunner(PausableWorker):
         """Stop for good (the session ended): no evaluation; waits ≤ ``CLOSE_JOIN_S`` when ``wait``."""
         self._closed = True
         self.stop(CLOSE_JOIN_S if wait else None, evaluate=False)
-
-
-    @property
-    def thread(self) -> threading.Thread | None:
-        return self._thread
-
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -266,7 +213,7 @@ class RaceRunner(PausableWorker):
                         e.history.append(record)
                         if e.trainer.done:
                             e.status = "done"
-                    time.sleep(CROWDED_SLEEP_S if self._slots.busy > 1 else 0)
+                    self.breathe()
                 now = time.monotonic()
                 with self._lock:
                     self._wall += now - t0
@@ -293,8 +240,7 @@ class RaceRunner(PausableWorker):
         except Exception as exc:  # one line on the page; the thread never dies silently
             final, error = RaceStatus.ERROR, f"the race failed: {type(exc).__name__}: {exc}"
         finally:
-            if holding:
-                self._slots.release()
+            self._give_back(holding)
         with self._lock:
             if self._entries is entries:
                 self._status, self._error = final, error
@@ -302,7 +248,7 @@ class RaceRunner(PausableWorker):
     def _evaluate(self, e: _Entry, split: str = "test") -> EvalResult:
         race = self._race
         assert race is not None
-        params = e.params if e.params is not None else _cpu(e.trainer.meta_params)
+        params = e.params if e.params is not None else cpu_copy(e.trainer.meta_params)
         device = e.trainer.device
         params = {n: v.to(device) for n, v in params.items()}
         return evaluate(e.trainer.model, e.trainer.family, e.trainer.algorithm, params, e.trainer.cfg.alpha,
@@ -313,10 +259,10 @@ class RaceRunner(PausableWorker):
         copies = []
         with self._step_lock:
             for e in entries:
-                copies.append(_cpu(e.trainer.meta_params))
+                copies.append(cpu_copy(e.trainer.meta_params))
         with self._lock:
             for e, p in zip(entries, copies):
-                if _finite(p):
+                if all_finite(p):
                     e.params = p
             self._version += 1
 

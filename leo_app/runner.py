@@ -1,7 +1,8 @@
 """Background meta-training for an interactive front end: one ``TrainingRunner`` per user session.
 
-The runner owns a ``Trainer``, a ``MetricHistory``, a lock and pause/stop events, and runs the
-trainer in a daemon thread. The thread never touches the UI: a front end polls ``snapshot()``,
+The runner is a ``leo_app.job.Job`` (the job model every kind of background work shares: status,
+slot, pause/resume/stop); it owns a ``Trainer`` and a ``MetricHistory`` and runs the trainer in the
+job's daemon thread. The thread never touches the UI: a front end polls ``snapshot()``,
 which returns an immutable ``RunSnapshot`` (status, metrics, the latest finite θ₀ on the CPU).
 Each ``start()`` freezes its ``TrainConfig``; changing settings afterwards affects only the next
 start, never the running thread.
@@ -13,7 +14,7 @@ the newest snapshot in ``st.session_state["leo_run"]`` for other pages.
 Threading: torch runs one intra-op thread (``device.configure_threads``): the tensors are tiny,
 and the server, the browser and other sessions share the cores. The training loop calls
 ``time.sleep(0)`` after every step, which hands the GIL to a waiting UI thread at once instead of
-after Python's 5 ms switch interval; while other jobs run too it sleeps ``CROWDED_SLEEP_S``, so
+after Python's 5 ms switch interval; while other jobs run too it sleeps longer (``leo_app.job``), so
 the server's event loop and the other sessions' polls get their turn.
 
 Runs on disk: a runner given a runs root (the app's: ``leo_core.runs.runs_root()``) keeps its run in a run
@@ -39,7 +40,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import torch
 
 from leo_core.algorithms import MetaAlgorithm
 from leo_core.config import TrainConfig
@@ -47,7 +47,8 @@ from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from leo_core.history import MetricHistory
 from leo_core.runs import BOOT_ID, new_run_id, read_status, run_path, write_run
-from .jobs import JobSlots, PausableWorker, default_slots
+from .job import CLOSE_JOIN_S, Job, Progress, Status, all_finite, cpu_copy
+from .jobs import JobSlots
 from leo_core.models import Model, Params
 from leo_core.tasks import TaskFamily
 from leo_core.train import MetricRecord, Trainer, TrainingDiverged
@@ -58,8 +59,6 @@ __all__ = [
 
 _PUBLISH_EVERY_S = 0.1  # how often the thread publishes a fresh θ₀ snapshot while running
 _JOIN_TIMEOUT_S = 10.0
-CLOSE_JOIN_S = 1.5  # a closed session's thread must be gone within 2 s; a step takes milliseconds
-CROWDED_SLEEP_S = 0.004  # per-step sleep while more than one job runs: the UI threads get the GIL
 SAVE_EVERY_S = 30.0  # a training run is saved to its directory at least this often
 INTERRUPTED = "interrupted"  # run.json's status of a run whose session closed while it trained
 _HANDOVER_S = 3.0  # how long ``open`` waits for a closing session (a browser reload) to let its run go
@@ -93,24 +92,11 @@ def runs_in_use() -> set[str]:
         return set(_holders)
 
 
-class RunStatus:
-    """Runner states (plain strings, so they print and compare easily)."""
-
-    IDLE = "idle"  # nothing trained yet
-    LOADED = "loaded"  # a checkpoint is loaded, not training
-    QUEUED = "queued"  # waiting for a free training slot (the server's LEO_MAX_JOBS limit)
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPED = "stopped"  # stopped by the user before the last iteration
-    FINISHED = "finished"
-    DIVERGED = "diverged"  # non-finite loss/gradient; the last finite θ₀ is kept
-    ERROR = "error"  # anything unexpected; ``error`` says what
-
-    ACTIVE = (QUEUED, RUNNING, PAUSED)
+RunStatus = Status  # the job model's one status vocabulary (leo_app.job)
 
 
 @dataclass(frozen=True)
-class RunSnapshot:
+class RunSnapshot(Progress):
     """What a front end shows: an immutable copy, safe to keep after the run moves on."""
 
     status: str
@@ -132,13 +118,8 @@ class RunSnapshot:
     run_key: str | None = None  # the run directory's id (in the address bar); None: not on disk
     save_error: str | None = None  # why the last save failed (training goes on in memory)
 
-    @property
-    def active(self) -> bool:
-        return self.status in RunStatus.ACTIVE
-
-    @property
-    def progress(self) -> float:
-        return min(1.0, self.iteration / self.total) if self.total else 0.0
+    def _units(self) -> tuple[float, float, float]:
+        return self.iteration, self.total, self.elapsed
 
     @property
     def its_per_sec(self) -> float:
@@ -150,38 +131,29 @@ class RunSnapshot:
 
     @property
     def eta(self) -> float | None:
-        """Seconds left at the recent rate (None before the first iteration)."""
+        """Seconds left at the recent rate (None before the first iteration): a resumed run's own pace."""
         rate = self.its_per_sec
         if not rate or not math.isfinite(rate):
             return None
         return max(0, self.total - self.iteration) / rate
 
 
-class TrainingRunner(PausableWorker):
+class TrainingRunner(Job):
     """Runs one training at a time in a background thread; safe to call from any thread."""
 
     def __init__(self, *, history_capacity: int = 2000, threads: int = DEFAULT_CPU_THREADS,
                  yield_every_step: bool = True, slots: JobSlots | None = None, root: Path | None = None,
                  save_every_s: float = SAVE_EVERY_S):
-        self._lock = threading.Lock()  # guards everything below that the thread also writes
-        self._step_lock = threading.Lock()  # held while the trainer changes (a step, a load)
-        self._pause = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(slots=slots, threads=threads)
         self._history_capacity = history_capacity
-        self._threads = threads
         self._yield = yield_every_step
-        self._slots = slots if slots is not None else default_slots()
         self._trainer: Trainer | None = None
         self._history = MetricHistory(history_capacity)
-        self._status = RunStatus.IDLE
-        self._error: str | None = None
         self._theta0: Params | None = None
         self._meta_params: Params | None = None
         self._theta_path: tuple[tuple[int, float, float], ...] | None = None
         self._theta_version = 0
         self._run_id = 0
-        self._closed = False
         self._root = None if root is None else Path(root)
         self._save_every_s = save_every_s
         self._run_key: str | None = None
@@ -286,14 +258,10 @@ class TrainingRunner(PausableWorker):
             self._error = None
             self._run_id += 1
             self._publish_theta()
-            self._stop.clear()
-            self._pause.clear()
             if self._root is not None:
                 self._hold(run_key or new_run_id())
             self._save(trainer, hist, RunStatus.RUNNING)
-            self._thread = threading.Thread(target=self._loop, args=(trainer, hist), daemon=True,
-                                            name=f"leo-train-{self._run_id}")
-            self._thread.start()
+            self._launch(self._loop, trainer, hist, name=f"leo-train-{self._run_id}")
 
     def extend(self, more_iterations: int) -> None:
         """Continue the current θ₀ (a stopped, finished or loaded run) for ``more_iterations``.
@@ -363,20 +331,6 @@ class TrainingRunner(PausableWorker):
         if not self.is_alive:
             self._hold(None)
 
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-
-    @property
-    def status(self) -> str:
-        return self._status
-
-    @property
-    def error(self) -> str | None:
-        return self._error
-
     # -- the thread ------------------------------------------------------------------------------
 
     def _loop(self, trainer: Trainer, history: MetricHistory) -> None:
@@ -406,15 +360,14 @@ class TrainingRunner(PausableWorker):
                 if now - last_save >= self._save_every_s:
                     self._save(trainer, history, RunStatus.RUNNING)
                     last_save = now
-                if self._yield:  # hand the GIL to a waiting UI thread now (longer when jobs share the server)
-                    time.sleep(CROWDED_SLEEP_S if self._slots.busy > 1 else 0)
+                if self._yield:
+                    self.breathe()
         except TrainingDiverged as exc:
             final, error = RunStatus.DIVERGED, str(exc)
         except Exception as exc:  # the UI shows one line; the thread must never die silently
             final, error = RunStatus.ERROR, f"training failed: {type(exc).__name__}: {exc}"
         finally:
-            if holding:
-                self._slots.release()
+            self._give_back(holding)
         with self._lock:
             if self._trainer is trainer:
                 self._publish_theta()
@@ -438,10 +391,10 @@ class TrainingRunner(PausableWorker):
         if self._trainer is None:
             return
         with self._step_lock:
-            theta = {k: v.detach().to("cpu", copy=True) for k, v in self._trainer.initialization().items()}
-            meta = {k: v.detach().to("cpu", copy=True) for k, v in self._trainer.meta_params.items()}
+            theta = cpu_copy(self._trainer.initialization())
+            meta = cpu_copy(self._trainer.meta_params)
             path = self._trainer.theta_path.points() if self._trainer.theta_path is not None else None
-        if all(bool(torch.isfinite(v).all()) for v in (*theta.values(), *meta.values())):
+        if all_finite(theta) and all_finite(meta):
             self._theta0, self._meta_params, self._theta_path = theta, meta, path
             self._theta_version += 1
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import pytest
 import torch
 
 from helpers import join_jobs, no_errors
-from leo_app.background import BackgroundJob, JobStatus, SessionJobs, sweep_cell, sweep_work, train_work
+from leo_app.background import BackgroundJob, JobStatus, SessionJobs, sweep_work, train_work
 from leo_app.jobs import JobSlots
 from leo_app.race import RaceRunner, RaceStatus
 from leo_core.config import EvalConfig
@@ -190,9 +191,11 @@ def test_the_sweep_job_cell_is_a_cell_trained_and_scored_alone():
         pass
     ref = evaluate(alone.model, alone.family, alone.algorithm, alone.meta_params, 0.01,
                    EvalConfig(tasks=20, shots=5, seed=1, steps=2))
-    loss, ci, acc, _, diverged = sweep_cell(sweep, 0.01, 2, lambda: False)
-    assert (loss, ci) == pytest.approx((ref.loss_by_step[-1], ref.ci95_by_step[-1])) and acc is None and not diverged
-    assert sweep_cell(sweep, 0.01, 2, lambda: True) is None
+    job = BackgroundJob("sweep", "sweep", 1, sweep_work(sweep), slots=JobSlots(1)).start()
+    assert job.join(60)
+    grid = job.snapshot().result
+    assert (grid.loss[0][0], grid.ci95[0][0]) == pytest.approx((ref.loss_by_step[-1], ref.ci95_by_step[-1]))
+    assert grid.accuracy is None and not grid.diverged[0][0]
 
 
 def test_a_sweep_stopped_midway_keeps_its_finished_cells():
@@ -308,10 +311,30 @@ def test_race_figures_name_one_trace_per_entry_and_validate():
     assert columns[3] == columns[0] and columns[4] == columns[1] and columns[0][1] < columns[1][0]
 
 
-def test_the_runner_and_the_race_share_the_pausable_workers_status_names():
-    from leo_app.jobs import PausableWorker
-    from leo_app.runner import RunStatus
+def test_every_kind_of_background_work_is_one_job_model():
+    """The run, the race and a baseline or sweep are one ``Job``: one status vocabulary, pause gives the slot
+    back, resume takes it again, stop keeps the partial result."""
+    from leo_app.job import Job, Status
+    from leo_app.runner import RunStatus, TrainingRunner
 
-    for status in (RunStatus, RaceStatus):
-        assert (status.QUEUED, status.RUNNING, status.PAUSED) == (
-            PausableWorker._QUEUED, PausableWorker._RUNNING, PausableWorker._PAUSED)
+    assert RunStatus is RaceStatus is JobStatus is Status
+    assert all(issubclass(kind, Job) for kind in (TrainingRunner, RaceRunner, BackgroundJob))
+    slots = JobSlots(1)
+    base = _race(("leo",), iterations=100_000).shared
+    job = BackgroundJob("baseline", "baseline", base.iterations, train_work(base, report_every=1), slots=slots).start()
+    try:
+        _wait(lambda: job.snapshot().done > 2)
+        job.pause()
+        assert job.snapshot().status == Status.PAUSED
+        first = job.snapshot().done
+        time.sleep(0.3)  # not a wait: nothing may happen meanwhile (but the step in flight)
+        frozen = job.snapshot().done
+        assert frozen <= first + 1
+        time.sleep(0.3)
+        assert job.snapshot().done == frozen
+        job.resume()
+        _wait(lambda: job.snapshot().done > frozen + 2)
+    finally:
+        assert job.stop(30)
+    snap = job.snapshot()
+    assert snap.status == Status.STOPPED and snap.result.iterations >= frozen + 2 and not snap.result.complete

@@ -1,0 +1,184 @@
+"""One job model for all of a session's background work: a training run, a race, a baseline, a sweep.
+
+A ``Job`` owns one daemon thread at a time and the controls every kind shares: a status from one
+vocabulary (``Status``), a server job slot taken before the first step (``queued`` while the server is
+full, ``leo_app.jobs.JobSlots``) and given back on pause, stop, end, failure and close; pause and
+resume; stop and join; ``breathe`` after each step (the UI threads get the GIL). Its snapshot types
+share ``Progress`` (active, progress, ETA). The kinds specialise it:
+
+- ``leo_app.runner.TrainingRunner``: the session's run, saved to its run directory;
+- ``leo_app.race.RaceRunner``: several trainers stepped in turn, then evaluated;
+- ``leo_app.background.BackgroundJob``: one work function (a baseline, a sweep) with partial results.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import torch
+
+from leo_core.device import DEFAULT_CPU_THREADS
+from leo_core.models import Params
+from .jobs import JobSlots, default_slots
+
+__all__ = ["Status", "Progress", "Job", "cpu_copy", "all_finite", "CLOSE_JOIN_S", "CROWDED_SLEEP_S"]
+
+CLOSE_JOIN_S = 1.5  # a closed session's threads must be gone within 2 s; a step takes milliseconds
+CROWDED_SLEEP_S = 0.004  # per-step sleep while more than one job runs: the UI threads get the GIL
+
+
+class Status:
+    """Every job's states (plain strings, so they print, compare and go into run.json as they are)."""
+
+    IDLE = "idle"  # nothing started yet
+    LOADED = "loaded"  # a checkpoint or saved run is loaded, not training
+    QUEUED = "queued"  # waiting for a free job slot (the server's LEO_MAX_JOBS limit)
+    RUNNING = "running"
+    PAUSED = "paused"
+    EVALUATING = "evaluating"  # a race scoring its entries after training
+    STOPPED = "stopped"  # stopped by the user before the end; what was done is kept
+    FINISHED = "finished"
+    DIVERGED = "diverged"  # non-finite loss/gradient; the last finite θ₀ is kept
+    ERROR = "error"  # anything unexpected; the snapshot's ``error`` says what
+
+    ACTIVE = (QUEUED, RUNNING, PAUSED, EVALUATING)
+
+
+class Progress:
+    """What every job snapshot derives from its ``status`` and ``_units()`` = (done, total, seconds so far)."""
+
+    status: str
+
+    def _units(self) -> tuple[float, float, float]:
+        raise NotImplementedError
+
+    @property
+    def active(self) -> bool:
+        return self.status in Status.ACTIVE
+
+    @property
+    def progress(self) -> float:
+        done, total, _ = self._units()
+        return min(1.0, done / total) if total else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the rate so far (None before the first unit of work)."""
+        done, total, seconds = self._units()
+        if not done or seconds <= 0 or not total:
+            return None
+        return max(0.0, total - done) * seconds / done
+
+
+def cpu_copy(params: Params) -> Params:
+    """Detached CPU copies (what a snapshot may keep after the job moves on)."""
+    return {n: v.detach().to("cpu", copy=True) for n, v in params.items()}
+
+
+def all_finite(params: Params) -> bool:
+    return all(bool(torch.isfinite(v).all()) for v in params.values())
+
+
+class Job:
+    """The shared base: a thread, a status, a slot, pause/resume/stop. Subclasses write the thread's body and
+    call ``_ready`` at the top of its loop and ``breathe`` after each step."""
+
+    def __init__(self, *, slots: JobSlots | None = None, threads: int = DEFAULT_CPU_THREADS):
+        self._slots = slots if slots is not None else default_slots()
+        self._threads = threads
+        self._lock = threading.Lock()  # guards the state the thread and the readers share
+        self._step_lock = threading.Lock()  # held while a trainer changes (a step, a load, a copy)
+        self._pause = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._status = Status.IDLE
+        self._error: str | None = None
+        self._closed = False
+
+    # -- control ---------------------------------------------------------------------------------
+
+    def _launch(self, target: Callable[..., None], *args, name: str) -> None:
+        """Start the job's thread (caller holds ``_lock``); clears the stop and pause requests first."""
+        self._stop.clear()
+        self._pause.clear()
+        self._thread = threading.Thread(target=target, args=args, daemon=True, name=name)
+        self._thread.start()
+
+    def pause(self) -> None:
+        with self._lock:
+            if self._status in (Status.RUNNING, Status.QUEUED):
+                self._pause.set()
+                self._status = Status.PAUSED
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._status == Status.PAUSED:
+                self._pause.clear()
+                self._status = Status.RUNNING
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True when it has (or never started)."""
+        thread = self._thread
+        if thread is None or thread.ident is None:
+            return True
+        if thread is not threading.current_thread():
+            thread.join(timeout)
+        return not thread.is_alive()
+
+    @property
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def error(self) -> str | None:
+        return self._error
+
+    # -- inside the thread -----------------------------------------------------------------------
+
+    def breathe(self) -> None:
+        """After a step: hand the GIL to a waiting UI thread now (longer while other jobs share the server)."""
+        time.sleep(CROWDED_SLEEP_S if self._slots.busy > 1 else 0)
+
+    def _ready(self, holding: bool, publish: Callable[[], None] = lambda: None) -> tuple[bool, bool]:
+        """One check at the top of the thread's loop: ``(holding, go)``. Paused: ``publish()``, give the
+        slot back so a paused job never holds back other sessions, and wait for resume or stop;
+        without a slot: take one or wait queued. ``go`` is False when the loop should check again."""
+        if self._pause.is_set():
+            publish()
+            if holding:
+                self._slots.release()
+                holding = False
+            while self._pause.is_set() and not self._stop.is_set():
+                time.sleep(0.02)
+            return holding, False
+        if not holding:
+            return self._wait_for_slot(), False
+        return True, True
+
+    def _give_back(self, holding: bool) -> None:
+        """At the thread's end: return the slot if it holds one."""
+        if holding:
+            self._slots.release()
+
+    def _wait_for_slot(self) -> bool:
+        """Take a job slot, showing ``queued`` while none is free; False if stopped or paused meanwhile."""
+        return self._slots.wait(lambda: self._stop.is_set() or self._pause.is_set(), self._show_queued)
+
+    def _show_queued(self, queued: bool) -> None:
+        with self._lock:
+            if self._status == (Status.RUNNING if queued else Status.QUEUED):
+                self._status = Status.QUEUED if queued else Status.RUNNING
