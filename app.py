@@ -61,10 +61,12 @@ def _jobs_usable(jobs: "SessionJobs") -> bool:
 
 @st.cache_resource(scope="session", on_release=_release_jobs, validate=_jobs_usable, show_spinner=False)
 def session_jobs() -> "SessionJobs":
-    """This session's background jobs (baselines, sweeps) and race, all stopped when the session ends."""
+    """This session's background jobs (baselines, sweeps) and race, all stopped when the session ends; their
+    runs are saved under the runs root."""
     from leo_app.background import SessionJobs
+    from leo_core.runs import runs_root
 
-    return SessionJobs()
+    return SessionJobs(root=runs_root())
 
 
 def main() -> None:

@@ -23,15 +23,18 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from leo_core.config import TrainConfig
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority, set_native_name
+from leo_core.history import MetricHistory
 from leo_core.models import Model, Params
+from leo_core.runs import new_run_id
 from leo_core.sweep import CellResult, SweepConfig, SweepResult, run_cell, summarize
 from leo_core.train import Trainer, TrainingDiverged
 
-from .job import CLOSE_JOIN_S, Job, Progress, Status, cpu_copy
+from .job import CLOSE_JOIN_S, SAVE_EVERY_S, Job, Progress, Status, cpu_copy, save_run
 from .race import RaceRunner
 from .jobs import JobSlots, default_slots
 
@@ -165,8 +168,9 @@ class BackgroundJob(Job):
 class SessionJobs:
     """One session's background jobs by name, and its race; ``close()`` stops them all."""
 
-    def __init__(self, slots: JobSlots | None = None):
+    def __init__(self, slots: JobSlots | None = None, root: Path | None = None):
         self._slots = slots
+        self.root = root  # the runs root its race, baselines and sweep cells are saved under (None: memory only)
         self._jobs: dict[str, BackgroundJob] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -206,7 +210,7 @@ class SessionJobs:
         """The session's ``RaceRunner`` (one per session; a new race replaces the old one inside it)."""
         with self._lock:
             if self._race is None:
-                self._race = RaceRunner(slots=self._slots)
+                self._race = RaceRunner(slots=self._slots, root=self.root)
             return self._race
 
     def threads(self) -> list[threading.Thread]:
@@ -251,40 +255,51 @@ class TrainedResult:
     seconds: float
     complete: bool  # False when stopped early (or diverged: the last finite θ₀ is kept)
     note: str = ""
+    run_key: str | None = None  # its run directory under the runs root (None: not saved)
 
 
-def train_work(cfg: TrainConfig, report_every: int = 10) -> Work:
-    """Train ``cfg`` to the end, a step at a time; a stop keeps the θ₀ trained so far (``complete`` False)."""
+def train_work(cfg: TrainConfig, report_every: int = 10, root: Path | None = None) -> Work:
+    """Train ``cfg`` to the end, a step at a time; a stop keeps the θ₀ trained so far (``complete`` False).
+    With a runs root the run is saved there as a run directory (every ``SAVE_EVERY_S`` and at the end)."""
 
     def work(ctx: JobContext) -> TrainedResult:
         trainer = Trainer(cfg)
-        note = ""
+        history = MetricHistory()
+        key = f"{new_run_id()}-{cfg.algorithm}" if root is not None else None
+        note, status, last_save = "", Status.FINISHED, time.monotonic()
         try:
             while not trainer.done:
                 if ctx.should_stop():
+                    status = Status.STOPPED
                     break
-                trainer.step()
+                history.append(trainer.step())
                 if trainer.iteration % report_every == 0:
                     ctx.report(trainer.iteration)
+                if key is not None and time.monotonic() - last_save >= SAVE_EVERY_S:
+                    save_run(root, key, trainer, history, Status.RUNNING)
+                    last_save = time.monotonic()
                 ctx.breathe()
         except TrainingDiverged as exc:
-            note = f"diverged: {exc}"
+            note, status = f"diverged: {exc}", Status.DIVERGED
         ctx.report(trainer.iteration)
+        failed = save_run(root, key, trainer, history, status)
         return TrainedResult(cfg, trainer.model, cpu_copy(trainer.meta_params), trainer.iteration, trainer.elapsed,
-                             trainer.done and not note, note)
+                             trainer.done and not note, note or (failed or ""), None if failed else key)
 
     return work
 
 
-def sweep_work(sweep: SweepConfig) -> Work:
+def sweep_work(sweep: SweepConfig, root: Path | None = None) -> Work:
     """Every (α, k, seed) cell in ``leo_core.sweep``'s order by its own ``run_cell``; after each cell the grid
     so far (``leo_core.sweep.summarize``: cells not run stay NaN) is reported, so a stopped sweep keeps
-    the cells it finished."""
+    the cells it finished. With a runs root each cell's trained run is kept there (``<sweep id>-<cell>``)."""
 
     def work(ctx: JobContext) -> SweepResult:
         cells: list[CellResult] = []
+        key = new_run_id() if root is not None else None
         for cell in sweep.grid():
-            result = run_cell(sweep, cell, threads=None, should_stop=ctx.between_steps)
+            save_to = Path(root) / f"{key}-alpha{cell.alpha:g}-k{cell.k}-seed{cell.seed}" if key else None
+            result = run_cell(sweep, cell, threads=None, should_stop=ctx.between_steps, save_to=save_to)
             if result is None:
                 break
             cells.append(result)

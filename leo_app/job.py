@@ -15,18 +15,23 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 import torch
 
 from leo_core.device import DEFAULT_CPU_THREADS
+from leo_core.history import MetricHistory
 from leo_core.models import Params
+from leo_core.runs import run_path, write_run
 from .jobs import JobSlots, default_slots
 
-__all__ = ["Status", "Progress", "Job", "cpu_copy", "all_finite", "CLOSE_JOIN_S", "CROWDED_SLEEP_S"]
+__all__ = ["Status", "Progress", "Job", "cpu_copy", "all_finite", "save_run", "CLOSE_JOIN_S", "CROWDED_SLEEP_S",
+           "SAVE_EVERY_S"]
 
 CLOSE_JOIN_S = 1.5  # a closed session's threads must be gone within 2 s; a step takes milliseconds
 CROWDED_SLEEP_S = 0.004  # per-step sleep while more than one job runs: the UI threads get the GIL
+SAVE_EVERY_S = 30.0  # a job's runs are saved to their directories at least this often while they train
 
 
 class Status:
@@ -81,11 +86,35 @@ def all_finite(params: Params) -> bool:
     return all(bool(torch.isfinite(v).all()) for v in params.values())
 
 
+def save_run(root: Path | None, run_key: str | None, trainer: Any, history: MetricHistory, status: str,
+             error: str | None = None, lock: threading.Lock | None = None) -> str | None:
+    """Write one trainer's run directory ``root/run_key`` (nothing without a root); None, or why it failed
+    (a full or read-only disk: the job goes on in memory). ``lock`` guards the trainer's state."""
+    if root is None or run_key is None:
+        return None
+    if lock is not None:
+        with lock:
+            state = trainer.state_dict()
+    else:
+        state = trainer.state_dict()
+    record = {"status": status, "iteration": trainer.iteration, "total": trainer.cfg.iterations, "origin": "app",
+              "error": error}
+    try:
+        write_run(run_path(Path(root), run_key), state, history, record)
+    except OSError as exc:
+        return (f"Runs are not being saved to {root} ({exc.strerror or exc}); training goes on in memory: "
+                "download the checkpoint to keep it.")
+    return None
+
+
 class Job:
     """The shared base: a thread, a status, a slot, pause/resume/stop. Subclasses write the thread's body and
     call ``_ready`` at the top of its loop and ``breathe`` after each step."""
 
-    def __init__(self, *, slots: JobSlots | None = None, threads: int = DEFAULT_CPU_THREADS):
+    def __init__(self, *, slots: JobSlots | None = None, threads: int = DEFAULT_CPU_THREADS,
+                 root: Path | None = None):
+        self._root = None if root is None else Path(root)  # where its runs are saved (None: memory only)
+        self._save_error: str | None = None
         self._slots = slots if slots is not None else default_slots()
         self._threads = threads
         self._lock = threading.Lock()  # guards the state the thread and the readers share
@@ -147,7 +176,17 @@ class Job:
     def error(self) -> str | None:
         return self._error
 
+    @property
+    def root(self) -> Path | None:
+        """The runs root this job saves under (None: its runs stay in memory)."""
+        return self._root
+
     # -- inside the thread -----------------------------------------------------------------------
+
+    def _save_run(self, run_key: str | None, trainer: Any, history: MetricHistory, status: str) -> None:
+        """Save one of the job's trainers to its run directory; a failure is kept in ``_save_error``."""
+        if self._root is not None and run_key is not None:
+            self._save_error = save_run(self._root, run_key, trainer, history, status, self._error, self._step_lock)
 
     def breathe(self) -> None:
         """After a step: hand the GIL to a waiting UI thread now (longer while other jobs share the server)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 
@@ -29,12 +30,13 @@ from leo_core.config import TrainConfig
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority, set_native_name
 from leo_core.evaluate import EvalResult, evaluate
 from leo_core.history import MetricHistory
+from leo_core.runs import new_run_id
 from leo_core.models import Model, Params
 from leo_core.tasks import TaskFamily
 from leo_core.train import Trainer, TrainingDiverged
 from leo_core.views.comparison import ComparedRun
 from leo_core.views.race import RaceConfig
-from .job import CLOSE_JOIN_S, Job, Progress, Status, all_finite, cpu_copy
+from .job import CLOSE_JOIN_S, SAVE_EVERY_S, Job, Progress, Status, all_finite, cpu_copy
 from .jobs import JobSlots
 
 __all__ = ["RaceStatus", "EntrySnapshot", "RaceSnapshot", "RaceRunner", "CLOSE_JOIN_S"]
@@ -74,6 +76,8 @@ class RaceSnapshot(Progress):
     run_id: int = 0
     wall_seconds: float = 0.0
     theta_version: int = 0
+    run_keys: tuple[str, ...] = ()  # each entry's run directory under the runs root (empty: not saved)
+    save_error: str | None = None
 
     def _units(self) -> tuple[float, float, float]:
         return self.iteration, self.total, self.wall_seconds
@@ -107,12 +111,13 @@ class RaceRunner(Job):
     """One race at a time in one background thread; safe to call from any thread."""
 
     def __init__(self, *, slots: JobSlots | None = None, history_capacity: int = 1000,
-                 threads: int = DEFAULT_CPU_THREADS):
-        super().__init__(slots=slots, threads=threads)
+                 threads: int = DEFAULT_CPU_THREADS, root: Path | None = None):
+        super().__init__(slots=slots, threads=threads, root=root)
         self._capacity = history_capacity
         self._closing = threading.Event()
         self._race: RaceConfig | None = None
         self._entries: list[_Entry] = []
+        self._race_key: str | None = None  # the race's run directories are "<race_key>-<entry>"
         self._evaluation: tuple[EvalResult, ...] | None = None
         self._train_evaluation: tuple[EvalResult, ...] | None = None
         self._run_id = 0
@@ -138,6 +143,7 @@ class RaceRunner(Job):
             self._wall = 0.0
             self._version += 1
             self._closing.clear()
+            self._race_key = new_run_id() if self._root is not None else None
             self._launch(self._loop, entries, name=f"leo-race-{self._run_id}")
 
     def stop(self, timeout: float | None = None, *, evaluate: bool = True) -> bool:
@@ -164,8 +170,9 @@ class RaceRunner(Job):
                 EntrySnapshot(e.key, e.trainer.cfg, e.status, e.trainer.iteration, e.history.columns(), e.params,
                               e.trainer.model, e.trainer.family, e.trainer.algorithm, e.trainer.elapsed, e.error)
                 for e in self._entries)
+            keys = tuple(self._entry_key(e) for e in self._entries) if self._race_key else ()
             return RaceSnapshot(self._status, self._race, entries, self._evaluation, self._train_evaluation,
-                                self._error, self._run_id, self._wall, self._version)
+                                self._error, self._run_id, self._wall, self._version, keys, self._save_error)
 
     def entry_state(self, key: str) -> tuple[TrainConfig, dict[str, Any], MetricHistory]:
         """An entry's full trainer state (to make it the session's current run); ``ValueError`` if unknown."""
@@ -189,7 +196,7 @@ class RaceRunner(Job):
         lower_thread_priority()
         holding = False
         final, error = RaceStatus.FINISHED, None
-        last_publish = time.monotonic()
+        last_publish = last_save = time.monotonic()
         try:
             while any(e.status == "training" for e in entries):
                 if self._stop.is_set():
@@ -220,7 +227,11 @@ class RaceRunner(Job):
                 if now - last_publish >= _PUBLISH_EVERY_S:
                     self._publish(entries)
                     last_publish = now
+                if now - last_save >= SAVE_EVERY_S:
+                    self._save_entries(entries, Status.RUNNING)
+                    last_save = now
             self._publish(entries)
+            self._save_entries(entries, Status.STOPPED if self._stop.is_set() else Status.FINISHED)
             if not self._closing.is_set() and any(e.trainer.iteration > 0 for e in entries):
                 with self._lock:
                     self._status = RaceStatus.EVALUATING
@@ -244,6 +255,17 @@ class RaceRunner(Job):
         with self._lock:
             if self._entries is entries:
                 self._status, self._error = final, error
+
+    def _entry_key(self, e: _Entry) -> str:
+        return f"{self._race_key}-{e.key}"
+
+    def _save_entries(self, entries: list[_Entry], status: str) -> None:
+        """Each entry's run directory: its own status where it ended on its own (done, diverged)."""
+        if self._race_key is None:
+            return
+        for e in entries:
+            own = {"done": Status.FINISHED, "diverged": Status.DIVERGED}.get(e.status, status)
+            self._save_run(self._entry_key(e), e.trainer, e.history, own)
 
     def _evaluate(self, e: _Entry, split: str = "test") -> EvalResult:
         race = self._race

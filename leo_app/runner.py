@@ -46,8 +46,8 @@ from leo_core.config import TrainConfig
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from leo_core.history import MetricHistory
-from leo_core.runs import BOOT_ID, new_run_id, read_status, run_path, write_run
-from .job import CLOSE_JOIN_S, Job, Progress, Status, all_finite, cpu_copy
+from leo_core.runs import BOOT_ID, new_run_id, read_status, run_path
+from .job import CLOSE_JOIN_S, SAVE_EVERY_S, Job, Progress, Status, all_finite, cpu_copy
 from .jobs import JobSlots
 from leo_core.models import Model, Params
 from leo_core.tasks import TaskFamily
@@ -59,7 +59,6 @@ __all__ = [
 
 _PUBLISH_EVERY_S = 0.1  # how often the thread publishes a fresh θ₀ snapshot while running
 _JOIN_TIMEOUT_S = 10.0
-SAVE_EVERY_S = 30.0  # a training run is saved to its directory at least this often
 INTERRUPTED = "interrupted"  # run.json's status of a run whose session closed while it trained
 _HANDOVER_S = 3.0  # how long ``open`` waits for a closing session (a browser reload) to let its run go
 
@@ -144,7 +143,7 @@ class TrainingRunner(Job):
     def __init__(self, *, history_capacity: int = 2000, threads: int = DEFAULT_CPU_THREADS,
                  yield_every_step: bool = True, slots: JobSlots | None = None, root: Path | None = None,
                  save_every_s: float = SAVE_EVERY_S):
-        super().__init__(slots=slots, threads=threads)
+        super().__init__(slots=slots, threads=threads, root=root)
         self._history_capacity = history_capacity
         self._yield = yield_every_step
         self._trainer: Trainer | None = None
@@ -154,10 +153,8 @@ class TrainingRunner(Job):
         self._theta_path: tuple[tuple[int, float, float], ...] | None = None
         self._theta_version = 0
         self._run_id = 0
-        self._root = None if root is None else Path(root)
         self._save_every_s = save_every_s
         self._run_key: str | None = None
-        self._save_error: str | None = None
 
     # -- run directories -------------------------------------------------------------------------
 
@@ -172,20 +169,7 @@ class TrainingRunner(Job):
 
     def _save(self, trainer: Trainer, history: MetricHistory, status: str) -> None:
         """Write the run directory (if this runner has one); a failure is kept in ``save_error``."""
-        key = self._run_key
-        if self._root is None or key is None:
-            return
-        with self._step_lock:
-            state = trainer.state_dict()
-        record = {"status": status, "iteration": trainer.iteration, "total": trainer.cfg.iterations,
-                  "origin": "app", "error": self._error}
-        try:
-            write_run(run_path(self._root, key), state, history, record)
-        except OSError as exc:
-            self._save_error = (f"This run is not being saved to {self._root} ({exc.strerror or exc}); training goes "
-                                "on in memory: download its checkpoint to keep it.")
-        else:
-            self._save_error = None
+        self._save_run(self._run_key, trainer, history, status)
 
     def open(self, run_key: str, device: str = "auto") -> str | None:
         """Bring run ``run_key`` back from its directory under the runs root; returns a note for the page.
@@ -227,11 +211,6 @@ class TrainingRunner(Job):
     @property
     def run_key(self) -> str | None:
         return self._run_key
-
-    @property
-    def root(self) -> Path | None:
-        """The runs root this runner saves under (None: runs stay in memory)."""
-        return self._root
 
     # -- control ---------------------------------------------------------------------------------
 

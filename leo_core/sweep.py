@@ -34,6 +34,8 @@ from typing import Any, Callable, Iterator
 
 from .config import EvalConfig, TrainConfig
 from .device import configure_threads, keep_freed_cpu_memory
+from .history import MetricHistory
+from .runs import write_run
 from .evaluate import evaluate
 from .losses import LOSSES
 from .train import Trainer, TrainingDiverged, make_family
@@ -181,33 +183,47 @@ def estimate_seconds(sweep: SweepConfig, its_per_sec: float) -> float:
 # -- one cell ----------------------------------------------------------------------------------------
 
 def run_cell(sweep: SweepConfig, cell: SweepCell, threads: int | None = 1,
-             should_stop: Callable[[], bool] | None = None) -> CellResult | None:
+             should_stop: Callable[[], bool] | None = None, save_to: Path | None = None) -> CellResult | None:
     """Train and score one cell: pure in its (picklable) arguments, so any worker gives the same result.
 
     ``threads``: the torch threads of a worker process (None: leave the process's setting alone, as
     the app's job threads do). ``should_stop`` is asked between meta-iterations; the cell returns None
-    when it says stop.
+    when it says stop. ``save_to``: also keep the cell's trained run there as a run directory
+    (``leo_core.runs``; a disk that cannot be written only loses that copy).
     """
     if threads is not None:  # a worker process of its own: its process-wide settings
         configure_threads(threads)
         keep_freed_cpu_memory()
     cfg = cell_config(sweep, cell.alpha, cell.k, cell.seed)
     trainer = Trainer(cfg)
+    history = MetricHistory()
     t0 = time.perf_counter()
     try:
         while not trainer.done:
             if should_stop is not None and should_stop():
                 return None
-            trainer.step()
+            history.append(trainer.step())
     except TrainingDiverged:
+        _keep_run(save_to, trainer, history, "diverged")
         return CellResult(cell.alpha, cell.k, cell.seed, (), (), None, time.perf_counter() - t0, True,
                           trainer.iteration)
     seconds = time.perf_counter() - t0
+    _keep_run(save_to, trainer, history, "finished")
     result = evaluate(trainer.model, trainer.family, trainer.algorithm, trainer.meta_params, cell.alpha,
                       replace(sweep.eval, steps=cell.k), trainer.device)
     acc = tuple(result.accuracy_by_step) if result.accuracy_by_step else None
     return CellResult(cell.alpha, cell.k, cell.seed, tuple(result.loss_by_step), tuple(result.ci95_by_step), acc,
                       seconds, not result.finite, trainer.iteration)
+
+
+def _keep_run(path: Path | None, trainer: Trainer, history: MetricHistory, status: str) -> None:
+    if path is None:
+        return
+    try:
+        write_run(path, trainer.state_dict(), history, {"status": status, "iteration": trainer.iteration,
+                                                         "total": trainer.cfg.iterations, "origin": "app"})
+    except OSError:
+        pass  # the cell's result stands; only its run directory is missing
 
 
 # -- finished cells on disk --------------------------------------------------------------------------

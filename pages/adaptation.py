@@ -102,8 +102,8 @@ PRETRAIN_JOB = "pretrain"  # the session's background job training the pretraine
 def _train_pretrained(cfg: TrainConfig, iterations: int) -> None:
     """Start the pretrained baseline as a background job; ``_pretrain_status`` keeps it when it ends."""
     job_cfg = pretrained_key(cfg, iterations)  # the baseline Compare and the table train
-    st.session_state[app_state.JOBS_KEY].start(PRETRAIN_JOB, f"pretrained baseline ({iterations} it)", iterations,
-                                               train_work(job_cfg))
+    jobs = st.session_state[app_state.JOBS_KEY]
+    jobs.start(PRETRAIN_JOB, f"pretrained baseline ({iterations} it)", iterations, train_work(job_cfg, root=jobs.root))
     st.session_state["_leo_pretrain_for"] = job_cfg
 
 

@@ -251,6 +251,8 @@ def _race_live() -> None:
     top.progress(snap.progress)
     if snap.error:
         st.error(snap.error)
+    if snap.save_error:
+        st.warning(snap.save_error, icon=":material/save:")
     for e in snap.entries:
         if e.status == "diverged":
             st.warning(f"{e.key} diverged at iteration {e.iteration:,}: {e.error}")
@@ -375,7 +377,8 @@ def _collect() -> None:
         cfg = cmp.baseline_config(base, kind, int(iters)) if base else None
         label = f"Train {kind} baseline" + (f" ({cfg.family}, α={cfg.alpha:g})" if cfg else "")
         if st.button(label, key="btn_baseline", disabled=cfg is None, icon=":material/play_arrow:"):
-            _jobs().start("baseline", f"{kind} baseline", cfg.iterations, train_work(cfg))
+            jobs = _jobs()
+            jobs.start("baseline", f"{kind} baseline", cfg.iterations, train_work(cfg, root=jobs.root))
         _watch("baseline", "meta-iterations", "btn_baseline_stop", _take_baseline)
     runs = _runs()
     if runs:
@@ -460,7 +463,8 @@ def _sweep() -> None:
     st.caption(f"{sweep.cells} cells (at most {MAX_CELLS}) × {sweep.iterations} iterations at ≈{rate:.0f} it/s "
                f"(measured at k = {max(sweep.ks)}) ≈ {est:.0f} s of training, plus evaluation.")
     if st.button(f"Run sweep (≈{est:.0f} s)", key="btn_sweep", icon=":material/grid_on:"):
-        _jobs().start("sweep", f"α × k sweep ({sweep.cells} cells)", sweep.cells, sweep_work(sweep))
+        jobs = _jobs()
+        jobs.start("sweep", f"α × k sweep ({sweep.cells} cells)", sweep.cells, sweep_work(sweep, root=jobs.root))
     _watch("sweep", "cells", "btn_sweep_stop", lambda snap: st.session_state.__setitem__(SWEEP_KEY, snap.result))
     result = st.session_state.get(SWEEP_KEY)
     if result is not None:

@@ -13,7 +13,8 @@ from leo_app.runner import RunStatus
 def _charts(at: AppTest) -> list[dict]:
     """The page's plotly figures as dicts: the live curve (a component that updates in place) first, then
     the preview."""
-    return [c["figure"] for c in charts(at).values()]
+    shown = charts(at)
+    return [shown[key]["figure"] for key in ("loss_chart", "preview_chart")]
 
 
 def _short_run(at: AppTest, family: str) -> None:

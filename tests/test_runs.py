@@ -173,3 +173,31 @@ def test_a_refused_value_names_the_value_actually_used():
     rec = recommended_values("sinusoid", "leo")
     notes = parse(train_schema("sinusoid", "leo"), {"beta": "abc"}).notes
     assert notes and f"using the default {rec['beta']:g}" in notes[0]
+
+
+def test_race_entries_baselines_and_sweep_cells_are_run_directories(tmp_path):
+    from leo_app.background import BackgroundJob, SessionJobs, sweep_work, train_work
+    from leo_app.jobs import JobSlots
+    from leo_core.sweep import SweepConfig
+    from leo_core.views.race import race_config
+
+    jobs = SessionJobs(JobSlots(4), root=tmp_path)
+    try:
+        jobs.race.start(race_config("linear", ["leo", "reptile"], iterations=6, shots=5, meta_batch=4, seed=0))
+        assert jobs.race.join(WAIT_S)
+        snap = jobs.race.snapshot()
+        assert len(snap.run_keys) == 2 and snap.save_error is None
+        for key in snap.run_keys:
+            assert load_checkpoint(tmp_path / key).iteration == 6 and read_status(tmp_path / key)["status"] == "finished"
+        base = tiny_config(iterations=7)
+        job = BackgroundJob("baseline", "b", 7, train_work(base, root=tmp_path), slots=JobSlots(1)).start()
+        assert job.join(WAIT_S)
+        key = job.snapshot().result.run_key
+        assert key and load_checkpoint(tmp_path / key).iteration == 7
+        sweep = SweepConfig(base=base, alphas=(0.01, 0.02), ks=(1,), iterations=3)
+        job = BackgroundJob("sweep", "s", 2, sweep_work(sweep, root=tmp_path), slots=JobSlots(1)).start()
+        assert job.join(WAIT_S)
+        cells = [r for r in list_runs(tmp_path) if "-alpha" in r.run_id]
+        assert len(cells) == 2 and all(r.iteration == 3 and r.status == "finished" for r in cells)
+    finally:
+        jobs.close()
