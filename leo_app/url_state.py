@@ -14,13 +14,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from leo_core.config import TrainConfig
+from leo_core.page_settings import (CURVES, DEFAULT_POINTS, LANDSCAPE_ALPHAS, PAGE_SETTINGS, PREVIEW_STEPS, RACE_X,
+                                    RECOMMENDED_CHOICE, START_KEYS, TASK_SOURCES, race_override)
 from leo_core.settings import ALPHAS, BETAS, TRAIN_SETTINGS, Setting
-from leo_core.views.meta_gradients import arrow_keys
-from leo_core.algorithms import ALGORITHMS
-from leo_core.tasks import TASK_FAMILIES
-from leo_core.views.comparison import BASELINES
-from leo_core.views.landscape import DIRECTIONS, SURFACES
 
 __all__ = ["IntField", "FloatField", "StepField", "ChoiceField", "MultiChoiceField", "BoolField", "TextField", "Schema",
            "ParseResult", "parse", "serialise", "field_for", "task_param_key", "SCHEMAS", "GLOBAL_SCHEMA", "MAX_VALUE_CHARS",
@@ -31,26 +27,24 @@ __all__ = ["IntField", "FloatField", "StepField", "ChoiceField", "MultiChoiceFie
 MAX_VALUE_CHARS = 200  # longer query values are refused outright (no 10⁵-digit int parsing)
 _SHOWN_CHARS = 40  # how much of a bad value a note quotes
 
-LANDSCAPE_ALPHAS = (1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
-# Options of the pages' other fixed-choice widgets (the pages build their widgets from these).
-CURVES = ("accuracy", "loss")  # Train: what the left chart shows for a classification family
-PREVIEW_STEPS = ("k", "1", "5", "10")  # Train: inner steps in the live fit preview
-TASK_SOURCES = ("sample", "params", "points")  # Adaptation: where the task comes from
-START_KEYS = ("meta", "pretrained", "random")  # Adaptation: the starts a task can adapt from
-DEFAULT_POINTS = "-2, -1.5\n-1, -0.2\n0, 0.4\n1, 1.9\n2, 3.1"  # Adaptation: typed support points
-PRETRAIN_ITERATIONS = 300  # Adaptation: the pretrained baseline's default training length
-EVAL_TASKS = (50, 100, 200, 400, 600)  # Compare: test tasks
-SHOT_CHOICES = (1, 2, 5, 10, 20)  # Compare: shots on the second chart
-RACE_DEFAULT = ("leo", "reptile", "pretrained")  # Compare: the race's entries (?race=leo,reptile,pretrained)
-RACE_X = ("iterations", "seconds")  # Compare: the race chart's x axis (figures.race.X_AXES)
-RECOMMENDED_CHOICE = "recommended"  # a race entry's α or k left at its recommended value
-RACE_ALPHAS = (RECOMMENDED_CHOICE, *(f"{a:g}" for a in ALPHAS))
-RACE_KS = (RECOMMENDED_CHOICE, *(str(k) for k in range(0, 11)))
+# Options the pages' widgets take, from the settings' declarations (leo_core.page_settings).
+_C = {name: setting for page in PAGE_SETTINGS.values() for name, setting in page.items()}
+EVAL_TASKS = _C["eval_tasks"].stops
+SHOT_CHOICES = _C["eval_shots"].choices
+RACE_DEFAULT = _C["race"].default
+PRETRAIN_ITERATIONS = _C["pretrain_iterations"].default
+RACE_ALPHAS = race_override("alpha", "leo").choices
+RACE_KS = race_override("k", "leo").choices
 
 
 def race_override_key(setting: str, algorithm: str) -> str:
     """The Compare page's widget (and query key) of one race entry's α or k override."""
-    return f"race_{setting}_{algorithm.replace('-', '_')}"
+    return race_override(setting, algorithm).name
+
+
+def task_param_key(family: str, name: str) -> str:
+    """The Adaptation page's slider (and query key) for one parameter of a regression family's task."""
+    return f"adapt_param_{family}_{name}"
 
 
 def _shown(raw: str) -> str:
@@ -250,11 +244,14 @@ def serialise(schema: Schema, values: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-# -- the app's schemas (keys are the pages' widget keys) --------------------------------------------
+# -- the app's schemas (keys are the pages' widget keys), from the settings' declarations ------------------
 
-_D = TrainConfig()
 def field_for(setting: Setting) -> Field:
-    """The URL field of a training setting, from its one declaration (``leo_core.settings``)."""
+    """The URL field of a setting, from its one declaration (``leo_core.settings``, ``leo_core.page_settings``)."""
+    if setting.multi:
+        return MultiChoiceField(tuple(setting.default), tuple(setting.choices))
+    if setting.text:
+        return TextField(setting.default, max_chars=min(setting.text, MAX_VALUE_CHARS), multiline=setting.lines)
     if setting.choices is not None:
         return ChoiceField(setting.default, tuple(setting.choices))
     if setting.stops is not None:
@@ -266,75 +263,14 @@ def field_for(setting: Setting) -> Field:
     return FloatField(setting.default, float(setting.low), float(setting.high))
 
 
-TRAIN_SCHEMA: dict[str, Field] = {
-    **{s.name: field_for(s) for s in TRAIN_SETTINGS if s.in_link},
-    "curve_metric": ChoiceField(CURVES[0], CURVES),
-    "preview_steps": ChoiceField(PREVIEW_STEPS[0], PREVIEW_STEPS),
-}
+def _schema(settings) -> dict[str, Field]:
+    return {s.name: field_for(s) for s in settings if s.in_link}
 
 
-def task_param_key(family: str, name: str) -> str:
-    """The Adaptation page's slider (and query key) for one parameter of a regression family's task."""
-    return f"adapt_param_{family}_{name}"
-
-
-ADAPTATION_SCHEMA: dict[str, Field] = {
-    "adapt_family": ChoiceField(_D.family, tuple(TASK_FAMILIES)),
-    "adapt_shots": IntField(10, 1, 50),
-    "adapt_steps": IntField(10, 0, 50),
-    "adapt_alpha": StepField(0.01, ALPHAS),
-    "adapt_source": ChoiceField(TASK_SOURCES[0], TASK_SOURCES),
-    "adapt_task_seed": IntField(0, 0, 2**31 - 1),
-    "adapt_points": TextField(DEFAULT_POINTS, max_chars=MAX_VALUE_CHARS, multiline=True),
-    "pretrain_iterations": IntField(PRETRAIN_ITERATIONS, 50, 5000),
-    "adapt_cls_shots": IntField(_D.shots, 1, 20),
-    "adapt_cls_start": ChoiceField(START_KEYS[0], START_KEYS),
-    "adapt_cls_query": IntField(0, 0, 20 * 19 - 1),  # the query image whose probabilities are drawn
-    **{task_param_key(name, p): FloatField(round((lo + hi) / 2, 2), float(lo), float(hi))
-       for name, fam in TASK_FAMILIES.items() for p, (lo, hi) in getattr(fam, "param_ranges", {}).items()},
-}
-
-LANDSCAPE_SCHEMA: dict[str, Field] = {
-    "land_family": ChoiceField(_D.family, tuple(TASK_FAMILIES)),
-    "land_tasks": IntField(5, 1, 10),
-    "land_shown": IntField(1, 1, 10),  # at most land_tasks: the page lowers it
-    "land_seed": IntField(0, 0, 2**31 - 1),
-    "land_k": IntField(1, 0, 20),
-    "land_alpha": StepField(0.01, LANDSCAPE_ALPHAS),
-    "land_res_linear": IntField(61, 11, 101),
-    "land_dirs": ChoiceField("random", tuple(DIRECTIONS)),
-    "land_surface": ChoiceField("support", tuple(SURFACES)),
-    "land_res_net": IntField(31, 11, 61),
-    "land_3d": BoolField(False),
-    "land_steps": IntField(10, 1, 30),
-    "land_k_net": IntField(1, 0, 10),
-    "land_alpha_net": StepField(0.01, LANDSCAPE_ALPHAS),
-    "land_span": FloatField(1.0, 0.1, 3.0),
-    "land_mg_algos": MultiChoiceField(arrow_keys(), arrow_keys()),
-    "land_mg_frames": IntField(30, 2, 60),
-}
-
-COMPARE_SCHEMA: dict[str, Field] = {
-    "eval_tasks": ChoiceField(100, EVAL_TASKS),
-    "eval_steps": IntField(10, 1, 20),
-    "eval_shots": MultiChoiceField((1, 5, 10), SHOT_CHOICES),
-    "eval_seed": IntField(12345, 0, 10**6),
-    "baseline_kind": ChoiceField(BASELINES[0], tuple(BASELINES)),
-    "baseline_iterations": IntField(300, 10, 20_000),
-    "sweep_alphas": TextField("0.003, 0.01, 0.03"),
-    "sweep_ks": TextField("1, 3, 5"),
-    "sweep_iterations": IntField(100, 10, 5000),
-    "race": MultiChoiceField(RACE_DEFAULT, tuple(ALGORITHMS)),
-    "race_family": ChoiceField(_D.family, tuple(TASK_FAMILIES)),
-    "race_iterations": IntField(1000, 10, 20_000),
-    "race_shots": IntField(_D.shots, 1, 50),
-    "race_ways": IntField(_D.ways, 2, 20),
-    "race_meta_batch": IntField(_D.meta_batch, 1, 200),
-    "race_seed": IntField(0, 0, 2**31 - 1),
-    "race_x": ChoiceField(RACE_X[0], RACE_X),
-    **{race_override_key("alpha", a): ChoiceField(RECOMMENDED_CHOICE, RACE_ALPHAS) for a in ALGORITHMS},
-    **{race_override_key("k", a): ChoiceField(RECOMMENDED_CHOICE, RACE_KS) for a in ALGORITHMS},
-}
+TRAIN_SCHEMA: dict[str, Field] = _schema((*TRAIN_SETTINGS, *PAGE_SETTINGS["train"].values()))
+ADAPTATION_SCHEMA = _schema(PAGE_SETTINGS["adaptation"].values())
+LANDSCAPE_SCHEMA = _schema(PAGE_SETTINGS["landscape"].values())
+COMPARE_SCHEMA = _schema(PAGE_SETTINGS["compare"].values())
 
 # App-wide keys, valid on every page.
 GLOBAL_SCHEMA: dict[str, Field] = {
@@ -346,7 +282,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "adaptation": ADAPTATION_SCHEMA,
     "landscape": LANDSCAPE_SCHEMA,
     "compare": COMPARE_SCHEMA,
-    "theory": {"theory_family": ChoiceField(_D.family, tuple(TASK_FAMILIES))},  # the measured table's family
+    "theory": _schema(PAGE_SETTINGS["theory"].values()),
 }
 
 

@@ -30,31 +30,44 @@ def _fmt(value: Any) -> str:
 
 
 def setting_widget(where: Any, setting: Setting, *, format_func: Callable[[Any], str] | None = None,
-                   on_change: Callable[[], None] | None = None) -> Any:
+                   on_change: Callable[[], None] | None = None, default: Any = None, high: float | None = None,
+                   disabled: bool = False, help: str | None = None, label: str | None = None) -> Any:
     """Draw ``setting``'s widget in ``where`` (the sidebar, an expander, a column); returns its value.
 
-    The value lives in ``st.session_state[setting.name]`` for the whole session (``persist_state``),
-    so it survives page switches and feeds the URL.
+    Label, help, range, options and default come from the declaration (``leo_core.settings``,
+    ``leo_core.page_settings``); ``default`` replaces the declared one where it depends on the run, ``high``
+    lowers a slider's top where the run allows fewer, ``help`` and ``label`` replace the declared text where
+    the page knows more. The value lives in ``st.session_state[setting.name]`` for the whole session
+    (``persist_state``), so it survives page switches and feeds the URL.
     """
-    st.session_state.setdefault(setting.name, setting.default)
-    common = dict(key=setting.name, help=setting.help, on_change=on_change, persist_state="session")
+    st.session_state.setdefault(setting.name, setting.default if default is None else default)
+    common = dict(key=setting.name, help=help or setting.help, on_change=on_change, persist_state="session",
+                  disabled=disabled)
+    label = label or setting.label
+    if setting.multi:
+        return where.multiselect(label, list(setting.choices), format_func=format_func or str, **common)
+    if setting.text:
+        box = where.text_area if setting.lines else where.text_input
+        return box(label, max_chars=setting.text, **common)
     if setting.choices is not None:
         options = list(setting.choices)
         fmt = format_func or str
         if setting.radio:
-            return where.radio(setting.label, options, horizontal=True, format_func=fmt, **common)
-        return where.selectbox(setting.label, options, format_func=fmt, **common)
+            return where.radio(label, options, horizontal=True, format_func=fmt, **common)
+        return where.selectbox(label, options, format_func=fmt, **common)
     if setting.stops is not None:
-        common["help"] = f"{setting.help} Log scale."
-        return where.select_slider(setting.label, options=list(setting.stops), format_func=format_func or _fmt,
-                                   **common)
+        common["help"] = f"{common['help']} Log scale."
+        return where.select_slider(label, options=list(setting.stops), format_func=format_func or _fmt, **common)
     if setting.kind is bool:
-        return where.toggle(setting.label, **common)
-    if setting.kind is int and setting.high - setting.low <= _SLIDER_MAX_SPAN:
-        return where.slider(setting.label, int(setting.low), int(setting.high), step=1, **common)
-    step = 500 if setting.name == "iterations" else 1 if setting.kind is int else None
-    return where.number_input(setting.label, min_value=setting.kind(setting.low), max_value=setting.kind(setting.high),
-                              step=step, **common)
+        return where.toggle(label, **common)
+    top = setting.high if high is None else high
+    if setting.kind is int and top - setting.low <= _SLIDER_MAX_SPAN:
+        return where.slider(label, int(setting.low), int(top), step=int(setting.step or 1), **common)
+    if setting.kind is float and setting.step is not None:
+        return where.slider(label, float(setting.low), float(top), step=float(setting.step), **common)
+    step = setting.step or (500 if setting.name == "iterations" else 1 if setting.kind is int else None)
+    return where.number_input(label, min_value=setting.kind(setting.low), max_value=setting.kind(top),
+                              step=setting.kind(step) if step else None, **common)
 
 
 def _widget_fields() -> list[str]:

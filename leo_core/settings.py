@@ -29,16 +29,20 @@ BETAS = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 0.01, 0.02,
 _DEFAULTS = TrainConfig()
 
 
+_TRAIN_FIELD = object()  # a Setting's ``value`` when its default is TrainConfig's
+
+
 @dataclass(frozen=True)
 class Setting:
-    """One ``TrainConfig`` field as a user sets it.
+    """One setting as a user sets it: a ``TrainConfig`` field (the Train page, ``train``'s flags), or a page's
+    own setting with its default in ``value`` (``leo_core.page_settings``).
 
     The kind of widget follows from the declaration: ``choices`` → a select box (``radio`` for a
-    few short ones), ``stops`` → a log-scale select slider, a bool → a toggle, a number with a
-    small range → a slider, else a number input.
+    few short ones, ``multi`` for several at once), ``stops`` → a log-scale select slider, a bool →
+    a toggle, ``text`` → a text box, a number with a small range → a slider, else a number input.
     """
 
-    name: str  # the TrainConfig field, the URL key and the widget key
+    name: str  # the URL key and the widget key (for a TrainConfig setting, also its field)
     label: str
     help: str
     low: float | None = None
@@ -55,10 +59,16 @@ class Setting:
     on_cli: bool = True
     parse: Callable[[str], Any] | None = None  # the CLI's parser when not the default's type
     cli_aliases: tuple[str, ...] = ()  # older flag names that scripts still use
+    value: Any = _TRAIN_FIELD  # a page setting's default (a TrainConfig setting's is TrainConfig's)
+    multi: bool = False  # several of ``choices`` (a multiselect; comma-separated in a link)
+    text: int = 0  # free text of at most this many characters (a text box)
+    lines: bool = False  # text over several lines (a text area)
+    step: float | None = None  # a slider's or number box's step
+    field: str | None = None  # the config field or CLI flag it sets, when not its name (eval_steps → steps)
 
     @property
     def default(self) -> Any:
-        return getattr(_DEFAULTS, self.name)
+        return getattr(_DEFAULTS, self.name) if self.value is _TRAIN_FIELD else self.value
 
     @property
     def kind(self) -> type:
@@ -66,7 +76,7 @@ class Setting:
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return "--" + (self.field or self.name).replace("_", "-")
 
     def shown_for(self, algorithm: str, family: str) -> bool:
         classification = TASK_FAMILIES[family].is_classification
@@ -76,6 +86,10 @@ class Setting:
 
     def allows(self, value: Any) -> bool:
         """Whether a slider or a link can hold ``value`` (the recommended table is checked with it)."""
+        if self.multi:
+            return all(v in self.choices for v in value)
+        if self.text:
+            return isinstance(value, str) and len(value) <= self.text
         if self.choices is not None:
             return value in self.choices
         if self.stops is not None:
