@@ -245,7 +245,7 @@ def run_race_load(browser, url: str, pid: int, sessions: int, iterations: int, e
             deadline = time.monotonic() + 5.0
             while time.monotonic() < deadline:
                 threads_racing = max(threads_racing, _race_threads(pid))
-                queued_seen = max(queued_seen, sum(page.get_by_text("Queued: the server is busy", exact=False).count() > 0
+                queued_seen = max(queued_seen, sum(page.get_by_text("Queued — waiting", exact=False).count() > 0
                                                    for page in pages))
                 time.sleep(0.25)
             switch_s, server_s = [], []
@@ -260,7 +260,7 @@ def run_race_load(browser, url: str, pid: int, sessions: int, iterations: int, e
             n_entries = len([e for e in entries.split(",") if e])
             for i, page in enumerate(pages):
                 page.get_by_text(f"iteration {iterations:,} of {iterations:,}").first.wait_for(timeout=timeout_s * 1000)
-                page.get_by_text("Finished", exact=True).first.wait_for(timeout=timeout_s * 1000)
+                page.get_by_text("Finished.", exact=True).first.wait_for(timeout=timeout_s * 1000)
                 finished_s.append(time.monotonic() - t_start)
                 page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=timeout_s * 1000)  # the evaluation
                 isolation_ok &= f"seed {i + 1} " in _shared_caption(page)

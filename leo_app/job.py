@@ -26,7 +26,7 @@ from leo_core.models import Params
 from leo_core.runs import run_path, write_run
 from .jobs import JobSlots, default_slots
 
-__all__ = ["Status", "Progress", "Job", "cpu_copy", "all_finite", "save_run", "CLOSE_JOIN_S", "CROWDED_SLEEP_S",
+__all__ = ["Status", "STATUS_TEXT", "Progress", "Job", "cpu_copy", "all_finite", "save_run", "CLOSE_JOIN_S", "CROWDED_SLEEP_S",
            "SAVE_EVERY_S"]
 
 CLOSE_JOIN_S = 1.5  # a closed session's threads must be gone within 2 s; a step takes milliseconds
@@ -49,6 +49,21 @@ class Status:
     ERROR = "error"  # anything unexpected; the snapshot's ``error`` says what
 
     ACTIVE = (QUEUED, RUNNING, PAUSED, EVALUATING)
+
+
+# What a page says for each status (the Train page, the race, a baseline's or sweep's progress line).
+STATUS_TEXT = {
+    Status.IDLE: "Ready — press Start.",
+    Status.LOADED: "Checkpoint loaded — inspect it, or continue training.",
+    Status.QUEUED: "Queued — waiting for a free training slot on this server…",
+    Status.RUNNING: "Training…",
+    Status.PAUSED: "Paused.",
+    Status.EVALUATING: "Training done: evaluating every entry on the same test tasks…",
+    Status.STOPPED: "Stopped.",
+    Status.FINISHED: "Finished.",
+    Status.DIVERGED: "Diverged.",
+    Status.ERROR: "Failed.",
+}
 
 
 class Progress:

@@ -18,7 +18,7 @@ from leo_core.settings import SETTINGS, Setting
 from leo_core.config import TrainConfig
 from leo_core.tasks import TASK_FAMILIES, get_family
 
-__all__ = ["setting_widget", "recommended_values", "start_from_recommended", "apply_recommended", "changed_from_recommended",
+__all__ = ["setting_widget", "follow_run", "recommended_values", "start_from_recommended", "apply_recommended", "changed_from_recommended",
            "RECOMMENDED_FOR_KEY"]
 
 RECOMMENDED_FOR_KEY = "_leo_recommended_for"  # (family, algorithm) whose recommendations the widgets hold
@@ -68,6 +68,17 @@ def setting_widget(where: Any, setting: Setting, *, format_func: Callable[[Any],
     step = setting.step or (500 if setting.name == "iterations" else 1 if setting.kind is int else None)
     return where.number_input(label, min_value=setting.kind(setting.low), max_value=setting.kind(top),
                               step=setting.kind(step) if step else None, **common)
+
+
+def follow_run(page: str, run_id: int, names: tuple[str, ...]) -> None:
+    """A page's run-dependent settings (its α and k start at the run's) start again from the new run's values
+    when the session's run changes; the first visit keeps what a link set."""
+    marker = f"_leo_{page}_follows_run"
+    seen = st.session_state.get(marker)
+    if seen is not None and seen != run_id:
+        for name in names:
+            st.session_state.pop(name, None)
+    st.session_state[marker] = run_id
 
 
 def _widget_fields() -> list[str]:

@@ -10,9 +10,9 @@ from streamlit.testing.v1 import AppTest
 from leo_core.recommended import recommended_settings
 
 from helpers import charts, join_jobs, tiny_config, no_errors as _ok
+from leo_app.adaptation_view import MAX_PRETRAINED
 
 PAGES = ["pages/adaptation.py", "pages/landscape.py"]
-
 
 def _train(at: AppTest, family: str, iterations: int = 30) -> None:
     runner = at.session_state["leo_runner"]
@@ -21,10 +21,8 @@ def _train(at: AppTest, family: str, iterations: int = 30) -> None:
     at.run()
     assert at.session_state["leo_run"].theta0 is not None
 
-
 def _charts(at: AppTest) -> int:
     return len(charts(at))
-
 
 @pytest.mark.parametrize("page", PAGES)
 def test_pages_without_a_run(app, page):
@@ -32,7 +30,6 @@ def test_pages_without_a_run(app, page):
     _ok(app)
     assert any("No trained run" in i.value for i in app.info)
     assert _charts(app) >= 1
-
 
 @pytest.mark.parametrize("family", ["linear", "sinusoid"])
 def test_pages_after_a_short_run(app, family):
@@ -66,7 +63,6 @@ def test_pages_after_a_short_run(app, family):
         assert _charts(app) == 5
     _ok(app)
 
-
 def test_pretrained_baseline_button(app):
     _train(app, "linear", iterations=5)
     app.switch_page("pages/adaptation.py").run()
@@ -80,10 +76,6 @@ def test_pretrained_baseline_button(app):
     assert any(f"pretrained (50 it, α {alpha:g})" in json.dumps(c["figure"], ensure_ascii=False)
                for c in charts(app).values())
 
-
-MAX_PRETRAINED = 8  # pages/adaptation.py's MAX_PRETRAINED (importing a page would run it)
-
-
 def test_pretrained_baselines_kept_per_session_are_bounded(app):
     _train(app, "linear", iterations=5)
     app.switch_page("pages/adaptation.py").run()
@@ -95,7 +87,6 @@ def test_pretrained_baselines_kept_per_session_are_bounded(app):
     kept = app.session_state["_leo_pretrained"]
     assert len(kept) == MAX_PRETRAINED
     assert [k.iterations for k in kept] == [50 * (i + 1) for i in range(2, MAX_PRETRAINED + 2)]  # oldest dropped
-
 
 def test_classification_family_without_a_run_renders_charts(app):
     app.selectbox(key="family").set_value("points2d").run()

@@ -239,7 +239,7 @@ def test_compare_page_race_to_the_end(app):
     app.multiselect(key="race").set_value(["leo", "reptile", "pretrained"])
     app.number_input(key="race_iterations").set_value(10)
     app.number_input(key="race_meta_batch").set_value(4)
-    app.number_input(key="race_shots").set_value(5).run()
+    app.slider(key="race_shots").set_value(5).run()
     button = app.button(key="btn_race")
     assert "race" in button.label.lower()
     button.click().run()
