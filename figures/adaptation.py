@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
-from .style import COLORS, FONT_SIZE, LINE_WIDTH, base_layout, log_ticks, step_animation_controls
+from .style import COLORS, FONT_SIZE, LINE_WIDTH, base_layout, log_axis, step_animation_controls
 
 __all__ = ["START_COLORS", "fit_animation_figure", "step_loss_figure", "parameter_path_figure"]
 
@@ -111,8 +111,8 @@ def step_loss_figure(fits: list[dict[str, Any]], *, loss_name: str = "MSE", log_
         height=height, margin=dict(l=80, r=20, t=110, b=60), uirevision=None,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
         xaxis=dict(title=dict(text="inner step", font=_TITLE), tickfont=_TICK, dtick=1 if n_steps <= 12 else None),
-        yaxis=dict(title=dict(text=f"loss ({loss_name}, log scale)", font=_TITLE), type="log", tickfont=_TICK,
-                   **log_ticks([v for f in fits for v in (*f.support_loss, *(f.query_loss or []))]))
+        yaxis=dict(title=dict(text=f"loss ({loss_name}, log scale)", font=_TITLE), tickfont=_TICK,
+                   **log_axis([v for f in fits for v in (*f.support_loss, *(f.query_loss or []))]))
         if log_y else dict(title=dict(text=f"loss ({loss_name})", font=_TITLE), tickfont=_TICK, rangemode="tozero"),
     ), _validate=False)
 

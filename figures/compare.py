@@ -13,7 +13,7 @@ from typing import Sequence
 import plotly.graph_objects as go
 
 from leo_core.evaluate import EvalResult
-from .style import FONT_SIZE, LINE_WIDTH, base_layout, empty_figure
+from .style import FONT_SIZE, LINE_WIDTH, base_layout, empty_figure, log_axis
 from leo_core.sweep import SweepResult
 
 __all__ = ["PALETTE", "steps_figure", "shots_figure", "sweep_heatmap_figure"]
@@ -55,11 +55,18 @@ def _metric(result: EvalResult, accuracy: bool) -> tuple[list[float], list[float
     return list(result.loss_by_step), list(result.ci95_by_step)
 
 
-def _axes(x_title: str, y_title: str, log_y: bool, x_extra: dict | None = None) -> dict:
+def _axes(x_title: str, y_title: str, log_y: bool, x_extra: dict | None = None,
+          values: Sequence[float] = ()) -> dict:
+    """The x and y axes; a log y axis labelled from ``values`` (every mean and band edge drawn)."""
     return dict(
         xaxis=dict(title=dict(text=x_title, font=TITLE_FONT), tickfont=TICK_FONT, **(x_extra or {})),
-        yaxis=dict(title=dict(text=y_title, font=TITLE_FONT), tickfont=TICK_FONT, type="log" if log_y else "linear"),
+        yaxis=dict(title=dict(text=y_title, font=TITLE_FONT), tickfont=TICK_FONT,
+                   **(log_axis(values) if log_y else {"type": "linear"})),
     )
+
+
+def _drawn(traces: list[dict]) -> list[float]:
+    return [v for t in traces for v in t.get("y", ()) if v is not None]
 
 
 def steps_figure(labels: Sequence[str], results: Sequence[EvalResult], *, accuracy: bool = False,
@@ -74,7 +81,8 @@ def steps_figure(labels: Sequence[str], results: Sequence[EvalResult], *, accura
     y_title = "query accuracy" if accuracy else f"query loss ({loss_name})"
     tasks = results[0].tasks
     layout = base_layout(height=height, **_axes("adaptation steps on the support set", y_title,
-                                                 log_y and not accuracy, dict(dtick=1 if results[0].steps <= 12 else None)))
+                                                 log_y and not accuracy, dict(dtick=1 if results[0].steps <= 12 else None),
+                                                 _drawn(traces)))
     layout["title"] = dict(text=f"After each step: mean over {tasks} test tasks, 95% band", font=TITLE_FONT,
                            y=0.99, yanchor="top")
     layout["margin"] = dict(l=80, r=20, t=130, b=60)
@@ -94,7 +102,8 @@ def shots_figure(labels: Sequence[str], shots: Sequence[int], results: Sequence[
     steps = results[0][0].steps
     y_title = "query accuracy" if accuracy else f"query loss ({loss_name})"
     layout = base_layout(height=height, **_axes("shots (support examples per task" + (" per class)" if accuracy else ")"),
-                                                 y_title, log_y and not accuracy, dict(tickvals=list(shots))))
+                                                 y_title, log_y and not accuracy, dict(tickvals=list(shots)),
+                                                 _drawn(traces)))
     layout["title"] = dict(text=f"After {steps} step{'s' if steps != 1 else ''}, by support-set size (95% band)",
                            font=TITLE_FONT, y=0.99, yanchor="top")
     layout["margin"] = dict(l=80, r=20, t=130, b=60)

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
-from .style import COLORS, FONT_SIZE, LINE_WIDTH, base_layout, log_ticks
+from .style import COLORS, FONT_SIZE, LINE_WIDTH, base_layout, log_axis
 
 __all__ = ["linear_landscape_figure", "slice_contour_figure", "slice_surface_figure", "projection_check_figure",
            "log10_grid", "MARKS"]
@@ -200,8 +200,8 @@ def projection_check_figure(data: Any, *, height: int = 460, loss_name: str = "M
     return go.Figure(data=traces, layout=base_layout(
         height=height, margin=dict(l=80, r=90, t=110, b=60), uirevision=None,
         xaxis=dict(title=dict(text="inner step j", font=_TITLE), tickfont=_TICK),
-        yaxis=dict(title=dict(text=f"support loss ({loss_name})", font=_TITLE), type="log", tickfont=_TICK,
-                   **log_ticks(losses))
+        yaxis=dict(title=dict(text=f"support loss ({loss_name})", font=_TITLE), tickfont=_TICK,
+                   **log_axis(losses))
         if log_y else dict(title=dict(text=f"support loss ({loss_name})", font=_TITLE), tickfont=_TICK,
                            rangemode="tozero"),
         # tickmode "auto": an overlaying axis otherwise takes the left axis's tick positions (one label, if

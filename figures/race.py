@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from leo_core.views.preview import PreviewCurves
 from leo_core.views.race import RaceCurve
 from .compare import PALETTE
-from .style import (COLORS, FONT_SIZE, LINE_WIDTH, TICK_FONT, TITLE_FONT, base_layout, empty_figure, figure, log_ticks, smooth,
+from .style import (COLORS, FONT_SIZE, LINE_WIDTH, TICK_FONT, TITLE_FONT, base_layout, empty_figure, figure, log_axis, smooth,
                     thin)
 
 __all__ = ["race_curve_figure", "race_fit_figure", "X_AXES"]
@@ -65,7 +65,7 @@ def race_curve_figure(curves: Sequence[RaceCurve], *, x: str = "iterations", acc
         clip = 10 * max(starts)
         layout["yaxis"]["autorangeoptions"] = dict(clipmax=clip)
         shown = [v for t in traces for v in t["y"] if v is not None and v <= clip]
-        layout["yaxis"].update(log_ticks(shown))  # ticks written in full ("20", not a second "2")
+        layout["yaxis"].update(log_axis(shown))  # ticks written in full ("20", not a second "2")
     return figure(traces, layout)
 
 

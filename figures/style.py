@@ -96,6 +96,12 @@ def log_ticks(values: Sequence[float | None]) -> dict[str, Any]:
     return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
 
 
+def log_axis(values: Sequence[float | None]) -> dict[str, Any]:
+    """A log axis's ``type`` and ticks for ``values``: every log axis of the app is made here, so its tick
+    labels read as their values ("0.2", "0.5", "1", "2"; never plotly's bare mantissas "2 5 1 2")."""
+    return {"type": "log", **log_ticks(values)}
+
+
 def chance_line(ways: int) -> dict[str, list]:
     """``shapes`` and ``annotations`` for a layout: a dashed line at chance accuracy, 100/ways %."""
     chance = 100.0 / ways

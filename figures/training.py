@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from leo_core.views.preview import PreviewCurves
 
-from .style import COLORS, LINE_WIDTH, TICK_FONT, TITLE_FONT, base_layout, empty_figure, figure, log_ticks, smooth, thin
+from .style import COLORS, LINE_WIDTH, TICK_FONT, TITLE_FONT, base_layout, empty_figure, figure, log_axis, smooth, thin
 
 __all__ = ["loss_curve_figure", "adaptation_preview_figure"]
 
@@ -45,8 +45,8 @@ def loss_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: in
     return figure(traces, base_layout(
         height=height,
         xaxis=dict(title=dict(text="meta-iteration", font=TITLE_FONT), rangemode="tozero", tickfont=TICK_FONT),
-        yaxis=dict(title=dict(text=f"query loss ({loss_name})", font=TITLE_FONT), type="log" if log_y else "linear",
-                   tickfont=TICK_FONT, **(log_ticks([*columns["pre_loss"], *columns["post_loss"]]) if log_y else {})),
+        yaxis=dict(title=dict(text=f"query loss ({loss_name})", font=TITLE_FONT), tickfont=TICK_FONT,
+                   **(log_axis([*columns["pre_loss"], *columns["post_loss"]]) if log_y else {"type": "linear"})),
     ))
 
 

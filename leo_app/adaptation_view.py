@@ -31,6 +31,7 @@ from leo_core.views.classification_preview import preview_kind
 
 from . import state as app_state
 from .background import JobSnapshot, train_work
+from .measured import TABLE_COMMAND, adapted
 from .widgets import follow_run, setting_widget
 
 __all__ = ["PRETRAINED_KEY", "PRETRAIN_JOB", "MAX_PRETRAINED", "SOURCES", "PRETRAIN_NOTE", "pretrained_key",
@@ -49,11 +50,9 @@ PRETRAIN_NOTE = ("Trains the baseline at its recommended settings, with this run
                  "training); for classification Chen et al.'s classifier over all meta-training classes, whose "
                  "head is fine-tuned per task. Kept for this session.")
 _CLASSIFICATION_NOTES = {
-    "*": "Labels are **permuted per task** (class *c* is label 2 in one task, label 0 in the next), so a θ₀ "
-         "trained jointly on all tasks (the pretrained baseline) cannot know which label is which: it sits near "
-         "chance and a few steps on one or five examples per class do not rescue it. The meta-learned θ₀ is "
-         "trained to *adapt* instead — on 5-way 1-shot digits, `bench/classification.py` measured 73.8% for leo "
-         "against 24.6% for the pretrained baseline after adaptation (chance: 20%).",
+    "*": "Labels are **permuted per task** (class *c* is label 2 in one task, label 0 in the next), so no θ₀ "
+         "can know which label is which before it adapts: every start begins at chance. What differs is how far "
+         "a few steps on a few examples per class take it.",
     "omniglot": "Every character here comes from an alphabet **never seen in meta-training** (Greek, Latin, Korean, "
                 "Sanskrit, …), turned by 0°, 90°, 180° or 270°. θ₀ alone guesses (labels are permuted per task); "
                 "one step of α on one drawing per class turns the MAML paper's conv net into a classifier of these "
@@ -156,8 +155,16 @@ def pretrain_status() -> None:
 
 
 def classification_note(family: TaskFamily) -> str:
-    """Why the meta-learned θ₀ adapts and the pretrained one does not, for this classification family."""
-    return _CLASSIFICATION_NOTES.get(family.name, _CLASSIFICATION_NOTES["*"])
+    """What to look for on this classification family, with its measured accuracies (read from the table that
+    ``bench/table.py`` wrote, never typed)."""
+    note = _CLASSIFICATION_NOTES.get(family.name, _CLASSIFICATION_NOTES["*"])
+    rows = adapted(family.name)
+    shown = [(label, rows[key]) for key, label in (("leo", "leo"), ("pretrained", "the pretrained baseline"),
+                                                   ("random", "a random start")) if key in rows and rows[key].after_10 is not None]
+    if not shown:
+        return note
+    return (note + f" Measured after 10 steps on 5-way 1-shot test tasks (`{TABLE_COMMAND}`): "
+            + ", ".join(f"{label} {100 * r.after_10:.1f}%" for label, r in shown) + "; chance 1 in 5.")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MeasuredRow", "TABLE_JSON", "TABLE_COMMAND", "load_measured", "OMNIGLOT_JSON", "omniglot_anchors",
+__all__ = ["MeasuredRow", "TABLE_JSON", "TABLE_COMMAND", "load_measured", "adapted", "OMNIGLOT_JSON", "omniglot_anchors",
            "omniglot_rows", "omniglot_notes"]
 
 TABLE_JSON = Path(__file__).resolve().parent.parent / "bench" / "results" / "table.json"
@@ -59,6 +59,11 @@ def load_measured(path: Path = TABLE_JSON) -> tuple[list[MeasuredRow], dict]:
             float(r.get("train_seconds", 0.0)), r.get("flag", "") or ""))
     meta = {k: data[k] for k in ("iterations", "seed", "eval_seed") if k in data}
     return rows, meta
+
+
+def adapted(family: str, path: Path = TABLE_JSON) -> dict[str, MeasuredRow]:
+    """The measured table's rows of ``family`` by algorithm (what prose about results quotes)."""
+    return {r.algorithm: r for r in load_measured(path)[0] if r.family == family}
 
 
 OMNIGLOT_JSON = TABLE_JSON.parent / "omniglot.json"
