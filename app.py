@@ -22,11 +22,14 @@ Every page's settings live in the URL's query string (``leo_app.state``, over ``
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from leo_app.live_chart import preload_plotly  # plotly and streamlit only: no torch
+
+ICON = Path(__file__).resolve().parent / "leo_app" / "static" / "icon.png"
 
 if TYPE_CHECKING:
     from leo_app.background import SessionJobs
@@ -70,7 +73,9 @@ def session_jobs() -> "SessionJobs":
 
 
 def main() -> None:
-    st.set_page_config(page_title="LEO Explorer", page_icon=":material/school:", layout="wide")
+    # The tab icon is a file served by the app itself (a material icon would be fetched from a font CDN, which a
+    # lecture hall without internet cannot reach); θ₀ drawn with DejaVu Sans Bold, 128 px.
+    st.set_page_config(page_title="LEO Explorer", page_icon=str(ICON), layout="wide")
     pages = [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
         st.Page("pages/adaptation.py", title="Adaptation", icon=":material/timeline:"),

@@ -140,7 +140,7 @@ def _overrides(chosen: list[str]) -> dict[str, dict]:
 def _race_config() -> RaceConfig | None:
     """The race's widgets (each from its declaration) and the race they set up, or None without entries."""
     c1, c2, c3, c4, c5 = st.columns([1.2, 3, 1, 1, 1])
-    family = setting_widget(c1, S["race_family"], format_func=lambda k: TASK_FAMILIES[k].title)
+    family = setting_widget(c1, S["race_family"], format_func=lambda k: TASK_FAMILIES[k].title.split(" (")[0])
     chosen = setting_widget(c2, S["race"])
     iterations = setting_widget(c3, S["race_iterations"])
     shots = setting_widget(c4, S["race_shots"])
@@ -190,7 +190,8 @@ def race_section() -> None:
     snap = race.snapshot()
     cfg = _race_config()
     b = st.columns([2, 1, 1, 3])
-    if b[0].button(f"Start the race ({len(cfg.entries) if cfg else 0} entries)", key="btn_race", type="primary",
+    n = len(cfg.entries) if cfg else 0
+    if b[0].button(f"Start the race ({n} {'entry' if n == 1 else 'entries'})", key="btn_race", type="primary",
                    icon=":material/sprint:", disabled=cfg is None):
         race.start(cfg)
         st.rerun()

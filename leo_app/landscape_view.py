@@ -25,6 +25,7 @@ from leo_core.algorithms import ALGORITHMS
 from leo_core.config import TrainConfig
 from leo_core.device import resolve_device
 from leo_core.losses import LOSSES
+from leo_core.page_settings import PAGE_SETTINGS
 from leo_core.models import Model, Params
 from leo_core.tasks import TaskBatch, TaskFamily
 from leo_core.train import make_family, make_model
@@ -286,7 +287,8 @@ def handout_button(s: Scene) -> None:
     run = (f"{cfg.family} / {cfg.algorithm}, α = {cfg.alpha:g}, β = {cfg.beta:g}, k = {cfg.k}, "
            f"{snap.iteration:,} meta-iterations ({snap.status})" if s.start.key == "meta" and snap is not None
            else f"{s.family.title}, random initialization")
-    settings = [("run", run), *((name, st.session_state[name]) for name in LANDSCAPE_SCHEMA if name in st.session_state)]
+    settings = [("run", run), *((PAGE_SETTINGS["landscape"][name].label, st.session_state[name])
+                                for name in LANDSCAPE_SCHEMA if name in st.session_state)]
 
     def build() -> str:
         return page_html("LEO Explorer — Landscape", list(figures.values()), settings,

@@ -95,7 +95,24 @@ def _apply_once(page: str) -> list[str]:
     result = parse(schema, params)
     for key, value in result.values.items():
         st.session_state[key] = value
-    return notes + result.notes
+    return notes + result.notes + _foreign_keys(page, params, schema)
+
+
+def _foreign_keys(page: str, params: dict, schema: dict) -> list[str]:
+    """A note for each query key this page does not use: another page's setting, or no page's (a typo)."""
+    notes = []
+    for key, raw in params.items():
+        if key in schema or key in GLOBAL_SCHEMA or key in (RUN_PARAM, "preset"):
+            continue
+        shown = f"{key}={str(raw)[:40]!r}"
+        owners = [p for p, fields in SCHEMAS.items() if key in fields and p != page]
+        if owners:
+            notes.append(f"{shown} was ignored here: it is a setting of the {owners[0].title()} page")
+            continue
+        near = [k for k in schema if k.endswith("_" + key)]
+        notes.append(f"{shown} was ignored: no page has a setting called {key[:40]!r}"
+                     + (f" (this page's is {near[0]!r})" if near else ""))
+    return notes
 
 
 def _open_run_param(runner, raw: str) -> list[str]:

@@ -60,9 +60,15 @@ def _flash(kind: str, message: str) -> None:
 # -- widgets → config --------------------------------------------------------------------------------
 
 
+def short_title(title: str) -> str:
+    """A title without its parenthesis ("Sinusoids (Finn et al. 2017)" → "Sinusoids"): what fits a select box
+    at projector size; the full titles are in the widget's help."""
+    return title.split(" (")[0]
+
+
 _FORMATS = {
-    "family": lambda k: TASK_FAMILIES[k].title,
-    "algorithm": lambda k: f"{k} — {ALGORITHMS[k].title}",
+    "family": lambda k: short_title(TASK_FAMILIES[k].title),
+    "algorithm": lambda k: k,
     "outer_loss": lambda v: {"query": "query set", "support": "support set"}[v],
 }
 
@@ -110,8 +116,11 @@ def settings_sidebar() -> None:
                  help="Sets every setting below at once and loads a small pretrained checkpoint, so the pictures "
                       "appear at once; press Continue to train on, or Start to train from scratch.")
     sb.caption("Applied at the next Start; a running run keeps its own settings.")
-    for name in ("family", "algorithm"):
-        widgets.setting_widget(sb, SETTINGS[name], format_func=_FORMATS[name], on_change=_on_problem_change)
+    for name, titles in (("family", {k: f.title for k, f in TASK_FAMILIES.items()}),
+                         ("algorithm", {k: a.title for k, a in ALGORITHMS.items()})):
+        listed = " ".join(f"**{k}**: {t}." for k, t in titles.items())
+        widgets.setting_widget(sb, SETTINGS[name], format_func=_FORMATS[name], on_change=_on_problem_change,
+                               help=f"{SETTINGS[name].help}\n\n{listed}")
     family, algorithm = st.session_state["family"], st.session_state["algorithm"]
     widgets.start_from_recommended(family, algorithm)
     _recommended_note(sb, family, algorithm)

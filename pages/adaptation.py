@@ -133,14 +133,16 @@ def main() -> None:
     if app_state.run_inside_app():  # a link straight to this page on a fresh server
         return
     st.title("Adaptation")
-    st.markdown("How **one task** adapts: the fit after each inner step θ ← θ − α∇L(θ) on its support points, "
-                "from the learned initialization θ₀ and, side by side, from the baselines. Press ▶ or drag the "
-                "step slider under the chart.")
+    intro = st.empty()  # above the family choice a page without a run draws
     cfg, starts, note = av.context()
-    if note:
-        st.info(note, icon=":material/info:")
     family = make_family(cfg)
     model = make_model(family, cfg)
+    animated = not family.is_classification or preview_kind(family) == "regions"  # images: a few fixed steps
+    intro.markdown("How **one task** adapts: the model after each inner step θ ← θ − α∇L(θ) on its support examples, "
+                   "from the learned initialization θ₀ and, side by side, from the baselines."
+                   + (" Press ▶ or drag the step slider under the chart." if animated else ""))
+    if note:
+        st.info(note, icon=":material/info:")
     view = _classification_view if family.is_classification else _regression_view
     view(cfg, family, model, starts)
 

@@ -185,3 +185,13 @@ def test_every_shipped_preset_checkpoint_is_the_presets_run(key):
     differ = {k: (v, getattr(ckpt.config, k)) for k, v in PRESETS[key].settings.items()
               if k != "iterations" and getattr(ckpt.config, k) != v}
     assert not differ, differ
+
+
+def test_a_link_key_this_page_does_not_use_gets_a_note(app):
+    """/adaptation?steps=-5&alpha=nan: neither is an Adaptation setting; the page says so instead of dropping them."""
+    app.query_params["steps"] = "-5"
+    app.query_params["alpha"] = "nan"
+    app.switch_page("pages/adaptation.py").run()
+    text = " ".join(w.value for w in app.warning)
+    assert "steps='-5' was ignored" in text and "'adapt_steps'" in text
+    assert "alpha='nan' was ignored here: it is a setting of the Train page" in text
