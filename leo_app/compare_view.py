@@ -44,6 +44,7 @@ COUNTER_KEY = "leo_compare_counter"
 CHOSEN_KEY = "compare_runs"  # the multiselect of runs shown
 SWEEP_KEY = "leo_compare_sweep"  # the newest sweep result (partial when stopped)
 RACE_POLL_S = 0.5  # the race chart's refresh period while racing
+RACE_CHART_HEIGHT = 400  # the race chart, under the race's settings, whole at 1440×900
 RACE_FIT_POLL_S = 2.0  # the fit panel's (it adapts every entry on the fixed tasks)
 
 
@@ -246,7 +247,8 @@ def _race_live() -> None:
                                  help=x_axis.help)
     curves = [race_curve(e.key, e.columns, accuracy=classify, status=e.status) for e in snap.entries]
     loss_name = LOSSES[snap.entries[0].family.loss].display if snap.entries else "MSE"
-    app_state.chart(race_curve_figure(curves, x=x or x_axis.default, accuracy=classify, loss_name=loss_name),
+    app_state.chart(race_curve_figure(curves, x=x or x_axis.default, accuracy=classify, loss_name=loss_name,
+                                      height=RACE_CHART_HEIGHT),
                    "race", key="race_chart")
     if was and not snap.active:
         st.rerun()  # the race ended: show the evaluation and stop polling

@@ -55,7 +55,9 @@ RANDOM_NOTE = ("No trained run in this session yet: the surfaces are drawn aroun
 MG_INTRO = ("Every arrow is one algorithm's update of θ₀ (−its meta-gradient, before the step size β), computed by "
             "that algorithm's own meta-step on **the same meta-batch** (the tasks drawn above), with the page's α "
             "and k. All arrows are drawn at one length; the legend gives each norm. The axes share one scale, "
-            "so leo's arrow — the true meta-gradient — is perpendicular to J's contours.")
+            "so leo's arrow — the true meta-gradient — is perpendicular to J's contours. What to look at: the "
+            "arrows part as α and k grow (their differences are of order αk‖H‖); at a small α with k = 1 they "
+            "nearly coincide, so raise α or k in the sidebar and watch first order and Reptile turn away from leo.")
 
 Progress = Callable[[float], None]
 

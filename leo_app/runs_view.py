@@ -17,6 +17,7 @@ from leo_core.losses import LOSSES
 from leo_core.runs import RunInfo, delete_run, list_runs, max_app_runs, prune, read_metrics, runs_root
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.views.race import race_curve
+from .markdown import markdown_table
 from .runner import TrainingRunner, runs_in_use
 
 __all__ = ["session_runs_root", "runs_panel", "COMPARE_KEY"]
@@ -107,7 +108,8 @@ def runs_panel(runner: TrainingRunner, root: Path | None, chart) -> None:
                    f"{root}/my-run`.")
         return
     current = runner.run_key
-    st.dataframe([_row(r, current) for r in runs], hide_index=True, width="stretch", height=min(35 * len(runs) + 38, 260))
+    with st.container(height=min(44 * len(runs) + 60, 300), border=False):  # a long list scrolls in its box
+        st.markdown(markdown_table([_row(r, current) for r in runs]))
     ids = [r.run_id for r in runs]
     pick, opener, deleter = st.columns([3, 1, 1], vertical_alignment="bottom")
     chosen = pick.selectbox("Run", ids, key="runs_pick", index=ids.index(current) if current in ids else 0)
@@ -117,8 +119,8 @@ def runs_panel(runner: TrainingRunner, root: Path | None, chart) -> None:
     deleter.button("Delete", key="runs_delete", icon=":material/delete:", width="stretch",
                    on_click=_on_delete, args=(root, chosen), disabled=chosen in runs_in_use(),
                    help="Delete the run's directory (a run open in any session cannot be deleted).")
-    default = [current] if current in ids else ids[:1]
-    shown = st.multiselect("Compare the curves of", ids, default=default, key=COMPARE_KEY, max_selections=8)
+    shown = st.multiselect("Compare the curves of", ids, key=COMPARE_KEY, max_selections=8,
+                           placeholder="Choose runs to overlay their curves…")
     by_id = {r.run_id: r for r in runs}
     if shown:
         chart(_compare_figure([by_id[i] for i in shown if i in by_id]), "runs", key="runs_chart")

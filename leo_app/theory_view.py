@@ -9,6 +9,7 @@ from leo_core.algorithms import ALGORITHMS, algorithm_notes
 from leo_core.page_settings import PAGE_SETTINGS
 
 from . import state as app_state
+from .markdown import markdown_table
 from .measured import TABLE_COMMAND, load_measured, omniglot_anchors, omniglot_notes
 
 __all__ = ["algorithms", "measured", "omniglot", "references", "your_run"]
@@ -62,19 +63,8 @@ def measured() -> None:
               "note": r.flag, "training s": round(r.train_seconds), "settings": r.settings} for r in shown]
     # A markdown table, not st.dataframe: the same text, and the page needs no data-grid code (≈ 1.3 MB of
     # JavaScript, evaluated before the page was usable: bench/first_paint.py).
-    st.markdown(_markdown_table(table))
+    st.markdown(markdown_table(table))
     st.markdown(_WHERE_NOT)
-
-
-def _markdown_table(rows: list[dict]) -> str:
-    """``rows`` (dicts with the same keys) as a markdown table, each cell's ``|`` escaped."""
-    def cell(value) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
-    head = list(rows[0])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(cell(row[k]) for k in head) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 _WHERE_NOT = """
@@ -115,7 +105,7 @@ def omniglot() -> None:
     st.markdown("Few-shot learning's standard benchmark (Lake et al. 2015): handwritten characters, each of four "
                 "rotations a class. The shipped checkpoints against the papers' figures. The protocols differ, so "
                 "read the rows as anchors, not as a reproduction.")
-    st.markdown(_markdown_table(rows))
+    st.markdown(markdown_table(rows))
     trained = notes["trained"]
     st.caption(f"What differs: {notes['differs']}. Checkpoints: "
                + "; ".join(f"{k} {t['algorithm']}, {t['iterations']:,} iterations ({t['minutes']:.0f} CPU-minutes), "

@@ -88,12 +88,11 @@ def _regression_view(cfg: TrainConfig, family: TaskFamily, model: Model, starts:
 
 def _classification_view(cfg: TrainConfig, family: TaskFamily, model: Model, starts: list[ad.Start]) -> None:
     """One N-way K-shot meta-test task: decision regions (2-D) or query predictions (digits), metrics per step."""
-    st.info(av.classification_note(family), icon=":material/info:")
-    left, mid, right = st.columns(3)
-    shots = int(setting_widget(left, S["adapt_cls_shots"], default=min(cfg.shots, 20),
+    sb = st.sidebar  # the picture first: the task's settings in the sidebar
+    shots = int(setting_widget(sb, S["adapt_cls_shots"], default=min(cfg.shots, 20),
                                help=f"K in {family.ways}-way K-shot: support examples per class the task adapts on."))
-    steps, alpha = _steps_and_alpha(cfg, mid, right)
-    seed = int(setting_widget(st, S["adapt_task_seed"]))
+    steps, alpha = _steps_and_alpha(cfg, sb, sb)
+    seed = int(setting_widget(sb, S["adapt_task_seed"]))
     _pretrained_expander(cfg)
     starts = starts + av.baseline_starts(cfg, model, starts)
     with st.spinner("Adapting the task from each start…"):
@@ -123,6 +122,7 @@ def _classification_view(cfg: TrainConfig, family: TaskFamily, model: Model, sta
                                   format_func=lambda i: f"{i + 1} (label {data['y_query'][i]})",
                                   help=S["adapt_cls_query"].help)
         app_state.chart(class_probabilities_figure(data, int(picked)), "class-probabilities", key="class_probs")
+    st.info(av.classification_note(family), icon=":material/info:")
     a, b = st.columns(2, gap="large")
     app_state.chart(step_accuracy_figure(metrics, ways=family.ways), "accuracy-per-step", key="step_accuracy", where=a)
     app_state.chart(step_loss_figure(metrics, loss_name="cross-entropy", log_y=False), "loss-per-step",

@@ -29,31 +29,34 @@ def _widget(where, name: str, **overrides):
 
 
 def _linear_view(s: view.Scene) -> tuple[float, int]:
-    c1, c2, c3, c4 = st.columns(4)
-    k = _widget(c1, "land_k", default=s.cfg.k)
-    alpha = _widget(c2, "land_alpha", default=view.nearest_alpha(s.cfg.alpha))
-    resolution = _widget(c3, "land_res_linear")
+    sb = st.sidebar  # the picture first: its settings beside the tasks'
+    k = _widget(sb, "land_k", default=s.cfg.k)
+    alpha = _widget(sb, "land_alpha", default=view.nearest_alpha(s.cfg.alpha))
+    resolution = _widget(sb, "land_res_linear")
     view.clamp_shown(s.batch.n_tasks)
-    shown = _widget(c4, "land_shown", high=s.batch.n_tasks) - 1 if s.batch.n_tasks > 1 else 0
+    shown = _widget(sb, "land_shown", high=s.batch.n_tasks) - 1 if s.batch.n_tasks > 1 else 0
     data = view.linear_grid(s, alpha, k, resolution, shown)
     view.chart(linear_landscape_figure(data, shown=shown, loss_name=s.loss_name), "linear-landscape",
                "The exact loss plane", key="linear_landscape")
     best = min(((v, i, j) for j, row in enumerate(data.meta) for i, v in enumerate(row)))
+    lowest = (data.a[best[1]], data.b[best[2]])
+    away = ((data.theta0[0] - lowest[0]) ** 2 + (data.theta0[1] - lowest[1]) ** 2) ** 0.5
     st.caption(f"Star: θ₀ = ({data.theta0[0]:.2f}, {data.theta0[1]:.2f}). Diamond: pretrained optimum "
                f"({data.pretrained[0]:.2f}, {data.pretrained[1]:.2f}), the minimiser of the average loss. "
-               f"J's lowest grid point for k = {k}: ({data.a[best[1]]:.2f}, {data.b[best[2]]:.2f}). "
+               f"J's lowest grid point for k = {k}: ({lowest[0]:.2f}, {lowest[1]:.2f}), {away:.2f} from θ₀"
+               + (" — θ₀ has not reached it yet: train on (Continue) and the star walks there. "
+                  if away > 0.05 and (float(alpha), int(k)) == (s.cfg.alpha, s.cfg.k) else ". ") +
                "Crosses: each task's least-squares optimum; orange: its k-step path from θ₀. "
                "J uses plain gradient steps with α (the paths use the run's own adaptation rule).")
     return float(alpha), int(k)
 
 
 def _network_view(s: view.Scene) -> tuple[float, int]:
-    c1, c2, c3, c4 = st.columns([3, 3, 3, 2])
-    directions = _widget(c1, "land_dirs", format_func=lv.DIRECTIONS.get)
-    surface = _widget(c2, "land_surface", format_func=lv.SURFACES.get)
-    resolution = _widget(c3, "land_res_net")
-    show_3d = _widget(c4, "land_3d")
-    sb = st.sidebar  # the picture first: the path's and J's settings beside the tasks'
+    sb = st.sidebar  # the picture first: the slice's, the path's and J's settings beside the tasks'
+    directions = _widget(sb, "land_dirs", format_func=lv.DIRECTIONS.get)
+    surface = _widget(sb, "land_surface", format_func=lv.SURFACES.get)
+    resolution = _widget(sb, "land_res_net")
+    show_3d = _widget(sb, "land_3d")
     steps = _widget(sb, "land_steps")
     k = _widget(sb, "land_k_net", default=s.cfg.k, disabled=surface != "meta")
     alpha = _widget(sb, "land_alpha_net", default=view.nearest_alpha(s.cfg.alpha))
