@@ -24,16 +24,22 @@ __all__ = ["session_runs_root", "runs_panel", "COMPARE_KEY"]
 
 COMPARE_KEY = "runs_compare"  # the runs whose curves the list overlays
 _FLASH_KEY = "_leo_runs_flash"
-_MAX_LISTED = 200
+_MAX_LISTED = 200  # runs offered by the pickers
+_TABLE_ROWS = 12  # the newest runs in the table (a long Markdown table slows every Train page's first paint)
+_PRUNE_EVERY_S = 60.0
+_pruned = {"at": float("-inf")}
 
 
 def session_runs_root() -> Path:
-    """The runs root (``$LEO_RUNS_DIR`` or ``runs/``) after pruning the oldest app runs not in use."""
+    """The runs root (``$LEO_RUNS_DIR`` or ``runs/``), after pruning the oldest app runs not in use (at most once
+    a minute per server: a new session should not pay for it every time)."""
     root = runs_root()
-    try:
-        prune(root, max_app_runs(), runs_in_use())
-    except OSError:
-        pass  # a read-only or missing root: the runner's first save says so
+    if time.monotonic() - _pruned["at"] >= _PRUNE_EVERY_S:
+        _pruned["at"] = time.monotonic()
+        try:
+            prune(root, max_app_runs(), runs_in_use())
+        except OSError:
+            pass  # a read-only or missing root: the runner's first save says so
     return root
 
 
@@ -108,8 +114,9 @@ def runs_panel(runner: TrainingRunner, root: Path | None, chart) -> None:
                    f"{root}/my-run`.")
         return
     current = runner.run_key
-    with st.container(height=min(44 * len(runs) + 60, 300), border=False):  # a long list scrolls in its box
-        st.markdown(markdown_table([_row(r, current) for r in runs]))
+    st.markdown(markdown_table([_row(r, current) for r in runs[:_TABLE_ROWS]]))
+    if len(runs) > _TABLE_ROWS:
+        st.caption(f"The {_TABLE_ROWS} newest of {len(runs)} runs; every one can be chosen below.")
     ids = [r.run_id for r in runs]
     pick, opener, deleter = st.columns([3, 1, 1], vertical_alignment="bottom")
     chosen = pick.selectbox("Run", ids, key="runs_pick", index=ids.index(current) if current in ids else 0)

@@ -102,12 +102,16 @@ class RunInfo:
 
 
 def _last_iteration(path: Path) -> int:
-    """The last row's iteration in ``metrics.csv`` (0 when none)."""
+    """The last row's iteration in ``metrics.csv`` (0 when none), read from the file's end (a long run's file
+    holds thousands of rows)."""
     try:
-        with open(path / METRICS_FILE, newline="") as f:
-            rows = list(csv.DictReader(f))
-        return int(float(rows[-1]["iteration"])) if rows else 0
-    except (OSError, KeyError, ValueError, IndexError):
+        with open(path / METRICS_FILE, "rb") as f:
+            header = f.readline().decode().strip().split(",")
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 4096))
+            last = f.read().decode(errors="replace").strip().splitlines()[-1].split(",")
+        return int(float(last[header.index("iteration")])) if last != header else 0
+    except (OSError, ValueError, IndexError):
         return 0
 
 
@@ -132,8 +136,8 @@ def _info(path: Path) -> RunInfo | None:
     status = read_status(path)
     ckpt = path / CHECKPOINT_FILE
     stamp = max((p.stat().st_mtime for p in (ckpt, path / CONFIG_FILE) if p.exists()), default=0.0)
-    return RunInfo(path.name, path, str(config.get("family", "?")), str(config.get("algorithm", "?")),
-                   int(status.get("iteration", _last_iteration(path))),
+    iteration = status["iteration"] if "iteration" in status else _last_iteration(path)
+    return RunInfo(path.name, path, str(config.get("family", "?")), str(config.get("algorithm", "?")), int(iteration),
                    int(status.get("total", config.get("iterations", 0) or 0)),
                    str(status.get("status", "saved")), stamp,
                    "app" if path.name.startswith(APP_PREFIX) else "cli", ckpt.is_file())
