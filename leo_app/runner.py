@@ -60,7 +60,8 @@ __all__ = [
 _PUBLISH_EVERY_S = 0.1  # how often the thread publishes a fresh θ₀ snapshot while running
 _JOIN_TIMEOUT_S = 10.0
 INTERRUPTED = "interrupted"  # run.json's status of a run whose session closed while it trained
-_HANDOVER_S = 3.0  # how long ``open`` waits for a closing session (a browser reload) to let its run go
+_HANDOVER_S = 3.0  # how long ``open`` waits for a closing session (a browser reload) to save and let its run go
+_LIVE_HANDOVER_S = 0.5  # … for a session still open to start closing (else: another tab holds the run)
 
 _holders: dict[str, "TrainingRunner"] = {}  # run id → the runner writing it (one writer per run directory)
 _holders_lock = threading.Lock()
@@ -184,12 +185,15 @@ class TrainingRunner(Job):
             return None
         path = run_path(self._root, run_key)
         other = holder(run_key)
-        deadline = time.monotonic() + _HANDOVER_S
-        while other is not None and other is not self and time.monotonic() < deadline:
-            if other.closed:  # a reload: the old session is saving; wait for its last save
-                other.join(max(0.0, deadline - time.monotonic()))
-            else:
+        now = time.monotonic()
+        closing_by, live_by = now + _HANDOVER_S, now + _LIVE_HANDOVER_S
+        while other is not None and other is not self:
+            if other.closed and time.monotonic() < closing_by:  # a reload: the old session saves; wait for it
+                other.join(max(0.0, closing_by - time.monotonic()))
+            elif not other.closed and time.monotonic() < live_by:  # a reload whose old session is not closed yet
                 time.sleep(0.05)
+            else:
+                break  # another live tab holds it
             other = holder(run_key)
         try:
             ckpt = load_checkpoint(path)

@@ -20,9 +20,10 @@ from leo_core.views.race import race_curve
 from .markdown import markdown_table
 from .runner import TrainingRunner, runs_in_use
 
-__all__ = ["session_runs_root", "runs_panel", "COMPARE_KEY"]
+__all__ = ["session_runs_root", "runs_panel", "COMPARE_KEY", "SHOWN_KEY"]
 
 COMPARE_KEY = "runs_compare"  # the runs whose curves the list overlays
+SHOWN_KEY = "runs_shown"  # the list is drawn (a toggle, off on a new page)
 _FLASH_KEY = "_leo_runs_flash"
 _MAX_LISTED = 200  # runs offered by the pickers
 _TABLE_ROWS = 12  # the newest runs in the table (a long Markdown table slows every Train page's first paint)
@@ -112,6 +113,10 @@ def runs_panel(runner: TrainingRunner, root: Path | None, chart) -> None:
     if not runs:
         st.caption(f"No runs under {root} yet: press Start, or train one with `python -m leo_core train --out "
                    f"{root}/my-run`.")
+        return
+    # Drawn on request: the Train page's first paint should not wait for a list it does not show yet.
+    if not st.toggle(f"Show the {len(runs)} run{'s' if len(runs) != 1 else ''} saved on this server", key=SHOWN_KEY,
+                     persist_state="session"):
         return
     current = runner.run_key
     st.markdown(markdown_table([_row(r, current) for r in runs[:_TABLE_ROWS]]))

@@ -69,6 +69,10 @@ def test_a_run_survives_reload_and_restart_and_links_reproduce_the_preset(browse
         page.get_by_role("button", name="Stop").click()
         wait_until(lambda: status(page).startswith("Stopped"), what="the run to stop")
         stopped_at = last_iteration_on_chart(page)
+        shown = page.locator(".st-key-runs_shown")
+        shown.scroll_into_view_if_needed()
+        shown.locator("label").first.click()  # the list is drawn on request
+        settle(page)
         listed = page.locator("[data-testid=stMarkdownContainer] td", has_text="cli-demo").first
         listed.scroll_into_view_if_needed()  # the runs list names the command-line run
         wait_until(lambda: "cli-demo" in page.inner_text(".st-key-runs_compare") or _choose_cli_run(page),

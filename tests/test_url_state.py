@@ -146,7 +146,7 @@ def _drawn_widget_keys(node, out: set[str]) -> set[str]:
 
 # Widgets that are not settings of the view: a menu that applies a preset, the runs collected in this
 # session and the runs list (runs are in a link by their run id), the sidebar's own controls.
-NOT_IN_THE_LINK = {"preset_choice", "compare_runs", "present", "image_format", "runs_pick", "runs_compare"}
+NOT_IN_THE_LINK = {"preset_choice", "compare_runs", "present", "image_format", "runs_pick", "runs_compare", "runs_shown"}
 
 
 @pytest.mark.parametrize("page", ["train", "adaptation", "landscape", "compare"])
