@@ -20,17 +20,20 @@ def _times(value, factor: float, default: float | None = None):
     return value * factor
 
 
-def scale_figure(fig: go.Figure, factor: float) -> go.Figure:
-    """A copy of ``fig`` with fonts, lines, markers, height and margins times ``factor`` (``fig`` itself if 1)."""
-    if factor == 1:
+def scale_figure(fig: go.Figure, factor: float, height_factor: float | None = None) -> go.Figure:
+    """A copy of ``fig`` with fonts, lines, markers and margins times ``factor`` and its height times
+    ``height_factor`` (default ``factor``, as a zoom); ``fig`` itself when both are 1."""
+    height_factor = factor if height_factor is None else height_factor
+    if factor == 1 and height_factor == 1:
         return fig
-    if factor <= 0:
-        raise ValueError(f"factor must be > 0, got {factor}")
+    if factor <= 0 or height_factor <= 0:
+        raise ValueError(f"factors must be > 0, got {factor} and {height_factor}")
     fig = go.Figure(fig)
-    # Height and margins grow too, as with a zoom: axis titles, legends and animation controls
-    # placed in paper coordinates below a plot keep their room for the larger text.
+    # Margins grow with the text: axis titles, legends and animation controls placed in paper coordinates
+    # below a plot keep their room for the larger text. The height may grow less than the text (a projector's
+    # screen is no taller than a laptop's, relative to its text).
     if fig.layout.height:
-        fig.layout.height = round(fig.layout.height * factor)
+        fig.layout.height = round(fig.layout.height * height_factor)
     for side in ("l", "r", "t", "b"):
         if fig.layout.margin[side] is not None:
             fig.layout.margin[side] = round(fig.layout.margin[side] * factor)

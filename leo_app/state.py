@@ -38,7 +38,11 @@ NOTES_KEY = "_leo_url_notes"  # {page: [note, …]} shown on that page for the r
 PRESENT_KEY = "present"  # presentation mode toggle (also ?present=1)
 IMAGE_FORMAT_KEY = "image_format"
 IMAGE_FORMATS = ("png", "svg")
-PRESENT_SCALE = 1.35  # font and line scale of presentation mode
+# Presentation mode's sizes, all here: the page's text (CSS below) and every chart's fonts and lines grow by
+# PRESENT_SCALE; a chart's height by PRESENT_HEIGHT_SCALE only, so that at 1920×1080 each page's main picture
+# stays wholly above the fold (tests/test_browser_projector.py).
+PRESENT_SCALE = 1.35
+PRESENT_HEIGHT_SCALE = 1.1
 
 # Every page: the picture first. Less empty space above the title (Streamlit's default is 6rem), and
 # the Train page's five live numbers sized to fit their half-width column down to 1280 px wide.
@@ -204,7 +208,7 @@ def after_page(page: str, url_path: str) -> None:
 
 def for_screen(fig):
     """``fig`` with larger fonts and lines in presentation mode (unchanged otherwise)."""
-    return scale_figure(fig, PRESENT_SCALE) if presenting() else fig
+    return scale_figure(fig, PRESENT_SCALE, PRESENT_HEIGHT_SCALE) if presenting() else fig
 
 
 def chart(fig, name: str, *, key: str, where=None, on_seen=None) -> None:

@@ -49,7 +49,7 @@ def test_points2d_then_digits_live_views(server, browser):
     ctx, page = open_app(browser, url)
     page.set_viewport_size(TALL)  # both preview rows and the curve in one screenshot
     try:
-        choose(page, "Task family", "2-D point clouds (few-shot classification)")
+        choose(page, "Task family", "2-D point clouds")
         _step_slider(page, "Inner step size α", 5)  # 0.01 → 0.5: classification adapts with a large step
         set_number(page, "Iterations", LONG_RUN)
         page.get_by_role("button", name="Start").click()
@@ -63,7 +63,7 @@ def test_points2d_then_digits_live_views(server, browser):
         page.get_by_text("Stopped.", exact=False).first.wait_for()
         settle(page)
 
-        choose(page, "Task family", "Handwritten digits, N-way K-shot (scikit-learn 8×8)")
+        choose(page, "Task family", "Handwritten digits, N-way K-shot")
         set_number(page, "Iterations", "150")
         page.get_by_role("button", name="Start").click()
         page.get_by_text("Finished.", exact=False).first.wait_for(timeout=2 * WAIT_S * 1000)

@@ -39,7 +39,7 @@ def test_classification_adaptation_and_landscape(server, browser):
     ctx, page = open_app(browser, url)
     page.set_viewport_size(TALL)
     try:
-        _train(page, "2-D point clouds (few-shot classification)", "300", alpha_presses=5)  # α 0.01 → 0.5
+        _train(page, "2-D point clouds", "300", alpha_presses=5)  # α 0.01 → 0.5
         _go(page, "Adaptation")
         assert charts_ready(page, 3) >= 3
         no_failure(page)
@@ -74,7 +74,7 @@ def test_classification_adaptation_and_landscape(server, browser):
         page.screenshot(path=str(ARTIFACTS / "22-landscape-points2d.png"), full_page=True)
 
         _go(page, "Train")
-        _train(page, "Handwritten digits, N-way K-shot (scikit-learn 8×8)", "100")
+        _train(page, "Handwritten digits, N-way K-shot", "100")
         _go(page, "Adaptation")
         assert charts_ready(page, 3) >= 3
         no_failure(page)

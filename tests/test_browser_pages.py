@@ -15,7 +15,7 @@ def test_adaptation_and_landscape_pages(server, browser):
     ctx, page = open_app(browser, url)
     try:
         page.locator("[data-testid=stSelectbox]", has_text="Task family").click()
-        page.get_by_role("option", name="Lines (the source document's example)").click()
+        page.get_by_role("option", name="Lines", exact=True).click()
         settle(page)
         set_number(page, "Iterations", "60")
         page.get_by_role("button", name="Start").click()
