@@ -73,7 +73,7 @@ def test_meta_gradient_chart_screenshots_and_the_offline_handout(server, browser
             assert time.monotonic() < deadline, "the handout's figures were not drawn"
             time.sleep(0.2)
         assert page.locator(".js-plotly-plot").count() == 3
-        assert page.locator("table td", has_text="land_mg_frames").count() == 1
+        assert page.locator("table td", has_text="Animation frames").count() == 1  # labels, not widget keys
         fig = "#figure-1"
         assert page.evaluate(f"() => document.querySelector('{fig}')._transitionData._frames.length") == 30
         theta_x = f"() => document.querySelector('{fig}').data.find(t => t.name.startsWith('θ₀ at')).x[0]"
