@@ -76,35 +76,36 @@ def _range(*grids: list[list[float]]) -> tuple[float, float]:
     return lo, hi if hi > lo else lo + 1.0
 
 
-def linear_landscape_figure(data: Any, *, shown: int = 0, height: int = 1000, loss_name: str = "MSE") -> go.Figure:
-    """Four exact (θ₀, θ₁) contour panels (2 × 2): the shown task's support and query loss, J after k
-    steps, and the plain average loss, with θ₀, the pretrained optimum, task optima and k-step paths.
+def linear_landscape_figure(data: Any, *, shown: int = 0, height: int = 480, loss_name: str = "MSE") -> go.Figure:
+    """Four exact (θ₀, θ₁) contour panels in one row: the shown task's support and query loss, J after k
+    steps, and the plain average loss, with θ₀, the pretrained optimum, task optima and k-step paths. One row
+    so the whole picture fits a 1440×900 screen and a projector (two rows were 1,000 px tall).
 
     ``data``: a ``landscape_views.LinearLandscape``.
     """
     k, alpha = data.k, data.alpha
     panels = [
-        (data.support, f"task {shown + 1}: support loss"),
-        (data.query, f"task {shown + 1}: query loss"),
-        (data.meta, f"meta-objective J(θ) after k = {k} step{'s' if k != 1 else ''}, α = {alpha:g}"),
-        (data.average, "average loss (k = 0): what pretraining minimises"),
+        (data.support, f"task {shown + 1}:<br>support loss"),
+        (data.query, f"task {shown + 1}:<br>query loss"),
+        (data.meta, f"J after {k} step{'s' if k != 1 else ''}<br>α = {alpha:g}"),
+        (data.average, "average loss<br>(k = 0)"),
     ]
     logs = [log10_grid(z) for z, _ in panels]
     zmin, zmax = _range(*logs)
-    layout = base_layout(height=height, margin=dict(l=80, r=20, t=110, b=70), uirevision=None)
-    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.04, xanchor="left", x=0, font=dict(size=FONT_SIZE))
-    gap_x, gap_y = 0.1, 0.25  # room between rows for the lower panels' titles and the upper x-axis titles
-    w, h = (0.9 - gap_x) / 2, (1 - gap_y) / 2  # leave room on the right for the colour bar
+    layout = base_layout(height=height, margin=dict(l=80, r=20, t=170, b=70), uirevision=None)
+    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.24, xanchor="left", x=0, font=dict(size=FONT_SIZE))
+    gap_x = 0.04  # between panels; the right tenth holds the colour bar
+    w, h = (0.9 - 3 * gap_x) / 4, 1.0
     traces, annotations = [], []
     for i, ((_, title), logz) in enumerate(zip(panels, logs)):
-        row, col = divmod(i, 2)
+        row, col = 0, i
         ax = "" if i == 0 else str(i + 1)
         xa, ya = f"x{ax}", f"y{ax}"
-        x0, y1 = col * (w + gap_x), 1 - row * (h + gap_y)
+        x0, y1 = col * (w + gap_x), 1.0
         layout[f"xaxis{ax}"] = dict(domain=[round(x0, 6), min(1.0, round(x0 + w, 6))], anchor=ya, tickfont=_TICK,
                                     title=dict(text="θ₀ (intercept)", font=_TITLE))
         layout[f"yaxis{ax}"] = dict(domain=[max(0.0, round(y1 - h, 6)), min(1.0, round(y1, 6))], anchor=xa, tickfont=_TICK,
-                                    title=dict(text="θ₁ (slope)", font=_TITLE))
+                                    title=dict(text="θ₁ (slope)" if i == 0 else "", font=_TITLE))
         annotations.append(dict(text=f"<b>{title}</b>", x=x0 + w / 2, y=y1 + 0.01, xref="paper", yref="paper",
                                 xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=FONT_SIZE)))
         traces.append(_contour(data.a, data.b, logz, zmin, zmax, xa, ya, i == 0, f"{loss_name}<br>(log scale)"))

@@ -66,6 +66,8 @@ def race_curve_figure(curves: Sequence[RaceCurve], *, x: str = "iterations", acc
         layout["yaxis"]["autorangeoptions"] = dict(clipmax=clip)
         shown = [v for t in traces for v in t["y"] if v is not None and v <= clip]
         layout["yaxis"].update(log_axis(shown))  # ticks written in full ("20", not a second "2")
+    elif not accuracy:  # no point drawn yet: labelled ticks all the same
+        layout["yaxis"].update(log_axis([]))
     return figure(traces, layout)
 
 

@@ -99,7 +99,12 @@ def log_ticks(values: Sequence[float | None]) -> dict[str, Any]:
 def log_axis(values: Sequence[float | None]) -> dict[str, Any]:
     """A log axis's ``type`` and ticks for ``values``: every log axis of the app is made here, so its tick
     labels read as their values ("0.2", "0.5", "1", "2"; never plotly's bare mantissas "2 5 1 2")."""
-    return {"type": "log", **log_ticks(values)}
+    ticks = log_ticks(values)
+    if not ticks:  # fewer than two values yet (a race's first points): label a decade either side of them
+        finite = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+        centre = 10 ** round(math.log10(finite[0])) if finite else 1.0
+        ticks = log_ticks([centre / 10, centre * 10])
+    return {"type": "log", **ticks}
 
 
 def chance_line(ways: int) -> dict[str, list]:

@@ -44,7 +44,7 @@ COUNTER_KEY = "leo_compare_counter"
 CHOSEN_KEY = "compare_runs"  # the multiselect of runs shown
 SWEEP_KEY = "leo_compare_sweep"  # the newest sweep result (partial when stopped)
 RACE_POLL_S = 0.5  # the race chart's refresh period while racing
-RACE_CHART_HEIGHT = 400  # the race chart, under the race's settings, whole at 1440×900
+RACE_CHART_HEIGHT = 380  # the race chart, under the race's settings, whole at 1440×900
 RACE_FIT_POLL_S = 2.0  # the fit panel's (it adapts every entry on the fixed tasks)
 
 
@@ -243,7 +243,7 @@ def _race_live() -> None:
     x_axis = S["race_x"]
     st.session_state.setdefault(x_axis.name, x_axis.default)
     x = toggle.segmented_control(x_axis.label, x_axis.choices, key=x_axis.name, required=True, persist_state="session",
-                                 format_func=lambda v: "iterations" if v == "iterations" else "own seconds",
+                                 format_func=lambda v: "iterations" if v == "iterations" else "seconds",
                                  help=x_axis.help)
     curves = [race_curve(e.key, e.columns, accuracy=classify, status=e.status) for e in snap.entries]
     loss_name = LOSSES[snap.entries[0].family.loss].display if snap.entries else "MSE"

@@ -58,7 +58,7 @@ _PRESENT_CSS = """
 html, body, [data-testid="stAppViewContainer"] { font-size: 21px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.25rem; line-height: 1.5; }
 [data-testid="stCaptionContainer"] { font-size: 1.05rem !important; }
-[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 1rem; }
 [data-testid="stMetricValue"] { font-size: 2.6rem !important; }
 .st-key-train_metrics [data-testid="stMetricValue"] { font-size: 2.1rem !important; }
 [data-testid="stMetricLabel"] p { font-size: 1.15rem !important; }

@@ -235,10 +235,6 @@ def _status_and_loss_view() -> None:
 
     cfg = snap.config
     st.markdown(f"**{STATUS_TEXT.get(snap.status, snap.status)}**")
-    if cfg is not None:
-        st.caption(f"{cfg.family} / {cfg.algorithm} · α = {cfg.alpha:g} · β = {cfg.beta:g} ({cfg.outer_optimizer}) · "
-                   f"k = {cfg.k} · {cfg.shots} shots · meta-batch {cfg.meta_batch} · outer loss on {cfg.outer_loss} "
-                   f"set{' · first-order' if cfg.first_order else ''} · seed {cfg.seed}")
     st.progress(snap.progress, text=f"iteration {snap.iteration:,} of {snap.total:,}" if snap.total else None)
     if snap.error:
         st.error(snap.error, icon=":material/error:")
@@ -266,6 +262,10 @@ def _status_and_loss_view() -> None:
         st.caption(f"Inner solve: relative stationarity residual ‖∇G(φ)‖/‖∇G(θ₀)‖ = {latest.inner_residual:.3g} "
                    f"(stops at {snap.config.imaml_tol:g} or after {snap.config.imaml_max_steps} steps).")
     app_state.chart(_curve_figure(snap, classify), "training-curve", key="loss_chart")
+    if cfg is not None:  # below the curve: the picture first
+        st.caption(f"{cfg.family} / {cfg.algorithm} · α = {cfg.alpha:g} · β = {cfg.beta:g} ({cfg.outer_optimizer}) · "
+                   f"k = {cfg.k} · {cfg.shots} shots · meta-batch {cfg.meta_batch} · outer loss on {cfg.outer_loss} "
+                   f"set{' · first-order' if cfg.first_order else ''} · seed {cfg.seed}")
     if was_active and not snap.active:
         st.rerun()  # the run ended: refresh the buttons and stop polling
     if snap.active and period_stale():

@@ -143,7 +143,7 @@ LANDSCAPE_SETTINGS: tuple[Setting, ...] = (
             "until a run is trained.", choices=_FAMILIES, value=_T.family),
     Setting("land_tasks", "Tasks (for J and the paths)", "Tasks drawn for the meta-objective, the average loss and "
             "the drawn paths.", low=1, high=10, value=5),
-    Setting("land_shown", "Task shown in the top panels", "One of the tasks drawn.", low=1, high=10, value=1),
+    Setting("land_shown", "Task shown in the first two panels", "One of the tasks drawn.", low=1, high=10, value=1),
     Setting("land_seed", "Task seed", "Seeds the tasks drawn.", low=0, high=2**31 - 1, value=0),
     Setting("land_k", "Inner steps k in J", "J(θ) = mean over tasks of the query loss after k steps from θ. k = 0 "
             "is the plain average loss; watch J's minimum move away from the pretrained optimum as k grows.",

@@ -98,8 +98,6 @@ def _classification_view(cfg: TrainConfig, family: TaskFamily, model: Model, sta
     with st.spinner("Adapting the task from each start…"):
         task, metrics, pictures = av.adapt_classification(cfg, model, family, starts, shots=shots, seed=seed,
                                                           alpha=alpha, steps=steps)
-    st.caption(f"A {family.ways}-way {shots}-shot task from the meta-test split (classes never trained on) · "
-               f"{task.x_query.shape[1] // family.ways} query examples per class · task seed {seed}")
     if preview_kind(family) == "regions":
         app_state.chart(regions_animation_figure(pictures), "decision-regions", key="regions_anim")
         st.caption("Colour: the class the model predicts at each point of the plane after the shown step; dots: the "
@@ -122,6 +120,8 @@ def _classification_view(cfg: TrainConfig, family: TaskFamily, model: Model, sta
                                   format_func=lambda i: f"{i + 1} (label {data['y_query'][i]})",
                                   help=S["adapt_cls_query"].help)
         app_state.chart(class_probabilities_figure(data, int(picked)), "class-probabilities", key="class_probs")
+    st.caption(f"A {family.ways}-way {shots}-shot task from the meta-test split (classes never trained on) · "
+               f"{task.x_query.shape[1] // family.ways} query examples per class · task seed {seed}")
     st.info(av.classification_note(family), icon=":material/info:")
     a, b = st.columns(2, gap="large")
     app_state.chart(step_accuracy_figure(metrics, ways=family.ways), "accuracy-per-step", key="step_accuracy", where=a)

@@ -88,8 +88,10 @@ def test_linear_landscape_figure(linear):
     assert len(contours) == 4 and all(_finite(t.z) and len(t.z) == 9 and len(t.z[0]) == 9 for t in contours)
     assert {t.name for t in fig.data if t.showlegend is not False} >= {
         "meta-learned θ₀", "pretrained optimum", "task optima (least squares on support)", "k-step paths (α = 0.1)"}
-    assert fig.layout.xaxis.title.text == "θ₀ (intercept)" and fig.layout.yaxis4.title.text == "θ₁ (slope)"
-    assert "k = 2" in " ".join(a.text for a in fig.layout.annotations)
+    assert fig.layout.xaxis.title.text == "θ₀ (intercept)" and fig.layout.yaxis.title.text == "θ₁ (slope)"
+    domains = [fig.layout[f"xaxis{s}"].domain for s in ("", "2", "3", "4")]  # one row, left to right, no overlap
+    assert all(a[1] < b[0] for a, b in zip(domains, domains[1:])) and fig.layout.height <= 500
+    assert "J after 2 steps" in " ".join(a.text for a in fig.layout.annotations)
     # Paths have k + 1 points; the grid contains θ₀ and every optimum.
     assert all(len(p) == 3 for p in data.paths)
     for a, b in [data.theta0, data.pretrained, *data.task_optima]:
