@@ -22,7 +22,7 @@ __all__ = [  # the harness (for conftest's fixtures), marks, and the helpers
     "CHROMIUM", "CHROMIUM_ARGS", "start_server", "stop_server", "ARTIFACTS", "VIEWPORT", "LONG_RUN", "BROWSER_TESTS",
     "open_app", "settle", "set_number", "no_exception", "no_failure", "last_iteration_on_chart", "wait_for_curve",
     "metric", "status", "run_settings", "shot", "charts_ready", "reveal_charts", "choose", "training_threads", "wait_until", "WAIT_S",
-    "alert_seen",
+    "alert_seen", "open_page",
 ]
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -61,6 +61,16 @@ def open_app(browser, url: str):
     page.goto(url)
     page.wait_for_selector(IDLE)
     page.get_by_role("button", name="Start").wait_for()
+    return ctx, page
+
+
+def open_page(browser, url: str, viewport: dict):
+    """A fresh browser context at ``viewport`` on ``url``, once the page's script is idle: ``(context, page)``."""
+    ctx = browser.new_context(viewport=viewport)
+    page = ctx.new_page()
+    page.set_default_timeout(180_000)
+    page.goto(url)
+    page.wait_for_selector(IDLE)
     return ctx, page
 
 

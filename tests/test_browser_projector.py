@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_helpers import BROWSER_TESTS, IDLE, shot, wait_until
+from browser_helpers import BROWSER_TESTS, IDLE, open_page, shot, wait_until
 
 pytestmark = BROWSER_TESTS
 
@@ -67,15 +67,6 @@ LOG_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(g =>
   .map(([k]) => (g.closest('[class*=st-key-]')?.className.match(/st-key-([\\w-]+)/) || [, '?'])[1] + '.' + k))"""
 
 
-def _open(browser, url: str, viewport: dict):
-    ctx = browser.new_context(viewport=viewport)
-    page = ctx.new_page()
-    page.set_default_timeout(180_000)
-    page.goto(url)
-    page.wait_for_selector(IDLE)
-    return ctx, page
-
-
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("state", list(STATES))
 def test_every_page_is_whole_and_readable_on_a_projector(server, browser, state, size):
@@ -83,7 +74,7 @@ def test_every_page_is_whole_and_readable_on_a_projector(server, browser, state,
     path, act, key = STATES[state]
     viewport, extra = SIZES[size]
     where = f"{state} at {size}"
-    ctx, page = _open(browser, f"{url}{path}{extra}", viewport)
+    ctx, page = open_page(browser, f"{url}{path}{extra}", viewport)
     try:
         if act is not None:
             act(page)
