@@ -84,10 +84,16 @@ class MetricHistory:
 
     @classmethod
     def from_columns(cls, columns: dict[str, list], capacity: int = 2000) -> "MetricHistory":
+        """The history saved as ``columns()``, its resolution included: a run that kept every 4th record keeps
+        every 4th after it resumes (else the curve changes texture where the checkpoint ends)."""
         history = cls(capacity)
-        n = len(columns.get("iteration", []))
-        for i in range(n):
-            history.append(MetricRecord(**{c: columns[c][i] for c in COLUMNS if c in columns}))
+        iterations = [int(i) for i in columns.get("iteration", [])]
+        gaps = [b - a for a, b in zip(iterations, iterations[1:-1]) if b > a]  # the last may be the unaligned latest
+        history.stride = max(1, min(gaps, default=1))
+        for i in range(len(iterations)):
+            record = MetricRecord(**{c: columns[c][i] for c in COLUMNS if c in columns})
+            history._records.append(record)  # kept as saved (the latest too), then the stride applies
+            history._latest = record
         return history
 
 

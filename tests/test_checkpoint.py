@@ -104,3 +104,24 @@ def test_write_is_atomic(run, tmp_path, monkeypatch):
         save_run(target, trainer.state_dict(), history)
     assert (target / "checkpoint.pt").read_bytes() == before
     assert sorted(os.listdir(target)) == ["checkpoint.pt", "config.json", "metrics.csv"]
+
+
+def test_a_resumed_history_keeps_its_resolution():
+    """A long run's history is thinned (every 4th record kept past 2,000 of them); resumed from a checkpoint it
+    keeps thinning the same way, so the curve does not turn dense and noisy where the checkpoint ends."""
+    from leo_core.history import MetricHistory, MetricRecord
+
+    def record(i: int) -> MetricRecord:
+        return MetricRecord(i, 1.0, 1.0, 1.0, 1.0, 100.0, i / 100)
+
+    history = MetricHistory(1000)
+    for i in range(1, 3001):
+        history.append(record(i))
+    assert history.stride == 4
+    resumed = MetricHistory.from_columns(history.columns(), capacity=1000)
+    assert resumed.stride == 4 and resumed.columns() == history.columns()
+    for i in range(3001, 3101):
+        resumed.append(record(i))
+    kept = resumed.columns()["iteration"]
+    after = [i for i in kept if i > 3000]
+    assert after == list(range(3004, 3101, 4))  # every 4th, as before the checkpoint
