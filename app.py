@@ -110,7 +110,9 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 elif __name__ == "app":
-    from leo_app import plotly_js
+    from leo_app import deep_links, plotly_js
     from leo_app.warmup import lifespan
 
-    app = st.App(__file__, lifespan=lifespan, routes=plotly_js.routes(st.get_option("server.baseUrlPath")))
+    _base = st.get_option("server.baseUrlPath")
+    _pages = [p.stem for p in (Path(__file__).resolve().parent / "pages").glob("*.py")]
+    app = st.App(__file__, lifespan=lifespan, routes=[*plotly_js.routes(_base), *deep_links.routes(_base, _pages)])
