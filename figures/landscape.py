@@ -98,10 +98,9 @@ def linear_landscape_figure(data: Any, *, shown: int = 0, height: int = 480, los
     w, h = (0.9 - 3 * gap_x) / 4, 1.0
     traces, annotations = [], []
     for i, ((_, title), logz) in enumerate(zip(panels, logs)):
-        row, col = 0, i
         ax = "" if i == 0 else str(i + 1)
         xa, ya = f"x{ax}", f"y{ax}"
-        x0, y1 = col * (w + gap_x), 1.0
+        x0, y1 = i * (w + gap_x), 1.0
         layout[f"xaxis{ax}"] = dict(domain=[round(x0, 6), min(1.0, round(x0 + w, 6))], anchor=ya, tickfont=_TICK,
                                     title=dict(text="θ₀ (intercept)", font=_TITLE))
         layout[f"yaxis{ax}"] = dict(domain=[max(0.0, round(y1 - h, 6)), min(1.0, round(y1, 6))], anchor=xa, tickfont=_TICK,

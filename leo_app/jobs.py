@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from typing import Callable
 
 __all__ = ["JobSlots", "default_slots", "max_jobs_from_env", "ENV_VAR", "DEFAULT_MAX_JOBS"]

@@ -21,7 +21,7 @@ from leo_app.url_state import parse, serialise
 from leo_app.widgets import recommended_values
 from leo_core import cli
 from leo_core.checkpoint import load_checkpoint
-from leo_core.runs import (BOOT_ID, STATUS_FILE, list_runs, prune, read_metrics, read_status, run_path,
+from leo_core.runs import (STATUS_FILE, list_runs, prune, read_metrics, read_status, run_path,
                            valid_run_id)
 
 ROOT = Path(__file__).resolve().parent.parent
