@@ -250,6 +250,22 @@ def _arrows(s: Scene, theta0: Params, path: list | None, batch: TaskBatch, alpha
         + (f" · updating every {LIVE_POLL_S:g} s while the run trains ({frames} frames)" if live else "")
         + ". At θ₀ now: " + ", ".join(f"{d.key} cos = {d.cosine:.3f}" for d in data.frames[-1].directions
                                          if d.key != mg.REFERENCE and d.cosine is not None) + ".")
+    st.markdown(look_at(data.frames[-1].directions, alpha, k))
+
+
+def look_at(directions: Sequence[Any], alpha: float, k: int) -> str:
+    """One line on what the arrows show at θ₀: the update furthest from leo's, or that they all coincide here."""
+    others = [d for d in directions if d.key != mg.REFERENCE and d.cosine is not None]
+    if not others:
+        return ""
+    far = min(others, key=lambda d: d.cosine)
+    if far.cosine >= 0.99:
+        return (f"**What to look at:** at α = {alpha:g} and k = {k} every update points where leo's does (all cosines "
+                f"≥ 0.99): the algorithms differ by terms of order αk‖H‖, so raise k (to 3 or more) or α in the "
+                "sidebar and watch the arrows part.")
+    angle = math.degrees(math.acos(max(-1.0, min(1.0, far.cosine))))
+    return (f"**What to look at:** {far.key}'s update is the furthest from the true meta-gradient here, {angle:.0f}° "
+            f"away (cos = {far.cosine:.2f}); follow θ₀ along its path and watch how that angle changes.")
 
 
 def _sweep_seen() -> None:

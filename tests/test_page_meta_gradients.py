@@ -97,3 +97,16 @@ def test_theory_explains_the_arrows(app):
     latex = " ".join(x.value for x in app.latex)
     assert "inner product of gradients" in text and "proximal" in text and "Nichol" in text
     assert "AvgGradInner" in latex and r"\prod_{j=0}^{k-1}" in latex and r"\tfrac{1}{\lambda}" in latex
+
+
+def test_the_meta_gradient_section_says_what_to_look_at():
+    """One line under the arrows: that they coincide at this α and k (and what to change), or which update
+    is furthest from leo's and by how many degrees."""
+    from types import SimpleNamespace as D
+
+    from leo_app.landscape_view import look_at
+
+    same = look_at([D(key="leo", cosine=1.0), D(key="leo-fo", cosine=0.999), D(key="reptile", cosine=0.995)], 0.05, 1)
+    assert "all cosines ≥ 0.99" in same and "raise k" in same
+    apart = look_at([D(key="leo", cosine=1.0), D(key="leo-fo", cosine=0.9), D(key="reptile", cosine=0.5)], 0.3, 3)
+    assert "reptile's update is the furthest" in apart and "60° away" in apart
