@@ -77,12 +77,10 @@ def close_all(timeout: float = 10.0) -> None:
     """Close every runner holding a run (the server is shutting down): each saves its run first."""
     with _holders_lock:
         runners = list(set(_holders.values()))
-    for r in runners:
-        r._closed = True
-        r._stop.set()
+    for r in runners:  # each stops its thread (waiting ≤ CLOSE_JOIN_S), which then saves the run as interrupted
+        r.close()
     deadline = time.monotonic() + timeout
     for r in runners:
-        r.close()
         r.join(max(0.0, deadline - time.monotonic()))
 
 

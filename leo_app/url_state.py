@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from leo_core.page_settings import (CURVES, DEFAULT_POINTS, LANDSCAPE_ALPHAS, PAGE_SETTINGS, PREVIEW_STEPS, RACE_X,
-                                    RECOMMENDED_CHOICE, START_KEYS, TASK_SOURCES, race_override)
+                                    RECOMMENDED_CHOICE, START_KEYS, TASK_SOURCES, race_override,
+                                    task_param_key)
 from leo_core.settings import ALPHAS, BETAS, TRAIN_SETTINGS, Setting
 
 __all__ = ["IntField", "FloatField", "StepField", "ChoiceField", "MultiChoiceField", "BoolField", "TextField", "Schema",
@@ -40,11 +41,6 @@ RACE_KS = race_override("k", "leo").choices
 def race_override_key(setting: str, algorithm: str) -> str:
     """The Compare page's widget (and query key) of one race entry's α or k override."""
     return race_override(setting, algorithm).name
-
-
-def task_param_key(family: str, name: str) -> str:
-    """The Adaptation page's slider (and query key) for one parameter of a regression family's task."""
-    return f"adapt_param_{family}_{name}"
 
 
 def _shown(raw: str) -> str:

@@ -65,7 +65,7 @@ def setting_widget(where: Any, setting: Setting, *, format_func: Callable[[Any],
         return where.slider(label, int(setting.low), int(top), step=int(setting.step or 1), **common)
     if setting.kind is float and setting.step is not None:
         return where.slider(label, float(setting.low), float(top), step=float(setting.step), **common)
-    step = setting.step or (500 if setting.name == "iterations" else 1 if setting.kind is int else None)
+    step = setting.step or (1 if setting.kind is int else None)
     return where.number_input(label, min_value=setting.kind(setting.low), max_value=setting.kind(top),
                               step=setting.kind(step) if step else None, **common)
 

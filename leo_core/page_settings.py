@@ -23,7 +23,7 @@ from .views.meta_gradients import arrow_keys
 
 __all__ = ["EVAL_SETTINGS", "RACE_SETTINGS", "COMPARE_SETTINGS", "LANDSCAPE_SETTINGS", "ADAPTATION_SETTINGS",
            "TRAIN_VIEW_SETTINGS", "THEORY_SETTINGS", "PAGE_SETTINGS", "LANDSCAPE_ALPHAS", "TASK_SOURCES", "START_KEYS",
-           "RACE_X", "CURVES", "PREVIEW_STEPS", "DEFAULT_POINTS", "race_override", "task_param", "RECOMMENDED_CHOICE"]
+           "RACE_X", "CURVES", "PREVIEW_STEPS", "DEFAULT_POINTS", "race_override", "task_param", "task_param_key", "RECOMMENDED_CHOICE"]
 
 _T = TrainConfig()
 _E = EvalConfig()
@@ -106,9 +106,14 @@ COMPARE_SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def task_param_key(family: str, name: str) -> str:
+    """The Adaptation page's slider (and query key) for one parameter of a regression family's task."""
+    return f"adapt_param_{family}_{name}"
+
+
 def task_param(family: str, name: str, lo: float, hi: float) -> Setting:
     """The Adaptation page's slider for one parameter of a regression family's task."""
-    return Setting(f"adapt_param_{family}_{name}", name, f"The task's {name}.", low=float(lo), high=float(hi),
+    return Setting(task_param_key(family, name), name, f"The task's {name}.", low=float(lo), high=float(hi),
                    value=round((lo + hi) / 2, 2), step=0.01)
 
 

@@ -128,7 +128,8 @@ TRAIN_SETTINGS: tuple[Setting, ...] = (
             "memorising.", choices=OUTER_LOSSES, radio=True),
     Setting("first_order", "First-order approximation", "Drop the second-order (Hessian) terms of the "
             "meta-gradient: cheaper, usually close.", not_for=("imaml",)),
-    Setting("iterations", "Iterations", "Meta-iterations (outer updates) of the run.", low=1, high=1_000_000),
+    Setting("iterations", "Iterations", "Meta-iterations (outer updates) of the run.", low=1, high=1_000_000,
+            step=500),
     Setting("query", "Query examples per task", "Held-out examples per task on which the adapted model is "
             "scored (the outer loss); per class for classification.", low=1, high=100, advanced=True),
     Setting("meta_batch", "Meta-batch (tasks per iteration)", "Tasks averaged in each meta-gradient: more is "
