@@ -55,9 +55,8 @@ RANDOM_NOTE = ("No trained run in this session yet: the surfaces are drawn aroun
 MG_INTRO = ("Every arrow is one algorithm's update of θ₀ (−its meta-gradient, before the step size β), computed by "
             "that algorithm's own meta-step on **the same meta-batch** (the tasks drawn above), with the page's α "
             "and k. All arrows are drawn at one length; the legend gives each norm. The axes share one scale, "
-            "so leo's arrow — the true meta-gradient — is perpendicular to J's contours. What to look at: the "
-            "arrows part as α and k grow (their differences are of order αk‖H‖); at a small α with k = 1 they "
-            "nearly coincide, so raise α or k in the sidebar and watch first order and Reptile turn away from leo.")
+            "so leo's arrow — the true meta-gradient — is perpendicular to J's contours. The line under the chart "
+            "says what to look at.")
 
 Progress = Callable[[float], None]
 
@@ -237,6 +236,7 @@ def _arrows(s: Scene, theta0: Params, path: list | None, batch: TaskBatch, alpha
               "Each algorithm's step against the true meta-gradient", key="meta_gradients_chart")
         st.caption(f"Arrows in {n_params:,} dimensions cannot be drawn; the bars give each direction's cosine with "
                    f"leo's meta-gradient at θ₀ (α = {alpha:g}, k = {k}, the slice's settings above).")
+        st.markdown(look_at(dirs, alpha, k))
         return
     path_key = (len(path), tuple(path[-1])) if path else None
     data = _cached(("mg-linear", *s.key, fp, path_key, alpha, k, frames, tuple(keys), str(s.device)),
@@ -265,7 +265,7 @@ def look_at(directions: Sequence[Any], alpha: float, k: int) -> str:
                 "sidebar and watch the arrows part.")
     angle = math.degrees(math.acos(max(-1.0, min(1.0, far.cosine))))
     return (f"**What to look at:** {far.key}'s update is the furthest from the true meta-gradient here, {angle:.0f}° "
-            f"away (cos = {far.cosine:.2f}); follow θ₀ along its path and watch how that angle changes.")
+            f"away (cos = {far.cosine:.2f}); change α or k in the sidebar and watch how that angle moves.")
 
 
 def _sweep_seen() -> None:

@@ -159,7 +159,7 @@ LANDSCAPE_SETTINGS: tuple[Setting, ...] = (
             "points).", low=11, high=101, value=61, step=2),
     Setting("land_dirs", "Directions", "Random directions, each filter rescaled to its weights' norm (Li et al. "
             "2018), or the two directions in which the tasks' adaptation paths move most (the default: the paths "
-            "then lie in the picture).", choices=tuple(DIRECTIONS), value="pca", radio=True),
+            "then lie in the picture).", choices=tuple(DIRECTIONS), value="pca"),
     Setting("land_surface", "Surface", "The loss drawn over the slice.", choices=tuple(SURFACES), value="support"),
     Setting("land_res_net", "Grid resolution", "Points per axis. 41 × 41 on the default MLP takes about a second on "
             "one CPU core.", low=11, high=61, value=31, step=2),

@@ -56,7 +56,7 @@ def test_pages_after_a_short_run(app, family):
         app.slider(key="land_res_linear").set_value(11).run()
     else:
         app.slider(key="land_res_net").set_value(11).run()
-        app.radio(key="land_dirs").set_value("pca").run()
+        app.selectbox(key="land_dirs").set_value("pca").run()
         app.selectbox(key="land_surface").set_value("meta").run()
         assert any("away from the plane" in m.value for m in app.markdown)
         app.toggle(key="land_3d").set_value(True).run()

@@ -52,7 +52,7 @@ def test_points2d_adaptation_and_landscape(app):
     _chart(app, "projection_check")
     app.toggle(key="land_3d").set_value(True).run()
     _chart(app, "slice_surface")
-    app.radio(key="land_dirs").set_value("pca").run()
+    app.selectbox(key="land_dirs").set_value("pca").run()
     app.selectbox(key="land_surface").set_value("meta").run()
     _ok(app)
     assert any("away from the plane" in m.value for m in app.markdown)
