@@ -23,6 +23,7 @@ MARKS = {
     "theta0": dict(symbol="star", size=24, color="#ffffff", line=dict(color="#000000", width=2)),
     "pretrained": dict(symbol="diamond", size=18, color="#2ca02c", line=dict(color="#ffffff", width=2)),
     "optimum": dict(symbol="x", size=14, color="#d62728", line=dict(color="#ffffff", width=1)),
+    "family": dict(symbol="circle-open", size=34, color="#000000", line=dict(width=3)),
 }
 PATH_COLOR = "#ff7f0e"
 
@@ -126,6 +127,10 @@ def linear_landscape_figure(data: Any, *, shown: int = 0, height: int = 480, los
         traces.append(dict(type="scatter", x=[data.theta0[0]], y=[data.theta0[1]], xaxis=xa, yaxis=ya,
                            mode="markers", name="meta-learned θ₀", legendgroup="theta0", showlegend=first,
                            marker=MARKS["theta0"]))
+        if i == 2 and getattr(data, "family_optimum", None) is not None:
+            traces.append(dict(type="scatter", x=[data.family_optimum[0]], y=[data.family_optimum[1]], xaxis=xa,
+                               yaxis=ya, mode="markers", name="J's minimum over the whole family",
+                               legendgroup="family", showlegend=True, marker=MARKS["family"]))
     layout["annotations"] = annotations
     return go.Figure(data=traces, layout=layout, _validate=False)
 

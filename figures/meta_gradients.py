@@ -85,10 +85,10 @@ def meta_gradient_figure(data: Any, *, height: int = 780, loss_name: str = "MSE"
     zmin, zmax = _range(*logs)
     span = min(data.a[-1] - data.a[0], data.b[-1] - data.b[0])
     length = ARROW_FRACTION * span
-    layout = base_layout(height=height, margin=dict(l=80, r=20, t=150, b=150), uirevision=None)
-    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.08, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2))
-    titles = [f"meta-objective J after k = {k} step{'s' if k != 1 else ''}, α = {alpha:g}",
-              "average loss (k = 0): what pretraining minimises"]
+    layout = base_layout(height=height, margin=dict(l=80, r=20, t=180, b=170), uirevision=None)
+    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.14, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2))
+    titles = [f"meta-objective J<br>after k = {k} step{'s' if k != 1 else ''}, α = {alpha:g}",
+              "average loss (k = 0):<br>what pretraining minimises"]
     w, gap = 0.4, 0.1
     traces, annotations = [], []
     for i, (logz, title) in enumerate(zip(logs, titles)):
@@ -122,7 +122,7 @@ def meta_gradient_figure(data: Any, *, height: int = 780, loss_name: str = "MSE"
     if len(data.frames) > 1:
         labels = [str(f.iteration) for f in data.frames]
         # The figure opens at the newest θ₀ (the last frame): play replays the path from its start.
-        layout.update(animation_controls(labels, frame_ms=250, redraw=True, y=-0.14, prefix="meta-iteration ",
+        layout.update(animation_controls(labels, frame_ms=250, redraw=True, y=-0.2, prefix="meta-iteration ",
                                          start_at_end=True))
         frames = [go.Frame(name=lab, data=_dynamic(data, f, length), traces=dynamic_ids)
                   for lab, f in zip(labels, data.frames)]

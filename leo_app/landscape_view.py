@@ -173,6 +173,31 @@ def linear_grid(s: Scene, alpha: float, k: int, resolution: int, shown: int) -> 
         progress))
 
 
+REACHED = 0.1  # θ₀ this close to J's family minimum has reached it: SGD on 25-task meta-batches hovers about as far
+
+
+def linear_caption(s: Scene, data: lv.LinearLandscape) -> str:
+    """What the exact plane's marks are, and how far θ₀ is from J's minimum over the whole family (where
+    meta-training with the page's α and k takes it; the J drawn averages only the tasks shown)."""
+    t0 = data.theta0
+    text = (f"Star: θ₀ = ({t0[0]:.2f}, {t0[1]:.2f}). Diamond: pretrained optimum ({data.pretrained[0]:.2f}, "
+            f"{data.pretrained[1]:.2f}), the minimiser of the average loss. ")
+    opt = data.family_optimum
+    if opt is not None:
+        away = math.dist(t0, opt)
+        same = (data.alpha, data.k) == (float(s.cfg.alpha), int(s.cfg.k)) and s.start.key == "meta"
+        text += (f"Circle: J's minimum over the whole family ({lv.FAMILY_TASKS:,} fresh tasks, exact), "
+                 f"({opt[0]:.2f}, {opt[1]:.2f}), {away:.2f} from θ₀")
+        if same:
+            text += (" — the run's α and k: training walks the star there (Continue). " if away > REACHED else
+                     " — the run's α and k: training has taken θ₀ there; J drawn averages only the tasks shown, "
+                     "so its lowest point lies elsewhere. ")
+        else:
+            text += " (α and k differ from the run's: training with these would take θ₀ there). "
+    return text + ("Crosses: each task's least-squares optimum; orange: its k-step path from θ₀. J uses plain "
+                   "gradient steps with α (the paths use the run's own adaptation rule).")
+
+
 def network_slice(s: Scene, alpha: float, steps: int, k: int, resolution: int, directions: str, surface: str,
                   span: float) -> lv.NetworkSlice:
     """A 2-D slice through θ₀ along ``directions``, with each task's ``steps``-step path projected onto it."""

@@ -45,10 +45,11 @@ PRESETS: dict[str, Preset] = {
     "document-linear": Preset(
         "The source document's linear regression",
         "f(x) = θ₀ + θ₁x with MSE and plain gradient descent on both levels, as the document writes it. "
-        "Two parameters: open the Landscape page to see the whole loss plane and J's minimum.",
-        dict(family="linear", algorithm="leo", alpha=0.05, beta=0.01, k=1, shots=10, query=10, meta_batch=25,
-             iterations=2000, outer_optimizer="sgd"),
-        checkpoint_iterations=1000,
+        "Two parameters: open the Landscape page to see the whole loss plane, J's minimum and, with three inner "
+        "steps of α = 0.2, where each algorithm's meta-step points as θ₀ walks there.",
+        dict(family="linear", algorithm="leo", alpha=0.2, beta=0.01, k=3, shots=10, query=10, meta_batch=25,
+             iterations=3000, outer_optimizer="sgd"),
+        checkpoint_iterations=2000,
     ),
     "query-matters": Preset(
         "Why the query set matters",

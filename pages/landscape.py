@@ -38,16 +38,7 @@ def _linear_view(s: view.Scene) -> tuple[float, int]:
     data = view.linear_grid(s, alpha, k, resolution, shown)
     view.chart(linear_landscape_figure(data, shown=shown, loss_name=s.loss_name), "linear-landscape",
                "The exact loss plane", key="linear_landscape")
-    best = min(((v, i, j) for j, row in enumerate(data.meta) for i, v in enumerate(row)))
-    lowest = (data.a[best[1]], data.b[best[2]])
-    away = ((data.theta0[0] - lowest[0]) ** 2 + (data.theta0[1] - lowest[1]) ** 2) ** 0.5
-    st.caption(f"Star: θ₀ = ({data.theta0[0]:.2f}, {data.theta0[1]:.2f}). Diamond: pretrained optimum "
-               f"({data.pretrained[0]:.2f}, {data.pretrained[1]:.2f}), the minimiser of the average loss. "
-               f"J's lowest grid point for k = {k}: ({lowest[0]:.2f}, {lowest[1]:.2f}), {away:.2f} from θ₀"
-               + (" — θ₀ has not reached it yet: train on (Continue) and the star walks there. "
-                  if away > 0.05 and (float(alpha), int(k)) == (s.cfg.alpha, s.cfg.k) else ". ") +
-               "Crosses: each task's least-squares optimum; orange: its k-step path from θ₀. "
-               "J uses plain gradient steps with α (the paths use the run's own adaptation rule).")
+    st.caption(view.linear_caption(s, data))
     return float(alpha), int(k)
 
 

@@ -25,7 +25,7 @@ from ..losses import LOSSES
 from ..models import Model, Params, unflatten
 from ..tasks import RegressionFamily, TaskBatch, TaskFamily
 
-__all__ = ["LinearLandscape", "NetworkSlice", "linear_landscape", "network_slice", "SURFACES", "DIRECTIONS"]
+__all__ = ["LinearLandscape", "NetworkSlice", "linear_landscape", "network_slice", "family_optimum", "SURFACES", "DIRECTIONS"]
 
 Progress = Callable[[float], None]
 SURFACES = {
@@ -35,6 +35,7 @@ SURFACES = {
     "meta": "meta-objective J after k steps",
 }
 DIRECTIONS = {"random": "filter-normalised random directions", "pca": "PCA of the tasks' adaptation paths"}
+FAMILY_TASKS = 20_000  # fresh tasks behind the family's J (its minimiser moves by ~0.01 between draws)
 _MARGIN = 0.25  # extra room around the points a linear plane must show, as a fraction of its extent
 
 
@@ -52,6 +53,8 @@ class LinearLandscape:
     paths: list[list[tuple[float, float]]]  # each task's k-step path from θ₀
     k: int
     alpha: float
+    # The minimiser of J over the whole family (not only the drawn tasks): where meta-training takes θ₀.
+    family_optimum: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,31 @@ def linear_landscape(
     average = ls.loss_grid(model, loss, plane, b.x_query, b.y_query, progress=part(3))
     a_vals = (plane.a_values + float(center["theta0"][0])).tolist()
     b_vals = (plane.b_values + float(center["theta1"][0])).tolist()
+    shots = batch.x_support.shape[1]
     return LinearLandscape(a_vals, b_vals, _rows(support), _rows(query), _rows(meta), _rows(average), _pair(theta0),
-                           pretrained, optima, paths, k, alpha)
+                           pretrained, optima, paths, k, alpha, family_optimum(model, family, shots, alpha, k))
+
+
+def family_optimum(model: Model, family: RegressionFamily, shots: int, alpha: float, k: int,
+                   n_tasks: int = FAMILY_TASKS, seed: int = 0) -> tuple[float, float] | None:
+    """The exact minimiser of the family's J (k plain steps of ``alpha`` on ``shots`` support points), from
+    ``n_tasks`` fresh tasks: the model is linear, so each adapted θ is affine in θ₀ and J is a quadratic — six
+    coefficients fitted to J on a 3 × 3 grid give it exactly. None where J has no minimum (α too large)."""
+    gen = torch.Generator().manual_seed(seed)
+    b = family.sample(n_tasks, shots, shots, gen, "cpu", torch.float64)
+    center = {"theta0": torch.zeros(1, dtype=torch.float64), "theta1": torch.zeros(1, dtype=torch.float64)}
+    plane = ls.axis_plane(center, 1.0, 3)
+    j = ls.meta_objective_grid(model, LOSSES[family.loss], plane, b.x_support, b.y_support, b.x_query, b.y_query,
+                               alpha, k).reshape(-1)
+    u = plane.a_values.repeat(3)  # grid order: b (rows) outer, a inner
+    v = plane.b_values.repeat_interleave(3)
+    design = torch.stack([torch.ones_like(u), u, v, u * u, u * v, v * v], dim=1)
+    c = torch.linalg.lstsq(design, j.unsqueeze(1)).solution.reshape(-1)
+    hessian = torch.tensor([[2 * c[3], c[4]], [c[4], 2 * c[5]]], dtype=torch.float64)
+    if not bool(torch.isfinite(hessian).all()) or float(torch.linalg.eigvalsh(hessian).min()) <= 0:
+        return None
+    opt = torch.linalg.solve(hessian, -c[1:3])
+    return float(opt[0]), float(opt[1])
 
 
 def _losses_at(model: Model, loss, params: Params, x: Tensor, y: Tensor) -> Tensor:
