@@ -76,15 +76,21 @@ def main() -> None:
     # The tab icon is a file served by the app itself (a material icon would be fetched from a font CDN, which a
     # lecture hall without internet cannot reach); θ₀ drawn with DejaVu Sans Bold, 128 px.
     st.set_page_config(page_title="LEO Explorer", page_icon=str(ICON), layout="wide")
+    from leo_app.language import choose_language, session_language
+    from leo_core.i18n import _, set_language_source
+
+    set_language_source(session_language)
+    choose_language()
     pages = [
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
-        st.Page("pages/adaptation.py", title="Adaptation", icon=":material/timeline:"),
-        st.Page("pages/landscape.py", title="Landscape", icon=":material/landscape:"),
-        st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-        st.Page("pages/theory.py", title="Theory", icon=":material/functions:"),
+        st.Page("pages/lecture.py", title=_("Lecture"), icon=":material/school:", url_path="lecture"),
+        st.Page("pages/train.py", title=_("Train"), icon=":material/model_training:", default=True),
+        st.Page("pages/adaptation.py", title=_("Adaptation"), icon=":material/timeline:", url_path="adaptation"),
+        st.Page("pages/landscape.py", title=_("Landscape"), icon=":material/landscape:", url_path="landscape"),
+        st.Page("pages/compare.py", title=_("Compare"), icon=":material/compare_arrows:", url_path="compare"),
+        st.Page("pages/theory.py", title=_("Theory"), icon=":material/functions:", url_path="theory"),
     ]
     nav = st.navigation(pages)
-    if nav.title != "Theory":  # the only page without a chart
+    if nav.url_path != "theory":  # the only page without a chart
         # The browser fetches plotly.js while the rest of the page renders. A 3-D chart (the Landscape
         # surface, on request) fetches the full bundle when it is drawn.
         preload_plotly("2d")
@@ -97,8 +103,8 @@ def main() -> None:
     st.session_state[app_state.RUNNER_KEY] = runner
     st.session_state[app_state.RUN_KEY] = runner.snapshot()
     st.session_state[app_state.JOBS_KEY] = session_jobs()
-    st.sidebar.caption("LEO Explorer — gradient-based meta-learning (the source document's “LEO” = MAML).")
-    page = app_state.page_name(nav.title)
+    st.sidebar.caption(_("LEO Explorer — gradient-based meta-learning (the source document's “LEO” = MAML)."))
+    page = app_state.page_name(nav.url_path or "train")
     app_state.before_page(page)  # settings from the URL on first load, presentation mode
     nav.run()
     app_state.after_page(page, nav.url_path)  # settings back into the URL, the share link
@@ -110,9 +116,10 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 elif __name__ == "app":
-    from leo_app import deep_links, plotly_js
+    from leo_app import deep_links, fonts, plotly_js
     from leo_app.warmup import lifespan
 
     _base = st.get_option("server.baseUrlPath")
     _pages = [p.stem for p in (Path(__file__).resolve().parent / "pages").glob("*.py")]
-    app = st.App(__file__, lifespan=lifespan, routes=[*plotly_js.routes(_base), *deep_links.routes(_base, _pages)])
+    app = st.App(__file__, lifespan=lifespan, routes=[*plotly_js.routes(_base), *fonts.routes(_base),
+                                                               *deep_links.routes(_base, _pages)])

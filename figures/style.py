@@ -20,6 +20,8 @@ __all__ = ["MAX_POINTS", "FONT_SIZE", "LINE_WIDTH", "TICK_FONT", "TITLE_FONT", "
 
 MAX_POINTS = 300  # per line on the loss chart: enough for a smooth curve on a projector, cheap to send
 FONT_SIZE = 18  # readable from the back of a lecture hall
+# plotly's own family, then the app's Chinese font (served by the app, leo_app/fonts.py; embedded in handouts).
+FONT_FAMILY = '"Open Sans", verdana, arial, "LEO CJK", sans-serif'
 LINE_WIDTH = 4
 TICK_FONT = {"size": FONT_SIZE - 2}
 TITLE_FONT = {"size": FONT_SIZE}
@@ -61,7 +63,7 @@ def figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
 
 def base_layout(**extra: Any) -> dict[str, Any]:
     layout = dict(
-        font=dict(size=FONT_SIZE),
+        font=dict(size=FONT_SIZE, family=FONT_FAMILY),
         margin=dict(l=70, r=20, t=70, b=60),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, font=dict(size=FONT_SIZE)),
         uirevision="keep",  # keep the user's zoom across live updates

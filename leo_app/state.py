@@ -19,12 +19,15 @@ import streamlit as st
 
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from figures.scale import scale_figure
+from . import fonts
 from .live_chart import live_chart
 from .share_link import share_link
 from .presets import PRESETS, preset_checkpoint
 from .url_state import GLOBAL_SCHEMA, SCHEMAS, parse, serialise
 from .widgets import recommended_values
 from leo_core.algorithms import ALGORITHMS
+from leo_core.i18n import LANGUAGES, _
+from .language import LANG_KEY
 from leo_core.tasks import TASK_FAMILIES
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
@@ -170,7 +173,10 @@ def before_page(page: str) -> None:
     st.sidebar.toggle("Presentation mode", key=PRESENT_KEY, persist_state="session",
                       help="For a projector: larger text, metrics and chart fonts, fewer controls (the advanced "
                            "settings fold away). Also in the link as ?present=1.")
-    st.markdown(_PRESENT_CSS if presenting() else _PAGE_CSS, unsafe_allow_html=True)
+    st.sidebar.selectbox("Language · 语言", list(LANGUAGES), key=LANG_KEY, format_func=LANGUAGES.get,
+                         persist_state="session", help=_("Also in the link as ?lang=zh."))
+    css = _PRESENT_CSS if presenting() else _PAGE_CSS
+    st.markdown(css.replace("<style>", "<style>\n" + fonts.css(), 1), unsafe_allow_html=True)
     notes = st.session_state.get(NOTES_KEY, {}).get(page)
     if notes:
         st.warning("The link held settings this page cannot use; they were changed:\n\n"

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from leo_core.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from leo_core.page_settings import (CURVES, DEFAULT_POINTS, LANDSCAPE_ALPHAS, PAGE_SETTINGS, PREVIEW_STEPS, RACE_X,
                                     RECOMMENDED_CHOICE, START_KEYS, TASK_SOURCES, race_override,
                                     task_param_key)
@@ -271,6 +272,7 @@ COMPARE_SCHEMA = _schema(PAGE_SETTINGS["compare"].values())
 # App-wide keys, valid on every page.
 GLOBAL_SCHEMA: dict[str, Field] = {
     "present": BoolField(False),
+    "lang": ChoiceField(DEFAULT_LANGUAGE, tuple(LANGUAGES)),
 }
 
 SCHEMAS: dict[str, dict[str, Field]] = {

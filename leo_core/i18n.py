@@ -1,0 +1,123 @@
+"""One message catalog for every user-facing string: English source text, translated with gettext.
+
+Mark text where it is written and translate it where it is shown::
+
+    from leo_core.i18n import _, N_, ngettext
+
+    st.button(_("Start"))                                    # translated now, in the reader's language
+    TITLE = N_("The exact loss plane")                       # a module constant: marked, translated when shown
+    st.subheader(_(TITLE))
+    st.caption(_("{n} tasks drawn").format(n=n))             # placeholders by name, filled after translating
+    ngettext("{n} entry", "{n} entries", n).format(n=n)
+
+The catalog is the gettext domain ``messages`` under ``leo_core/locales/<lang>/LC_MESSAGES/``: its ``.po``
+files (one per part of the product, merged here into one catalog) are read with Babel and compiled in memory,
+so a ``.po`` file edited is what runs. ``pybabel extract`` finds every marked string (``babel.cfg``,
+``docs/TRANSLATING.md``); ``tests/test_i18n.py`` fails on a marked string without its Chinese translation, a
+translation whose placeholders differ, and English sentences on a page shown in Chinese.
+
+The reader's language: the app installs ``set_language_source`` (the session's choice); elsewhere (the command
+line, tests) ``use_language`` sets it for a block. English is the source text itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gettext
+import io
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Callable, Iterator
+
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "LOCALE_DIR", "_", "N_", "ngettext", "language", "use_language",
+           "set_language_source", "translations", "catalog_files", "best_language"]
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locales"
+DOMAIN = "messages"
+LANGUAGES = {"en": "English", "zh": "简体中文"}  # code → its own name (the switch shows these)
+DEFAULT_LANGUAGE = "en"
+
+_current: ContextVar[str] = ContextVar("leo_language", default=DEFAULT_LANGUAGE)
+_source: Callable[[], str | None] | None = None
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalog without translating it (module constants; translate with ``_`` when shown)."""
+    return message
+
+
+def set_language_source(source: Callable[[], str | None] | None) -> None:
+    """Where ``language()`` reads the reader's language (the app: the session's choice); None → ``use_language``."""
+    global _source
+    _source = source
+
+
+def language() -> str:
+    """The language text is shown in now."""
+    if _source is not None:
+        chosen = _source()
+        if chosen in LANGUAGES:
+            return chosen
+    return _current.get()
+
+
+@contextlib.contextmanager
+def use_language(lang: str) -> Iterator[None]:
+    """Show text in ``lang`` inside the block (the command line, tests, the offline handout)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    token = _current.set(lang)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def catalog_files(lang: str) -> list[Path]:
+    """The ``.po`` files of ``lang``'s catalog, in a fixed order."""
+    return sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po"))
+
+
+@functools.cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """``lang``'s compiled catalog (English: the source text)."""
+    if lang == DEFAULT_LANGUAGE:
+        return gettext.NullTranslations()
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    merged = Catalog(locale=lang, domain=DOMAIN)
+    for path in catalog_files(lang):
+        with path.open("rb") as f:
+            for message in read_po(f, locale=lang):
+                if message.id and message.string and not message.fuzzy:
+                    merged[message.id] = message
+    buffer = io.BytesIO()
+    write_mo(buffer, merged)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def _(message: str) -> str:
+    """``message`` in the reader's language (the English source where the catalog has no translation)."""
+    lang = language()
+    return message if lang == DEFAULT_LANGUAGE else translations(lang).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural ``message`` for ``n``, in the reader's language."""
+    lang = language()
+    if lang == DEFAULT_LANGUAGE:
+        return singular if n == 1 else plural
+    return translations(lang).ngettext(singular, plural, n)
+
+
+def best_language(accepted: str | None) -> str:
+    """The first supported language in a browser's locale or Accept-Language value ("zh-CN,zh;q=0.9,en")."""
+    for part in (accepted or "").split(","):
+        code = part.split(";")[0].strip().lower().replace("_", "-").split("-")[0]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE

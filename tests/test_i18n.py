@@ -1,0 +1,250 @@
+"""The message catalog: every marked string translated into Chinese with its placeholders, the font covering the
+translations, the language chosen from the link or the browser, and no English sentence left on a page shown in
+Chinese (every page of the app, read in AppTest: text, widget labels and options, help, chart titles, axes,
+legends and annotations).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from leo_core import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+# Names kept in Chinese text (people, methods, data sets, units), removed before looking for English.
+NAMES = ["Finn et al.", "Chen et al.", "Lake et al.", "Li et al.", "Nichol et al.", "Rajeswaran et al.",
+         "Raghu et al.", "Rusu et al.", "Meta-SGD", "meta-SGD", "MAML", "iMAML", "FOMAML", "ANIL", "LEO", "leo-fo",
+         "leo-latent", "Reptile", "reptile", "Omniglot", "Adam", "SGD", "PCA", "MSE", "LEO Explorer", "Streamlit",
+         "PyTorch", "plotly", "CUDA", "CPU", "GPU", "PNG", "SVG", "HTML", "JSON", "CSV", "ReLU", "Conv4", "MLP"]
+# Three or more Latin words in a row: an English phrase a Chinese reader was left with.
+ENGLISH = re.compile(r"\b[A-Za-z][a-z]+(?:'[a-z]+)?(?:[ ,;:\-]+[A-Za-z][a-z]+(?:'[a-z]+)?){2,}")
+_STRIP = [re.compile(p, re.S) for p in (r"`[^`]*`", r"\$\$.*?\$\$", r"\$[^$]*\$", r"https?://\S+", r"\]\([^)]*\)",
+                                        r"<[^>]+>", r"\?[a-z_]+=[^\s&]*")]
+TEXT_FIELDS = {"body", "label", "help", "placeholder", "options", "text", "caption", "title", "value",
+               "formattedOptions", "tooltip", "markdown"}
+
+
+def _extracted() -> dict[str, list[str]]:
+    """msgid → where it is marked, from the source, as ``pybabel extract -F babel.cfg`` finds it."""
+    from babel.messages.extract import extract_from_dir
+
+    method_map = [("app.py", "python"), ("pages/**.py", "python"), ("leo_app/**.py", "python"),
+                  ("leo_core/**.py", "python"), ("figures/**.py", "python")]
+    found: dict[str, list[str]] = {}
+    for filename, lineno, message, _comments, _context in extract_from_dir(str(ROOT), method_map, keywords=KEYWORDS):
+        for msgid in (message if isinstance(message, tuple) else (message,)):
+            if msgid:
+                found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+    return found
+
+
+def _catalog(lang: str = "zh") -> dict[str, list[str]]:
+    """msgid → its translations (one per plural form) over every ``.po`` file of ``lang``."""
+    from babel.messages.pofile import read_po
+
+    out: dict[str, list[str]] = {}
+    for path in i18n.catalog_files(lang):
+        with path.open("rb") as f:
+            for m in read_po(f, locale=lang):
+                if not m.id:
+                    continue
+                ids = m.id if isinstance(m.id, tuple) else (m.id,)
+                strings = list(m.string) if isinstance(m.string, (tuple, list)) else [m.string]
+                for msgid in ids:
+                    out[msgid] = [] if m.fuzzy else strings
+    return out
+
+
+def test_every_marked_string_has_its_chinese_translation():
+    catalog = _catalog()
+    missing = [f"{where[0]}: {msgid!r}" for msgid, where in _extracted().items()
+               if not all(s.strip() for s in catalog.get(msgid, [""]))]
+    assert not missing, f"{len(missing)} marked strings without a Chinese translation:\n" + "\n".join(missing[:40])
+
+
+def test_translations_keep_their_placeholders():
+    bad = []
+    for msgid, strings in _catalog().items():
+        want = sorted(PLACEHOLDER.findall(msgid))
+        bad += [f"{msgid!r} → {s!r}" for s in strings if s and sorted(PLACEHOLDER.findall(s)) != want]
+    assert not bad, "\n".join(bad[:20])
+
+
+def test_no_message_is_translated_twice_differently():
+    from babel.messages.pofile import read_po
+
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for path in i18n.catalog_files("zh"):
+        with path.open("rb") as f:
+            for m in read_po(f, locale="zh"):
+                if m.id and m.string:
+                    key = str(m.id)
+                    if key in seen and seen[key][1] != str(m.string):
+                        clashes.append(f"{key!r}: {seen[key][0]} and {path.name}")
+                    seen[key] = (path.name, str(m.string))
+    assert not clashes, "\n".join(clashes[:20])
+
+
+def test_the_font_has_every_translated_character():
+    from fontTools.ttLib import TTFont
+
+    from leo_app.fonts import FONT
+
+    cmap = TTFont(str(FONT)).getBestCmap()
+    used = {c for strings in _catalog().values() for s in strings for c in s if ord(c) >= 0x2E80}
+    lacking = sorted(c for c in used if ord(c) not in cmap)
+    assert not lacking, (f"{len(lacking)} characters missing from {FONT.name}: {''.join(lacking[:50])} — run "
+                         "leo_app/static/fonts/build_font.py")
+
+
+def test_language_from_the_browser_and_in_code():
+    assert i18n.best_language("zh-CN,zh;q=0.9,en;q=0.8") == "zh"
+    assert i18n.best_language("en-GB") == "en"
+    assert i18n.best_language("fr-FR,de") == "en"
+    assert i18n.best_language(None) == "en"
+    some = next(iter(_catalog()))
+    with i18n.use_language("zh"):
+        assert i18n._(some) == _catalog()[some][0]
+    assert i18n._(some) == some
+    with pytest.raises(ValueError):
+        with i18n.use_language("xx"):
+            pass
+
+
+# -- pages shown in Chinese ------------------------------------------------------------------------------------
+
+
+def english_phrases(text: str) -> list[str]:
+    """The English phrases in ``text`` once names, code, formulas, links and markup are removed."""
+    for name in sorted(NAMES, key=len, reverse=True):
+        text = text.replace(name, " ")
+    for pattern in _STRIP:
+        text = pattern.sub(" ", text)
+    return [m.group(0) for m in ENGLISH.finditer(text)]
+
+
+def _figure_texts(spec: dict) -> list[str]:
+    """The words a plotly figure shows: titles, axis titles, annotations, trace names, buttons, slider labels."""
+    out: list[str] = []
+    layout = spec.get("layout", {})
+
+    def title(obj) -> None:
+        t = obj.get("title") if isinstance(obj, dict) else None
+        if isinstance(t, dict):
+            t = t.get("text")
+        if isinstance(t, str):
+            out.append(t)
+
+    title(layout)
+    for key, value in layout.items():
+        if key.startswith(("xaxis", "yaxis", "coloraxis")) and isinstance(value, dict):
+            title(value)
+    out += [a.get("text", "") for a in layout.get("annotations", []) if isinstance(a, dict)]
+    for menu in layout.get("updatemenus", []):
+        out += [b.get("label", "") for b in menu.get("buttons", [])]
+    for slider in layout.get("sliders", []):
+        out.append(str(slider.get("currentvalue", {}).get("prefix", "")))
+    for trace in spec.get("data", []):
+        out.append(str(trace.get("name", "")))
+        if isinstance(trace.get("colorbar"), dict):
+            title(trace["colorbar"])
+    return out
+
+
+def _strings(value, field: str = "") -> list[str]:
+    """Text-bearing strings in a proto-as-dict: whitelisted fields, and figures inside JSON arguments."""
+    out: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _strings(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            out += _strings(v, field)
+    elif isinstance(value, str):
+        if value.lstrip().startswith("{") and ('"layout"' in value or '"figure"' in value or '"data"' in value):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                return out
+            spec = parsed.get("figure", parsed) if isinstance(parsed, dict) else {}
+            if isinstance(spec, str):
+                try:
+                    spec = json.loads(spec)
+                except ValueError:
+                    spec = {}
+            if isinstance(spec, dict) and ("layout" in spec or "data" in spec):
+                out += _figure_texts(spec)
+        elif field in TEXT_FIELDS and not value.lstrip().startswith(("<style", "<script", "<link")):
+            out.append(value)
+    return out
+
+
+def page_texts(at: AppTest) -> list[str]:
+    """Every user-facing string on the page AppTest ran (main area and sidebar)."""
+    from google.protobuf.json_format import MessageToDict
+
+    texts: list[str] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "DESCRIPTOR"):
+            texts.extend(_strings(MessageToDict(proto)))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    for root in at._tree.children.values():
+        walk(root)
+    return texts
+
+
+PAGES = ["lecture", "train", "adaptation", "landscape", "compare", "theory"]
+
+
+def run_in_chinese(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update({"lang": "zh", **params})
+    at.run()
+    if page != "train":
+        at.switch_page(f"pages/{page}.py").run()
+    return at
+
+
+def _close(at: AppTest) -> None:
+    for key in ("leo_runner", "leo_jobs"):
+        if key in at.session_state:
+            at.session_state[key].close()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_in_chinese_has_no_english_sentence(page):
+    at = run_in_chinese(page)
+    try:
+        assert not at.exception, [e.value for e in at.exception]
+        left = sorted({f"{p!r} in {t[:80]!r}" for t in page_texts(at) for p in english_phrases(t)})
+        assert not left, f"{page}: {len(left)} English phrases in Chinese:\n" + "\n".join(left[:40])
+    finally:
+        _close(at)
+
+
+def test_the_link_sets_the_language_and_the_sidebar_switches_it():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["lang"] = "zh"
+    at.run()
+    try:
+        assert at.session_state["lang"] == "zh"
+        assert at.query_params.get("lang") in ("zh", ["zh"])
+        at.selectbox(key="lang").set_value("en").run()
+        assert at.session_state["lang"] == "en"
+        assert "lang" not in at.query_params
+    finally:
+        _close(at)
