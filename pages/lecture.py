@@ -1,11 +1,41 @@
-"""Lecture page: the story in chapters (``leo_app.lecture``)."""
+"""Lecture page: the story in chapters, each with its live picture (``leo_app.lecture``, ``leo_app.lecture_view``).
+
+``?ch=N`` opens chapter N with its settings; ← and → (keys or buttons) move between chapters; ``?embed=true``
+(Streamlit's) hides the sidebar and the toolbar for a slide.
+"""
 
 from __future__ import annotations
 
+import traceback
+
 import streamlit as st
 
+from leo_app import lecture_view as view
 from leo_app import state as app_state
 from leo_core.i18n import _
 
-if not app_state.run_inside_app():
-    st.title(_("Lecture"))
+
+def main() -> None:
+    if app_state.run_inside_app():  # a link straight to this page on a fresh server
+        return
+    ch = view.shown()
+    view.arrive(ch)  # its preset and settings, once per arrival
+    view.navigation(ch)
+    if ch.wide:  # the text above the picture, the prompts beside the text
+        words, prompts = st.columns([2, 1], gap="large")
+        view.text(ch, words, prompts)
+        view.picture(ch)
+        return
+    words, pictures = st.columns([1, 2.4], gap="large")
+    view.text(ch, words)
+    with pictures:
+        view.picture(ch)
+
+
+try:
+    main()
+except ValueError as exc:
+    st.error(str(exc))
+except Exception as exc:  # never a traceback on screen
+    st.error(_("Something went wrong on this page: {error}").format(error=f"{type(exc).__name__}: {exc}"))
+    print(traceback.format_exc())

@@ -1,0 +1,374 @@
+"""The Lecture page's parts: the chapter navigation (buttons, ← and → keys, ``?ch=N``), a chapter's arrival (its
+preset and settings), its text and prompts, and each chapter's live picture — drawn by the other pages' own
+views (``landscape_view``, ``train_view``, ``adaptation_view``, ``compare_view``) and ``quiz_view``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import streamlit as st
+import torch
+
+from figures.adaptation_classification import step_accuracy_figure
+from figures.classification import digit_predictions_figure
+from figures.landscape import linear_landscape_figure
+from figures.lecture import gap_figure, measured_figure
+from figures.meta_gradients import cosine_bar_figure
+from leo_core.algorithms import get_algorithm
+from leo_core.checkpoint import load_checkpoint
+from leo_core.config import EvalConfig
+from leo_core.evaluate import evaluate
+from leo_core.i18n import _, language
+from leo_core.page_settings import PAGE_SETTINGS
+from leo_core.settings import ALPHAS
+from leo_core.train import make_family
+from leo_core.views import adaptation as ad
+from leo_core.views import meta_gradients as mg
+
+from . import adaptation_view as av
+from . import compare_view
+from . import landscape_view as lview
+from . import state as app_state
+from . import train_view
+from .job import Status
+from .lecture import CHAPTERS, Chapter, chapter
+from .measured import TABLE_COMMAND, adapted
+from .presets import PRESET_DIR, preset_checkpoint
+from .widgets import setting_widget
+
+__all__ = ["CH_KEY", "current", "shown", "navigation", "arrive", "text", "picture", "train_controls",
+           "handout_button", "PICTURES"]
+
+CH_KEY = "ch"
+ARRIVED_KEY = "_leo_lecture_arrived"  # the chapter whose opening settings were applied last
+RUNS_KEY = "_leo_lecture_runs"  # preset → the run it became in this session (a return reopens it, trained on)
+LAND = PAGE_SETTINGS["landscape"]
+ADAPT = PAGE_SETTINGS["adaptation"]
+ORDER_KEYS = ("leo", "leo-fo", "reptile", "imaml")
+NOTE_KEY = "_leo_lecture_note"  # a message from a button's callback, shown once
+
+
+def current() -> int:
+    """The chapter shown (1-based), clamped to the lecture."""
+    n = st.session_state.get(CH_KEY, 1)
+    return max(1, min(len(CHAPTERS), int(n) if isinstance(n, (int, float)) else 1))
+
+
+def _go(delta: int) -> None:
+    st.session_state[CH_KEY] = max(1, min(len(CHAPTERS), current() + delta))
+
+
+def shown() -> Chapter:
+    """The chapter to show (the session's, clamped to the lecture)."""
+    n = current()
+    st.session_state[CH_KEY] = n
+    return chapter(n)
+
+
+def navigation(ch: Chapter) -> None:
+    """← chapter title →, with the arrow keys as shortcuts; the chapter list and the link to the page with every
+    control in the sidebar."""
+    n = current()
+    if ch.trains:  # the live training view's two controls in the title row: the picture stays above the fold
+        left, mid, c1, c2, right = st.columns([1.2, 5.4, 1.4, 1.2, 1.2], vertical_alignment="center")
+        train_controls(c1, c2)
+    else:
+        left, mid, right = st.columns([1.4, 7.2, 1.4], vertical_alignment="center")
+    left.button(_("Previous"), key="lecture_prev", on_click=_go, args=(-1,), disabled=n == 1, shortcut="Left",
+                help=_("Previous chapter (← key)"), width="stretch")
+    right.button(_("Next"), key="lecture_next", on_click=_go, args=(1,), disabled=n == len(CHAPTERS), shortcut="Right",
+                 help=_("Next chapter (→ key)"), width="stretch")
+    mid.markdown(f"### {n} · {_(ch.title)}")
+    st.sidebar.radio(_("Chapters"), list(range(1, len(CHAPTERS) + 1)), key=CH_KEY,
+                     format_func=lambda i: f"{i} · {_(CHAPTERS[i - 1].title)}")
+    st.sidebar.page_link(_page_for(ch.page), label=_("Every control: open it on its page"),
+                         icon=":material/open_in_new:", query_params=_query(ch.page))
+    handout_button(st.sidebar)
+
+
+def arrive(ch: Chapter) -> None:
+    """Apply the chapter's opening settings once per arrival: its preset becomes the session's run (or the run that
+    preset became earlier in this session, trained on since), and its widget values."""
+    if st.session_state.get(ARRIVED_KEY) == ch.key:
+        return
+    st.session_state[ARRIVED_KEY] = ch.key
+    for name, value in ch.state.items():
+        st.session_state[name] = list(value) if isinstance(value, (list, tuple)) else value
+    runner = st.session_state.get(app_state.RUNNER_KEY)
+    if ch.preset is None or runner is None:
+        return
+    runs = st.session_state.setdefault(RUNS_KEY, {})
+    before = runs.get(ch.preset)
+    if before is not None and runner.run_key == before:
+        return
+    reopened = False
+    if before is not None:
+        try:
+            runner.open(before, device=st.session_state.get("device", "auto"))
+            reopened = True
+        except ValueError:
+            reopened = False
+    if not reopened:
+        for note in app_state.apply_preset(ch.preset):
+            st.warning(note)
+    runs[ch.preset] = runner.run_key
+    st.session_state[app_state.RUN_KEY] = runner.snapshot()
+
+
+def text(ch: Chapter, words, prompts=None) -> None:
+    """The chapter's text in ``words``, its prompts in ``prompts`` (below the text when None)."""
+    prompts = prompts or words
+    words.markdown(_(ch.text))
+    try_this = _("Try this")
+    prompts.markdown("\n".join(f"- **{try_this}:** {_(p)}" for p in ch.prompts))
+
+
+def _page_for(path: str) -> str:
+    page = path.split("?")[0].strip("/") or "train"
+    return f"pages/{page}.py"
+
+
+def _query(path: str) -> dict[str, str]:
+    query = path.partition("?")[2]
+    return dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+
+
+# -- the pictures --------------------------------------------------------------------------------------------------
+
+
+def _quiz() -> None:
+    from . import quiz_view
+
+    mode = st.segmented_control(_("Mode"), ["quiz", "draw"], default="quiz", key="lecture_quiz_mode", required=True,
+                                format_func=lambda m: _("The quiz") if m == "quiz" else _("Draw your own"),
+                                label_visibility="collapsed")
+    if mode == "draw":
+        quiz_view.draw_your_own()
+    else:
+        quiz_view.quiz()
+
+
+def _scene() -> lview.Scene:
+    found = lview.run_start()
+    cfg, start = found if found is not None else lview.random_start("linear")
+    return lview.scene(cfg, start, 5, 0)
+
+
+def _document() -> None:
+    s = _scene()
+    if s.model.kind != "linear":
+        st.info(_("This chapter shows the two-parameter linear model: its preset could not be loaded."))
+        return
+    k = int(setting_widget(st.sidebar, LAND["land_k"], default=s.cfg.k))
+    alpha = float(setting_widget(st.sidebar, LAND["land_alpha"], default=lview.nearest_alpha(s.cfg.alpha)))
+    data = lview.linear_grid(s, alpha, k, 61, 0)
+    app_state.chart(linear_landscape_figure(data, shown=0, loss_name=s.loss_name), "lecture-linear-landscape",
+                    key="lecture_linear")
+    st.caption(lview.linear_caption(s, data))
+    lview.meta_gradients(s, alpha, k, list(mg.arrow_keys()), 30)
+
+
+def _continue() -> None:
+    try:
+        train_view.runner().extend(int(st.session_state.get("iterations", 1000)))
+    except (RuntimeError, ValueError) as exc:
+        st.session_state[NOTE_KEY] = _("Cannot continue: {error}").format(error=exc)
+
+
+def _sinusoid() -> None:
+    """The Train page's live view, with the two controls a lecture needs (Continue, Pause) beside the prompts."""
+    runner = train_view.runner()
+    snap = runner.snapshot()
+    note = st.session_state.pop(NOTE_KEY, None)
+    if note:
+        st.error(note)
+    train_view.live_view(snap.active, stacked=True)
+
+
+def train_controls(first, second) -> None:
+    """Continue (train the chapter's run on) and Pause/Resume, for chapters drawing the live training view."""
+    runner = train_view.runner()
+    snap = runner.snapshot()
+    first.button(_("Continue"), key="lecture_continue", on_click=_continue, icon=":material/fast_forward:",
+                 type="primary", disabled=snap.active or snap.theta0 is None, width="stretch")
+    if snap.status == Status.PAUSED:
+        second.button(_("Resume"), key="lecture_resume", on_click=runner.resume, icon=":material/resume:",
+                      width="stretch")
+    else:
+        second.button(_("Pause"), key="lecture_pause", on_click=runner.pause, icon=":material/pause:",
+                      disabled=snap.status != Status.RUNNING, width="stretch")
+
+
+@st.cache_resource(show_spinner=False)
+def _checkpoint(key: str):
+    path = preset_checkpoint(key)
+    if path is None:
+        raise ValueError(_("The preset {key} has no checkpoint in this installation.").format(key=key))
+    return load_checkpoint(path)
+
+
+def _starts(keys: dict[str, str]) -> tuple[object, list[ad.Start]]:
+    """The checkpoints of presets ``keys`` (preset → legend label) as adaptation starts, and the first's config."""
+    starts, cfg = [], None
+    for key, label in keys.items():
+        ckpt = _checkpoint(key)
+        cfg = cfg or ckpt.config
+        starts.append(ad.Start(key, label, get_algorithm(ckpt.config.algorithm, ckpt.config), ckpt.meta_params))
+    return cfg, starts
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _query_errors(keys: tuple[str, ...], tasks: int) -> list[list[float]]:
+    """Each preset's mean query MSE after 0…k steps on the same fresh tasks (its own α and k)."""
+    out = []
+    for key in keys:
+        ckpt = _checkpoint(key)
+        cfg = ckpt.config
+        result = evaluate(ckpt.model, make_family(cfg), get_algorithm(cfg.algorithm, cfg), ckpt.meta_params,
+                          cfg.alpha, EvalConfig(tasks=tasks, shots=cfg.shots, query=50, steps=cfg.k, seed=7))
+        out.append(result.loss_by_step)
+    return out
+
+
+def _objective() -> None:
+    labels = {"query-matters": _("J on support points"),
+              "query-objective": _("J on query points")}
+    cfg, starts = _starts(labels)
+    family, model = make_family(cfg), _checkpoint("query-matters").model
+    seed = int(st.sidebar.number_input(_("Task seed"), 0, 10_000, 1, key="lecture_task_seed"))
+    task, _params = ad.sample_task(family, cfg.shots, 50, seed)
+    fits = av.adapt_regression(cfg, model, family, starts, task, shots=cfg.shots, seed=seed, alpha=cfg.alpha,
+                               steps=cfg.k)
+    app_state.chart(av.fit_figure(task, fits), "lecture-objective", key="lecture_objective")
+    errors = _query_errors(tuple(labels), 300)
+    rows = [(labels[k], e[0], e[-1]) for k, e in zip(labels, errors)]
+    st.markdown(_("Mean query error (MSE) on 300 fresh tasks, before adaptation and after its {k} steps:").format(
+        k=cfg.k) + "\n\n| | θ₀ | " + _("after {k} steps").format(k=cfg.k) + " |\n|---|---|---|\n"
+        + "\n".join(f"| {label} | {b:.3f} | **{a:.3f}** |" for label, b, a in rows))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _order_data(_theta0: dict, fingerprint: str, alpha: float, k: int) -> tuple[tuple, dict[str, float]]:
+    """Each update's direction at θ₀ (cosines with leo's) and its seconds per meta-iteration, measured now."""
+    ckpt = _checkpoint("maml-sinusoid")
+    cfg = ckpt.config
+    family, model = make_family(cfg), ckpt.model
+    batch = family.sample(cfg.meta_batch, cfg.shots, cfg.query, torch.Generator().manual_seed(0), "cpu")
+    pcfg = mg.direction_config(cfg, alpha, k)
+    dirs = mg.directions(model, family, _theta0, batch, pcfg, ORDER_KEYS, strict=False)
+    seconds = {}
+    for key in ORDER_KEYS:
+        algorithm = get_algorithm(key, pcfg)
+        meta = {n: v.detach().clone().requires_grad_(True) for n, v in algorithm.init_meta_params(_theta0, pcfg).items()}
+        times = []
+        for _repeat in range(5):
+            t0 = time.perf_counter()
+            with torch.enable_grad():
+                algorithm.meta_step(model, family, meta, batch, pcfg)
+            times.append(time.perf_counter() - t0)
+        seconds[key] = sorted(times)[len(times) // 2]
+    return dirs, seconds
+
+
+def _order_table(seconds: dict[str, float], cosines: dict[str, float | None]) -> str:
+    """Seconds per meta-iteration (measured now) and the cosine with leo's meta-gradient, per update."""
+    head = "| | {ms} | {cos} |\n|---|---|---|\n".format(ms=_("ms per meta-iteration"), cos=_("cos with leo"))
+    return head + "\n".join(
+        f"| {key} | {1000 * s:.1f} | {'—' if key == mg.REFERENCE or cosines.get(key) is None else f'{cosines[key]:.3f}'} |"
+        for key, s in seconds.items()) + "\n\n" + _("Measured on this server just now (median of five meta-steps).")
+
+
+def _order() -> None:
+    ckpt = _checkpoint("maml-sinusoid")
+    theta0 = {n: v.detach() for n, v in get_algorithm(ckpt.config.algorithm, ckpt.config)
+              .initialization(ckpt.meta_params).items()}
+    sb = st.sidebar
+    k = int(sb.slider(_("Inner steps k"), 1, 20, 5, key="lecture_order_k"))
+    alpha = float(sb.select_slider(_("Inner step size α"), list(ALPHAS), value=0.01, key="lecture_order_alpha"))
+    dirs, seconds = _order_data(theta0, ad.fingerprint(theta0), alpha, k)
+    n_params = sum(v.numel() for v in theta0.values())
+    app_state.chart(cosine_bar_figure(dirs, n_params=n_params, height=380), "lecture-order", key="lecture_order")
+    left, right = st.columns([1, 1], gap="large")
+    left.markdown(_order_table(seconds, {d.key: d.cosine for d in dirs}))
+    right.markdown(lview.look_at(dirs, alpha, k))
+
+
+def _beyond() -> None:
+    """The Compare page's race; until one has run in this session, the measured end of the same race below it."""
+    compare_view.race_section()
+    if compare_view.race_started():
+        return
+    rows = adapted("sinusoid")
+    if rows:
+        app_state.chart(measured_figure(rows, height=340), "lecture-measured-race", key="lecture_measured_race")
+        st.caption(_("Until you race: where these algorithms end, each at its recommended settings, in the measured "
+                     "table ({command}): query error after 10 steps on new sinusoids.").format(
+            command=f"`{TABLE_COMMAND}`"))
+
+
+def _baseline() -> None:
+    rows = adapted("digits")
+    if not rows:
+        st.info(_("The measured table is missing: run {command} to make it.").format(command=f"`{TABLE_COMMAND}`"))
+        return
+    app_state.chart(gap_figure(rows), "lecture-baseline", key="lecture_baseline")
+    st.caption(_("Handwritten digits: accuracy after 10 steps on 5-way tasks of new classes (solid) and of classes "
+                 "seen in meta-training (pale), each method at its recommended settings; read from the measured "
+                 "table ({command}).").format(
+        command=f"`{TABLE_COMMAND}`"))
+
+
+def _omniglot() -> None:
+    snap = st.session_state.get(app_state.RUN_KEY)
+    if snap is None or snap.config is None or snap.config.family != "omniglot":
+        st.info(_("This chapter adapts the Omniglot checkpoint: it could not be loaded as the session's run."))
+        return
+    cfg, starts, _note = av.context()
+    family, model = snap.family, snap.model
+    starts = starts + av.baseline_starts(cfg, model, starts)
+    seed = int(setting_widget(st.sidebar, ADAPT["adapt_task_seed"]))
+    steps = 5
+    with st.spinner(_("Adapting the task from each start…")):
+        task, metrics, pictures = av.adapt_classification(cfg, model, family, starts, shots=1, seed=seed,
+                                                          alpha=cfg.alpha, steps=steps)
+    app_state.chart(digit_predictions_figure(pictures[0], max_shots=1), "lecture-omniglot", key="lecture_omniglot")
+    st.caption(_("The support images (one per class), then each query image after the shown steps (green frame: "
+                 "right, red: wrong) from the meta-learned θ₀. Task seed {seed}, alphabets never seen in "
+                 "meta-training.").format(seed=seed))
+    app_state.chart(step_accuracy_figure(metrics, ways=family.ways), "lecture-omniglot-accuracy",
+                    key="lecture_omniglot_accuracy")
+
+
+PICTURES: dict[str, Callable[[], None]] = {
+    "quiz": _quiz, "document": _document, "sinusoid": _sinusoid, "objective": _objective, "order": _order,
+    "beyond": _beyond, "baseline": _baseline, "omniglot": _omniglot,
+}
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def _lecture_file(lang: str, presets: tuple[tuple[str, float], ...]) -> str:
+    """The lecture's HTML in ``lang`` (cached per language and the presets' files' times)."""
+    from .lecture_handout import lecture_html
+
+    return lecture_html(lang)
+
+
+def handout_button(where) -> None:
+    """The whole lecture as one offline HTML file, in the page's language."""
+    lang = language()
+    presets = tuple(sorted((p.name, p.stat().st_mtime) for p in PRESET_DIR.glob("*.pt")))
+
+    def build() -> str:
+        return _lecture_file(lang, presets)
+
+    where.download_button(_("Download the lecture (HTML)"), data=build, file_name=f"leo-lecture-{lang}.html",
+                          mime="text/html", icon=":material/download:", on_click="ignore",
+                          help=_("Every chapter's text and pictures, with their animations, in this language, as "
+                                 "one file that opens offline (about 7 MB; it takes some seconds to make)."))
+
+
+def picture(ch: Chapter) -> None:
+    """The chapter's live picture(s)."""
+    PICTURES[ch.key]()
