@@ -12,6 +12,8 @@ from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
+from leo_core.i18n import _
+
 from .style import COLORS, FONT_SIZE, LINE_WIDTH, base_layout, log_axis, step_animation_controls
 
 __all__ = ["START_COLORS", "fit_animation_figure", "step_loss_figure", "parameter_path_figure"]
@@ -53,24 +55,24 @@ def fit_animation_figure(task: dict[str, Any], fits: list[dict[str, Any]], *, he
         xa, ya, first = f"x{ax}", f"y{ax}", i == 0
         if task.get("y_true") is not None:
             traces.append(dict(type="scatter", x=task["x"], y=task["y_true"], xaxis=xa, yaxis=ya, mode="lines",
-                               name="true function", legendgroup="true", showlegend=first,
+                               name=_("true function"), legendgroup="true", showlegend=first,
                                line=dict(color=COLORS["true"], width=3, dash="dot")))
         if task.get("x_query"):
             traces.append(dict(type="scatter", x=task["x_query"], y=task["y_query"], xaxis=xa, yaxis=ya,
-                               mode="markers", name="query points", legendgroup="query", showlegend=first,
+                               mode="markers", name=_("query points"), legendgroup="query", showlegend=first,
                                marker=dict(color="#7f7f7f", size=7, symbol="circle-open")))
         traces.append(dict(type="scatter", x=task["x_support"], y=task["y_support"], xaxis=xa, yaxis=ya,
-                           mode="markers", name="support points", legendgroup="support", showlegend=first,
+                           mode="markers", name=_("support points"), legendgroup="support", showlegend=first,
                            marker=dict(color=COLORS["support"], size=13, line=dict(color="white", width=1.5))))
         traces.append(dict(type="scatter", x=task["x"], y=fit.predictions[0], xaxis=xa, yaxis=ya, mode="lines",
-                           name="start (step 0)", legendgroup="start", showlegend=first,
+                           name=_("start (step 0)"), legendgroup="start", showlegend=first,
                            line=dict(color=COLORS["pre"], width=2, dash="dash")))
         fit_index.append(len(traces))
         traces.append(dict(type="scatter", x=task["x"], y=fit.predictions[0], xaxis=xa, yaxis=ya, mode="lines",
-                           name="fit after the shown step", legendgroup="fit", showlegend=first,
+                           name=_("fit after the shown step"), legendgroup="fit", showlegend=first,
                            line=dict(color=START_COLORS.get(fit.key, COLORS["post"]), width=LINE_WIDTH + 1)))
         layout[f"xaxis{ax}"] = dict(domain=[x0, x1], anchor=ya, tickfont=_TICK,
-                                    title=dict(text=f"x — from {fit.label}", font=_TITLE))
+                                    title=dict(text=_("x — from {start}").format(start=fit.label), font=_TITLE))
         layout[f"yaxis{ax}"] = dict(anchor=xa, range=y_range, tickfont=_TICK, showticklabels=first,
                                     title=dict(text="y" if first else "", font=_TITLE))
 
@@ -98,22 +100,23 @@ def step_loss_figure(fits: list[dict[str, Any]], *, loss_name: str = "MSE", log_
         if has_query:
             traces.append(dict(type="scatter", x=steps, y=query, mode="lines+markers", name=fit.label,
                                legendgroup=fit.key, line=dict(color=color, width=LINE_WIDTH), marker=dict(size=8),
-                               hovertemplate="query loss %{y:.3g}<extra>" + fit.label + "</extra>"))
+                               hovertemplate=_("query loss") + " %{y:.3g}<extra>" + fit.label + "</extra>"))
         traces.append(dict(type="scatter", x=steps, y=_clean(fit.support_loss), mode="lines+markers",
                            name=fit.label, legendgroup=fit.key, showlegend=not has_query,
                            line=dict(color=color, width=2, dash="dash"), marker=dict(size=6, symbol="square"),
-                           hovertemplate="support loss %{y:.3g}<extra>" + fit.label + "</extra>"))
-    for name, dash in (("solid: query loss", "solid"), ("dashed: support loss", "dash")):
+                           hovertemplate=_("support loss") + " %{y:.3g}<extra>" + fit.label + "</extra>"))
+    for name, dash in ((_("solid: query loss"), "solid"), (_("dashed: support loss"), "dash")):
         traces.append(dict(type="scatter", x=[None], y=[None], mode="lines", name=name,
                            line=dict(color="#555555", width=3, dash=dash)))
     n_steps = len(fits[0].support_loss) if fits else 0
     return go.Figure(data=traces, layout=base_layout(
         height=height, margin=dict(l=80, r=20, t=110, b=60), uirevision=None,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
-        xaxis=dict(title=dict(text="inner step", font=_TITLE), tickfont=_TICK, dtick=1 if n_steps <= 12 else None),
-        yaxis=dict(title=dict(text=f"loss ({loss_name}, log scale)", font=_TITLE), tickfont=_TICK,
+        xaxis=dict(title=dict(text=_("inner step"), font=_TITLE), tickfont=_TICK, dtick=1 if n_steps <= 12 else None),
+        yaxis=dict(title=dict(text=_("loss ({loss}, log scale)").format(loss=loss_name), font=_TITLE), tickfont=_TICK,
                    **log_axis([v for f in fits for v in (*f.support_loss, *(f.query_loss or []))]))
-        if log_y else dict(title=dict(text=f"loss ({loss_name})", font=_TITLE), tickfont=_TICK, rangemode="tozero"),
+        if log_y else dict(title=dict(text=_("loss ({loss})").format(loss=loss_name), font=_TITLE), tickfont=_TICK,
+                           rangemode="tozero"),
     ), _validate=False)
 
 
@@ -129,7 +132,8 @@ def parameter_path_figure(paths: list[dict[str, Any]], *, axis_titles: tuple[str
         a = [c[0] for c in p["coords"]]
         b = [c[1] for c in p["coords"]]
         traces.append(dict(type="scatter", x=a, y=b, mode="lines+markers", name=p["label"],
-                           text=[f"step {j}" for j in range(len(a))], hovertemplate="%{text}<extra></extra>",
+                           text=[_("step {j}").format(j=j) for j in range(len(a))],
+                           hovertemplate="%{text}<extra></extra>",
                            line=dict(color=color, width=LINE_WIDTH), marker=dict(size=8, color=color)))
         traces.append(dict(type="scatter", x=a[:1], y=b[:1], mode="markers", showlegend=False, hoverinfo="skip",
                            marker=dict(size=16, color=color, symbol="circle-open", line=dict(width=3))))

@@ -14,6 +14,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from leo_core.i18n import _
+
 from .adaptation import START_COLORS
 from .classification import decision_regions_figure
 from .style import chance_line, COLORS, FONT_SIZE, LINE_WIDTH, base_layout, step_animation_controls
@@ -69,20 +71,20 @@ def step_accuracy_figure(metrics: list[dict[str, Any]], *, ways: int | None = No
         traces.append(dict(type="scatter", x=steps, y=[round(100 * v, 2) for v in m.query_accuracy],
                            mode="lines+markers", name=m.label, legendgroup=m.key,
                            line=dict(color=color, width=LINE_WIDTH), marker=dict(size=8),
-                           hovertemplate="query accuracy %{y:.1f}%<extra>" + m.label + "</extra>"))
+                           hovertemplate=_("query accuracy") + " %{y:.1f}%<extra>" + m.label + "</extra>"))
         traces.append(dict(type="scatter", x=steps, y=[round(100 * v, 2) for v in m.support_accuracy],
                            mode="lines+markers", name=m.label, legendgroup=m.key, showlegend=False,
                            line=dict(color=color, width=2, dash="dash"), marker=dict(size=6, symbol="square"),
-                           hovertemplate="support accuracy %{y:.1f}%<extra>" + m.label + "</extra>"))
-    for name, dash in (("solid: query", "solid"), ("dashed: support", "dash")):
+                           hovertemplate=_("support accuracy") + " %{y:.1f}%<extra>" + m.label + "</extra>"))
+    for name, dash in ((_("solid: query"), "solid"), (_("dashed: support"), "dash")):
         traces.append(dict(type="scatter", x=[None], y=[None], mode="lines", name=name,
                            line=dict(color="#555555", width=3, dash=dash)))
     n_steps = len(metrics[0].query_accuracy) if metrics else 0
     layout = base_layout(
         height=height, margin=dict(l=80, r=20, t=110, b=60), uirevision=None,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2)),
-        xaxis=dict(title=dict(text="inner step", font=_TITLE), tickfont=_TICK, dtick=1 if n_steps <= 12 else None),
-        yaxis=dict(title=dict(text="accuracy (%)", font=_TITLE), range=[0, 103], dtick=20, tickfont=_TICK),
+        xaxis=dict(title=dict(text=_("inner step"), font=_TITLE), tickfont=_TICK, dtick=1 if n_steps <= 12 else None),
+        yaxis=dict(title=dict(text=_("accuracy (%)"), font=_TITLE), range=[0, 103], dtick=20, tickfont=_TICK),
     )
     if ways:
         layout.update(chance_line(ways))

@@ -12,9 +12,12 @@ are plain dicts built without plotly's validation, so a live view can redraw the
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Callable
 
 import plotly.graph_objects as go
+
+from leo_core.i18n import N_, _, ngettext
 
 from .style import chance_line, COLORS, FONT_SIZE, LINE_WIDTH, base_layout, empty_figure, smooth, thin
 
@@ -66,6 +69,20 @@ def _inner_ticks(lo: float, hi: float) -> list[float]:
     return ticks
 
 
+_STAGE = re.compile(r"θ₀ \+ (\d+) steps?")
+OUTCOMES = {"correct": N_("correct"), "wrong": N_("wrong")}  # the query tiles' outcomes, as the legend names them
+
+
+def stage_label(name: str) -> str:
+    """A stage's name (``leo_core.views.classification_preview.stage_name``: "θ₀", "θ₀ + 5 steps") in the reader's
+    language."""
+    match = _STAGE.fullmatch(name)
+    if match:
+        n = int(match.group(1))
+        return ngettext("θ₀ + {n} step", "θ₀ + {n} steps", n).format(n=n)
+    return _(name) if name else name
+
+
 def _panel_title(text: str, x: float, y: float = 1.0) -> dict[str, Any]:
     return dict(text=text, x=x, y=y, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
                 showarrow=False, font=_PANEL_TITLE_FONT)
@@ -84,12 +101,12 @@ def accuracy_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k
     """
     it = list(columns.get("iteration") or [])
     if not it or not any(v is not None for v in columns.get("post_accuracy") or []):
-        return empty_figure("Press Start to meta-train; the accuracy curves appear here.", height)
-    after = f"after {k} step{'s' if k != 1 else ''}" if k is not None else "after adaptation"
+        return empty_figure(_("Press Start to meta-train; the accuracy curves appear here."), height)
+    after = ngettext("after {k} step", "after {k} steps", k).format(k=k) if k is not None else _("after adaptation")
     idx = thin(len(it))
     xs = [it[i] for i in idx]
     traces = []
-    for key, label in (("pre", "θ₀ alone (no adaptation)"), ("post", f"θ₀ {after}")):
+    for key, label in (("pre", _("θ₀ alone (no adaptation)")), ("post", _("θ₀ {after}").format(after=after))):
         ys = [None if v is None else 100.0 * v for v in columns[f"{key}_accuracy"]]
         smoothed = smooth(ys, smoothing) if smoothing else ys
         color = COLORS[key]
@@ -99,8 +116,8 @@ def accuracy_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k
                            line=dict(color=color, width=LINE_WIDTH)))
     layout = base_layout(
         height=height,
-        xaxis=dict(title=dict(text="meta-iteration", font=TITLE_FONT), rangemode="tozero", tickfont=TICK_FONT),
-        yaxis=dict(title=dict(text="query accuracy (%)", font=TITLE_FONT), range=[0, 101], tickfont=TICK_FONT,
+        xaxis=dict(title=dict(text=_("meta-iteration"), font=TITLE_FONT), rangemode="tozero", tickfont=TICK_FONT),
+        yaxis=dict(title=dict(text=_("query accuracy (%)"), font=TITLE_FONT), range=[0, 101], tickfont=TICK_FONT,
                    dtick=20),
     )
     if ways:
@@ -120,7 +137,7 @@ def decision_regions_figure(data: dict[str, Any], *, height: int | None = None) 
     Args:
         data: ``classification_preview.regions_preview(...)``.
     """
-    regions, names, ways = data["regions"], data["stage_names"], data["ways"]
+    regions, names, ways = data["regions"], [stage_label(n) for n in data["stage_names"]], data["ways"]
     n_stages, n_tasks = len(regions), len(regions[0])
     accuracy = data.get("accuracy")
     one_task = n_tasks == 1
@@ -149,7 +166,8 @@ def decision_regions_figure(data: dict[str, Any], *, height: int | None = None) 
                                opacity=REGION_OPACITY, hoverinfo="skip", zsmooth=False))
             pts, labels = data["x_support"][t], data["y_support"][t]
             traces.append(dict(type="scatter", x=[p[0] for p in pts], y=[p[1] for p in pts], xaxis=xa, yaxis=ya,
-                               mode="markers", name="support", hovertemplate="label %{text}<extra></extra>",
+                               mode="markers", name=_("support"),
+                               hovertemplate=_("label") + " %{text}<extra></extra>",
                                text=[str(c) for c in labels],
                                marker=dict(color=[class_color(c) for c in labels], size=13,
                                            line=dict(color="#111", width=2))))
@@ -161,7 +179,7 @@ def decision_regions_figure(data: dict[str, Any], *, height: int | None = None) 
             row_name = dict(text=names[s], font=TITLE_FONT) if not one_task and col == 0 else None
             layout[f"yaxis{ax}"] = dict(domain=_span(y1 - tall, y1), anchor=xa, range=[lo, hi], tickfont=TICK_FONT,
                                         tickvals=ticks, showticklabels=col == 0, showgrid=False, zeroline=False, title=row_name)
-            parts = [names[s]] if one_task else [f"task {t + 1}"] if row == 0 else []
+            parts = [names[s]] if one_task else [_("task {n}").format(n=t + 1)] if row == 0 else []
             if accuracy is not None:
                 parts.append(f"{100 * accuracy[s][t]:.0f}%")
             title = " · ".join(parts)
@@ -255,7 +273,8 @@ def digit_predictions_figure(data: dict[str, Any], *, max_shots: int = 3, height
                 fx, fy = _frames([n for n, lab in enumerate(y_support) if lab == c], per_row, side)
                 traces.append(dict(type="scatter", x=fx, y=fy, xaxis=xa, yaxis=ya, mode="lines", hoverinfo="skip",
                                    line=dict(color=class_color(c), width=3), showlegend=False))
-            title = f"support<br>{shown} of {shots} shown" if shown < shots else f"support<br>{shots} per class"
+            title = (_("support<br>{shown} of {shots} shown").format(shown=shown, shots=shots) if shown < shots
+                     else _("support<br>{shots} per class").format(shots=shots))
             for c in range(ways):  # row labels in the class colour, left of the support images
                 annotations.append(dict(text=f"<b>{c}</b>", x=x0 - 0.005, xref="paper", xanchor="right",
                                         y=c * step + (side - 1) / 2, yref=ya, showarrow=False,
@@ -268,15 +287,17 @@ def digit_predictions_figure(data: dict[str, Any], *, max_shots: int = 3, height
             for outcome, tiles, mark in (("correct", right, "✓"), ("wrong", wrong, "✗")):
                 fx, fy = _frames(tiles, per_row, side)
                 traces.append(dict(type="scatter", x=fx or [None], y=fy or [None], xaxis=xa, yaxis=ya, mode="lines",
-                                   name=f"{mark} {outcome}", legendgroup=outcome, showlegend=p == 1,
+                                   name=f"{mark} {_(OUTCOMES[outcome])}", legendgroup=outcome, showlegend=p == 1,
                                    hoverinfo="skip", line=dict(color=OUTCOME_COLORS[outcome], width=4)))
             cx, cy = _centres(len(query), per_row, side)
-            traces.append(dict(type="scatter", x=cx, y=cy, xaxis=xa, yaxis=ya, mode="markers", name="predictions",
+            traces.append(dict(type="scatter", x=cx, y=cy, xaxis=xa, yaxis=ya, mode="markers", name=_("predictions"),
                                showlegend=False, marker=dict(size=20, opacity=0),
                                hovertemplate="%{text}<extra></extra>",
                                text=_hover(preds, y_query, data.get("probabilities", [None] * n_panels)[p - 1])))
             acc = data["accuracy"][p - 1] if "accuracy" in data else len(right) / len(preds)
-            title = f"{data['stage_names'][p - 1]}<br>{len(right)}/{len(preds)} right ({100 * acc:.0f}%)"
+            title = _("{stage}<br>{right}/{total} right ({percent}%)").format(
+                stage=stage_label(data["stage_names"][p - 1]), right=len(right), total=len(preds),
+                percent=f"{100 * acc:.0f}")
         width = unit * cols[p]
         layout[f"xaxis{ax}"] = dict(domain=_span(x0, x0 + width), anchor=ya, visible=False,
                                     range=[-1.5, per_row * step - _TILE_GAP + 0.5])
@@ -291,8 +312,9 @@ def digit_predictions_figure(data: dict[str, Any], *, max_shots: int = 3, height
 def _hover(preds: list[int], labels: list[int], probs: list[list[float]] | None) -> list[str]:
     """Each query tile's hover: its label, the prediction and (where known) the model's confidence in each."""
     if probs is None:
-        return [f"label {b}, predicted {a}" for a, b in zip(preds, labels)]
-    return [f"label {b} (p = {row[b]:.2f}), predicted {a} (p = {row[a]:.2f})"
+        return [_("label {label}, predicted {predicted}").format(label=b, predicted=a) for a, b in zip(preds, labels)]
+    return [_("label {label} (p = {p_label}), predicted {predicted} (p = {p_predicted})").format(
+        label=b, p_label=f"{row[b]:.2f}", predicted=a, p_predicted=f"{row[a]:.2f}")
             for a, b, row in zip(preds, labels, probs)]
 
 
@@ -307,17 +329,20 @@ def class_probabilities_figure(data: dict[str, Any], query: int, *, height: int 
     stages = data["stage_names"]
     traces = []
     shades = _stage_shades(len(stages))
+    word = _("label")
     for s, name in enumerate(stages):
+        name = stage_label(name)
         probs = data["probabilities"][s][query]
         traces.append(dict(type="bar", x=list(range(ways)), y=probs, name=name, marker=dict(color=shades[s]),
-                           hovertemplate=f"{name}: label %{{x}}, p = %{{y:.2f}}<extra></extra>"))
+                           hovertemplate=f"{name}: {word} %{{x}}, p = %{{y:.2f}}<extra></extra>"))
     layout = base_layout(
         height=height, barmode="group", bargap=0.25, margin=dict(l=70, r=20, t=80, b=60),
-        title=dict(text=f"Query image {query + 1} (label {label}): probability of each label", x=0, xanchor="left",
+        title=dict(text=_("Query image {n} (label {label}): probability of each label").format(n=query + 1, label=label),
+                   x=0, xanchor="left",
                    y=0.98, yanchor="top", font=dict(size=FONT_SIZE)),
-        xaxis=dict(title="label", tickmode="array", tickvals=list(range(ways)), ticktext=[
+        xaxis=dict(title=_("label"), tickmode="array", tickvals=list(range(ways)), ticktext=[
             f"<b>{c}</b>" if c == label else str(c) for c in range(ways)]),
-        yaxis=dict(title="probability", range=[0, 1.05]),
+        yaxis=dict(title=_("probability"), range=[0, 1.05]),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1, font=dict(size=FONT_SIZE - 2)),
         shapes=[dict(type="rect", xref="x", yref="paper", x0=label - 0.5, x1=label + 0.5, y0=0, y1=1,
                      fillcolor=OUTCOME_COLORS["correct"], opacity=0.12, line=dict(width=0), layer="below")],

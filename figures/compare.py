@@ -13,6 +13,7 @@ from typing import Sequence
 import plotly.graph_objects as go
 
 from leo_core.evaluate import EvalResult
+from leo_core.i18n import _, ngettext
 from .style import FONT_SIZE, LINE_WIDTH, base_layout, empty_figure, log_axis
 from leo_core.sweep import SweepResult
 
@@ -73,17 +74,18 @@ def steps_figure(labels: Sequence[str], results: Sequence[EvalResult], *, accura
                  loss_name: str = "MSE", log_y: bool = True, height: int = 460) -> go.Figure:
     """Meta-test query loss (or accuracy) vs adaptation steps, one line and 95% band per run."""
     if not results:
-        return empty_figure("Add two or more runs to compare them here.", height)
+        return empty_figure(_("Add two or more runs to compare them here."), height)
     traces: list[dict] = []
     for i, (label, r) in enumerate(zip(labels, results)):
         mean, ci = _metric(r, accuracy)
         traces += _band_traces(list(range(len(mean))), mean, ci, label, PALETTE[i % len(PALETTE)])
-    y_title = "query accuracy" if accuracy else f"query loss ({loss_name})"
+    y_title = _("query accuracy") if accuracy else _("query loss ({loss})").format(loss=loss_name)
     tasks = results[0].tasks
-    layout = base_layout(height=height, **_axes("adaptation steps on the support set", y_title,
+    layout = base_layout(height=height, **_axes(_("adaptation steps on the support set"), y_title,
                                                  log_y and not accuracy, dict(dtick=1 if results[0].steps <= 12 else None),
                                                  _drawn(traces)))
-    layout["title"] = dict(text=f"After each step: mean over {tasks} test tasks, 95% band", font=TITLE_FONT,
+    layout["title"] = dict(text=_("After each step: mean over {tasks} test tasks, 95% band").format(tasks=tasks),
+                           font=TITLE_FONT,
                            y=0.99, yanchor="top")
     layout["margin"] = dict(l=80, r=20, t=130, b=60)
     return go.Figure(data=traces, layout=layout)
@@ -93,18 +95,21 @@ def shots_figure(labels: Sequence[str], shots: Sequence[int], results: Sequence[
                  accuracy: bool = False, loss_name: str = "MSE", log_y: bool = True, height: int = 460) -> go.Figure:
     """Meta-test query loss (or accuracy) after a fixed number of steps vs support-set size."""
     if not results or not shots:
-        return empty_figure("Add two or more runs to compare them here.", height)
+        return empty_figure(_("Add two or more runs to compare them here."), height)
     traces: list[dict] = []
     for i, (label, per_shot) in enumerate(zip(labels, results)):
         final = [_metric(r, accuracy) for r in per_shot]
         traces += _band_traces(list(shots), [m[-1] if m else math.nan for m, _ in final],
                                [c[-1] if c else math.nan for _, c in final], label, PALETTE[i % len(PALETTE)])
     steps = results[0][0].steps
-    y_title = "query accuracy" if accuracy else f"query loss ({loss_name})"
-    layout = base_layout(height=height, **_axes("shots (support examples per task" + (" per class)" if accuracy else ")"),
+    y_title = _("query accuracy") if accuracy else _("query loss ({loss})").format(loss=loss_name)
+    x_title = _("shots (support examples per task per class)") if accuracy else _("shots (support examples per task)")
+    layout = base_layout(height=height, **_axes(x_title,
                                                  y_title, log_y and not accuracy, dict(tickvals=list(shots)),
                                                  _drawn(traces)))
-    layout["title"] = dict(text=f"After {steps} step{'s' if steps != 1 else ''}, by support-set size (95% band)",
+    title = ngettext("After {steps} step, by support-set size (95% band)",
+                     "After {steps} steps, by support-set size (95% band)", steps).format(steps=steps)
+    layout["title"] = dict(text=title,
                            font=TITLE_FONT, y=0.99, yanchor="top")
     layout["margin"] = dict(l=80, r=20, t=130, b=60)
     return go.Figure(data=traces, layout=layout)
@@ -113,21 +118,22 @@ def shots_figure(labels: Sequence[str], shots: Sequence[int], results: Sequence[
 def sweep_heatmap_figure(result: SweepResult, *, height: int = 460) -> go.Figure:
     """Post-adaptation query loss for each (α, k) cell; diverged cells are blank and labelled."""
     z = [[_finite(v) for v in row] for row in result.loss]
-    text = [["diverged" if d else ("" if _finite(v) is None else f"{v:.3g}") for v, d in zip(row, div)]
+    text = [[_("diverged") if d else ("" if _finite(v) is None else f"{v:.3g}") for v, d in zip(row, div)]
             for row, div in zip(result.loss, result.diverged)]
     finite = [v for row in z for v in row if v is not None]
     log_colour = bool(finite) and min(finite) > 0 and max(finite) / min(finite) > 20
     zc = [[(math.log10(v) if log_colour else v) if v is not None else None for v in row] for row in z]
     x = [f"{a:g}" for a in result.alphas]
     y = [str(k) for k in result.ks]
-    bar_title = f"log₁₀ {result.loss_name}" if log_colour else result.loss_name
+    bar_title = f"log₁₀ {_(result.loss_name)}" if log_colour else _(result.loss_name)
     trace = dict(type="heatmap", x=x, y=y, z=zc, text=text, texttemplate="%{text}",
                  textfont=dict(size=FONT_SIZE), colorscale="Viridis", reversescale=True, hoverongaps=False,
                  colorbar=dict(title=dict(text=bar_title, font=TITLE_FONT), tickfont=TICK_FONT),
                  hovertemplate="α=%{x}, k=%{y}: %{text}<extra></extra>")
-    layout = base_layout(height=height, **_axes("α (inner step size)", "k (inner steps, train = test)", False,
+    layout = base_layout(height=height, **_axes(_("α (inner step size)"), _("k (inner steps, train = test)"), False,
                                                  dict(type="category")))
     layout["yaxis"]["type"] = "category"
-    layout["title"] = dict(text=f"Query {result.loss_name} after k steps with α (lower is better)", font=TITLE_FONT)
+    title = _("Query {loss} after k steps with α (lower is better)").format(loss=_(result.loss_name))
+    layout["title"] = dict(text=title, font=TITLE_FONT)
     layout["margin"] = dict(l=90, r=20, t=80, b=70)
     return go.Figure(data=[trace], layout=layout)

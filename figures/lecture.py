@@ -10,7 +10,7 @@ from leo_core.i18n import _, ngettext
 
 from .style import FONT_SIZE, base_layout
 
-__all__ = ["gap_figure", "measured_figure", "quiz_figure"]
+__all__ = ["gap_figure", "measured_figure", "objective_figure", "quiz_figure"]
 
 BASELINE = "pretrained"  # Chen et al.'s Baseline in the measured table
 _NEW, _SEEN, _BASE = "#1f77b4", "rgba(31,119,180,0.35)", "#2ca02c"
@@ -85,4 +85,18 @@ def quiz_figure(task: Any, answer: Any, *, height: int = 520) -> go.Figure:
     layout["xaxis7"] = dict(domain=[0, 1], anchor="y7", title=dict(text=_("class (outlined: the right one)")))
     layout["yaxis7"] = dict(domain=[0, 0.38], anchor="x7", range=[0, 100], title=dict(text=_("confidence (%)")))
     layout["annotations"] = annotations
+    return go.Figure(data=traces, layout=layout, _validate=False)
+
+
+def objective_figure(record: Mapping[str, Any], labels: Mapping[str, str], *, height: int = 380) -> go.Figure:
+    """Mean query error per inner step of each initialization (``record``: preset → ``loss_by_step``,
+    ``ci95_by_step``), with 95% intervals."""
+    colors = ("#d62728", _NEW)
+    traces = [dict(type="scatter", mode="lines+markers", name=label, x=list(range(len(record[key]["loss_by_step"]))),
+                   y=record[key]["loss_by_step"], line=dict(color=color, width=4),
+                   error_y=dict(type="data", array=record[key]["ci95_by_step"], visible=True))
+              for (key, label), color in zip(labels.items(), colors) if key in record]
+    layout = base_layout(height=height, uirevision=None, margin=dict(l=80, r=20, t=60, b=60),
+                         xaxis=dict(title=dict(text=_("inner step")), dtick=1),
+                         yaxis=dict(title=dict(text=_("query MSE (600 new tasks)")), rangemode="tozero"))
     return go.Figure(data=traces, layout=layout, _validate=False)

@@ -12,7 +12,9 @@ from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
-from .landscape import MARKS, PATH_COLOR, _colorbar, _contour, _range, log10_grid
+from leo_core.i18n import N_, _, ngettext
+
+from .landscape import MARKS, PATH_COLOR, _colorbar, _contour, _range, log10_grid, log_scale_title
 from .style import FONT_SIZE, LINE_WIDTH, animation_controls, base_layout, figure
 
 __all__ = ["ALGORITHM_COLORS", "meta_gradient_figure", "cosine_figure", "cosine_bar_figure", "algorithm_color"]
@@ -29,8 +31,8 @@ ALGORITHM_COLORS = {
     "anil": "#e377c2",
 }
 ARROW_FRACTION = 0.28  # every arrow is this fraction of the smaller axis range long
-PATH_ALL = "θ₀'s meta-training path"
-PATH_SO_FAR = "θ₀'s path so far"
+PATH_ALL = N_("θ₀'s meta-training path")
+PATH_SO_FAR = N_("θ₀'s path so far")
 
 
 def algorithm_color(key: str) -> str:
@@ -49,11 +51,12 @@ def _dynamic(data: Any, frame: Any, length: float) -> list[dict[str, Any]]:
     traces = []
     for panel, (xa, ya) in enumerate((("x", "y"), ("x2", "y2"))):
         first = panel == 0
-        traces.append(dict(type="scatter", x=px, y=py, xaxis=xa, yaxis=ya, mode="lines", name=PATH_SO_FAR,
+        traces.append(dict(type="scatter", x=px, y=py, xaxis=xa, yaxis=ya, mode="lines", name=_(PATH_SO_FAR),
                            legendgroup="path-now", showlegend=first, line=dict(color=PATH_COLOR, width=LINE_WIDTH),
                            hoverinfo="skip"))
         traces.append(dict(type="scatter", x=[frame.theta0[0]], y=[frame.theta0[1]], xaxis=xa, yaxis=ya,
-                           mode="markers", name=f"θ₀ at iteration {frame.iteration}", legendgroup="theta0",
+                           mode="markers", name=_("θ₀ at iteration {iteration}").format(iteration=frame.iteration),
+                           legendgroup="theta0",
                            showlegend=first, marker=MARKS["theta0"],
                            hovertemplate="θ₀ = (%{x:.3f}, %{y:.3f})<extra></extra>"))
         for n, d in enumerate(frame.directions):
@@ -69,7 +72,8 @@ def _dynamic(data: Any, frame: Any, length: float) -> list[dict[str, Any]]:
                 marker=dict(symbol=["circle", "arrow"], size=[1, 12 + 2.2 * width], angleref="previous",
                             color=algorithm_color(d.key)),
                 hovertemplate=f"{d.key}: ‖Δ‖ = {d.norm:.3g}"
-                              + (f", cos with leo = {d.cosine:.3f}" if d.cosine is not None else "") + "<extra></extra>"))
+                              + (_(", cos with leo = {cosine}").format(cosine=f"{d.cosine:.3f}") if d.cosine is not None
+                                 else "") + "<extra></extra>"))
     return traces
 
 
@@ -87,8 +91,9 @@ def meta_gradient_figure(data: Any, *, height: int = 780, loss_name: str = "MSE"
     length = ARROW_FRACTION * span
     layout = base_layout(height=height, margin=dict(l=80, r=20, t=180, b=170), uirevision=None)
     layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.14, xanchor="left", x=0, font=dict(size=FONT_SIZE - 2))
-    titles = [f"meta-objective J<br>after k = {k} step{'s' if k != 1 else ''}, α = {alpha:g}",
-              "average loss (k = 0):<br>what pretraining minimises"]
+    titles = [ngettext("meta-objective J<br>after k = {k} step, α = {alpha}",
+                       "meta-objective J<br>after k = {k} steps, α = {alpha}", k).format(k=k, alpha=f"{alpha:g}"),
+              _("average loss (k = 0):<br>what pretraining minimises")]
     w, gap = 0.4, 0.1
     traces, annotations = [], []
     for i, (logz, title) in enumerate(zip(logs, titles)):
@@ -96,22 +101,22 @@ def meta_gradient_figure(data: Any, *, height: int = 780, loss_name: str = "MSE"
         xa, ya = f"x{ax}", f"y{ax}"
         x0 = i * (w + gap)
         layout[f"xaxis{ax}"] = dict(domain=[x0, x0 + w], anchor=ya, tickfont=_TICK, constrain="domain",
-                                    title=dict(text="θ₀ (intercept)", font=_TITLE))
+                                    title=dict(text=_("θ₀ (intercept)"), font=_TITLE))
         # Equal scales, so an arrow's angle to the contours is the true one (leo's is perpendicular to J's).
         layout[f"yaxis{ax}"] = dict(domain=[0, 1], anchor=xa, tickfont=_TICK, scaleanchor=xa, scaleratio=1,
-                                    constrain="domain", title=dict(text="θ₁ (slope)", font=_TITLE))
+                                    constrain="domain", title=dict(text=_("θ₁ (slope)"), font=_TITLE))
         annotations.append(dict(text=f"<b>{title}</b>", x=x0 + w / 2, y=1.0, xref="paper", yref="paper",
                                 xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=FONT_SIZE - 2)))
-        contour = _contour(data.a, data.b, logz, zmin, zmax, xa, ya, i == 1, f"{loss_name}<br>(log scale)")
-        contour["colorbar"] = _colorbar(zmin, zmax, f"{loss_name}<br>(log scale)")
+        contour = _contour(data.a, data.b, logz, zmin, zmax, xa, ya, i == 1, log_scale_title(loss_name))
+        contour["colorbar"] = _colorbar(zmin, zmax, log_scale_title(loss_name))
         traces.append(contour)
         traces.append(dict(type="scatter", x=[p[0] for p in data.path], y=[p[1] for p in data.path], xaxis=xa,
-                           yaxis=ya, mode="lines", name=PATH_ALL, legendgroup="path", showlegend=i == 0,
+                           yaxis=ya, mode="lines", name=_(PATH_ALL), legendgroup="path", showlegend=i == 0,
                            line=dict(color="rgba(255,255,255,0.8)", width=2, dash="dot"),
-                           text=[f"iteration {it}" for it in data.path_iterations],
+                           text=[_("iteration {iteration}").format(iteration=it) for it in data.path_iterations],
                            hovertemplate="%{text}: (%{x:.3f}, %{y:.3f})<extra></extra>"))
         traces.append(dict(type="scatter", x=[data.pretrained[0]], y=[data.pretrained[1]], xaxis=xa, yaxis=ya,
-                           mode="markers", name="pretrained optimum", legendgroup="pre", showlegend=i == 0,
+                           mode="markers", name=_("pretrained optimum"), legendgroup="pre", showlegend=i == 0,
                            marker=MARKS["pretrained"]))
     static = len(traces)
     last = data.frames[-1]
@@ -122,7 +127,7 @@ def meta_gradient_figure(data: Any, *, height: int = 780, loss_name: str = "MSE"
     if len(data.frames) > 1:
         labels = [str(f.iteration) for f in data.frames]
         # The figure opens at the newest θ₀ (the last frame): play replays the path from its start.
-        layout.update(animation_controls(labels, frame_ms=250, redraw=True, y=-0.2, prefix="meta-iteration ",
+        layout.update(animation_controls(labels, frame_ms=250, redraw=True, y=-0.2, prefix=_("meta-iteration "),
                                          start_at_end=True))
         frames = [go.Frame(name=lab, data=_dynamic(data, f, length), traces=dynamic_ids)
                   for lab, f in zip(labels, data.frames)]
@@ -144,8 +149,9 @@ def cosine_figure(sweep: Any, *, height: int = 440) -> go.Figure:
                                xaxis=xa, yaxis=ya, mode="lines+markers", name=c.key, legendgroup=c.key,
                                showlegend=i == 0, line=dict(color=algorithm_color(c.key), width=3),
                                marker=dict(size=8), connectgaps=False,
-                               hovertemplate=f"{c.key} at {'α' if i == 0 else 'k'} = %{{x:g}}: cos = %{{y:.4f}}"
-                                             "<extra></extra>"))
+                               hovertemplate=_("{algorithm} at {variable} = {value}: cos = {cosine}").format(
+                                   algorithm=c.key, variable="α" if i == 0 else "k", value="%{x:g}",
+                                   cosine="%{y:.4f}") + "<extra></extra>"))
     both = [v for c in (*sweep.by_alpha, *sweep.by_k) for v in c.values if v is not None]
     lo = min([*both, 0.9])
     y_range = [max(-1.05, lo - 0.05 * (1.02 - lo)), 1.02]
@@ -159,7 +165,7 @@ def cosine_figure(sweep: Any, *, height: int = 440) -> go.Figure:
         height=height, margin=dict(l=80, r=20, t=110, b=70), uirevision=None, shapes=shapes,
         xaxis=dict(domain=[0, 0.45], type="log", title=dict(text=f"α (k = {sweep.k})", font=_TITLE), tickfont=_TICK,
                    **_alpha_ticks(sweep.alphas, sweep.alpha)),
-        yaxis=dict(range=y_range, title=dict(text="cos with leo's meta-gradient", font=_TITLE), tickfont=_TICK),
+        yaxis=dict(range=y_range, title=dict(text=_("cos with leo's meta-gradient"), font=_TITLE), tickfont=_TICK),
         xaxis2=dict(domain=[0.55, 1], anchor="y2", title=dict(text=f"k (α = {sweep.alpha:g})", font=_TITLE),
                     tickfont=_TICK, dtick=1 if len(sweep.ks) <= 12 else None),
         yaxis2=dict(range=y_range, anchor="x2", tickfont=_TICK),
@@ -183,12 +189,13 @@ def cosine_bar_figure(directions: Sequence[Any], *, n_params: int, height: int =
     shown = [d for d in directions if d.key != "leo"]
     traces = [dict(type="bar", x=[d.key for d in shown], y=[d.cosine if d.cosine is not None else 0 for d in shown],
                    marker=dict(color=[algorithm_color(d.key) for d in shown]),
-                   text=[f"‖Δ‖ = {d.norm:.3g}" for d in shown], textposition="outside", name="cos with leo",
+                   text=[f"‖Δ‖ = {d.norm:.3g}" for d in shown], textposition="outside", name=_("cos with leo"),
                    hovertemplate="%{x}: cos = %{y:.4f}<extra></extra>")]
     layout = base_layout(
         height=height, margin=dict(l=80, r=20, t=80, b=60), uirevision=None, showlegend=False,
-        title=dict(text=f"cos(direction, leo's meta-gradient) in {n_params:,} dimensions", font=_TITLE),
-        yaxis=dict(range=[-1.1, 1.25], title=dict(text="cosine", font=_TITLE), tickfont=_TICK, zeroline=True),
+        title=dict(text=_("cos(direction, leo's meta-gradient) in {n} dimensions").format(n=f"{n_params:,}"),
+                   font=_TITLE),
+        yaxis=dict(range=[-1.1, 1.25], title=dict(text=_("cosine"), font=_TITLE), tickfont=_TICK, zeroline=True),
         xaxis=dict(tickfont=_TICK),
     )
     return figure(traces, layout)

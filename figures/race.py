@@ -12,6 +12,7 @@ from typing import Sequence
 
 import plotly.graph_objects as go
 
+from leo_core.i18n import N_, _, ngettext
 from leo_core.views.preview import PreviewCurves
 from leo_core.views.race import RaceCurve
 from .compare import PALETTE
@@ -27,13 +28,13 @@ def _smoothed(values: Sequence[float | None], weight: float) -> list[float | Non
     """Exponential smoothing over the finite values; a non-finite value stays a gap."""
     pts = [(i, v) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
     out: list[float | None] = [None] * len(values)
-    for (i, _), s in zip(pts, smooth([v for _, v in pts], weight) if pts else []):
+    for (i, _value), s in zip(pts, smooth([v for _, v in pts], weight) if pts else []):
         out[i] = s
     return out
 
 
 def race_curve_figure(curves: Sequence[RaceCurve], *, x: str = "iterations", accuracy: bool = False,
-                      loss_name: str = "MSE", k_note: str = "after k steps", smoothing: float = 0.8,
+                      loss_name: str = "MSE", k_note: str = N_("after k steps"), smoothing: float = 0.8,
                       height: int = 460) -> go.Figure:
     """Query loss (accuracy) after each entry's k inner steps on every meta-batch, one line per entry.
 
@@ -42,7 +43,7 @@ def race_curve_figure(curves: Sequence[RaceCurve], *, x: str = "iterations", acc
     if x not in X_AXES:
         raise ValueError(f"x must be one of {X_AXES}, got {x!r}")
     if not curves:
-        return empty_figure("Choose algorithms and press the race button: their curves grow here.", height)
+        return empty_figure(_("Choose algorithms and press the race button: their curves grow here."), height)
     traces = []
     for i, c in enumerate(curves):
         xs = c.iterations if x == "iterations" else c.seconds
@@ -51,8 +52,9 @@ def race_curve_figure(curves: Sequence[RaceCurve], *, x: str = "iterations", acc
         traces.append(dict(type="scatter", mode="lines", name=c.key, x=[xs[j] for j in keep],
                            y=[ys[j] for j in keep], line=dict(color=PALETTE[i % len(PALETTE)], width=LINE_WIDTH),
                            hovertemplate=f"{c.key}<br>%{{x}}<br>%{{y:.3g}}<extra></extra>"))
-    y_title = f"query accuracy {k_note}" if accuracy else f"query loss {k_note} ({loss_name})"
-    x_title = "meta-iterations" if x == "iterations" else "own training time (s)"
+    y_title = (_("query accuracy {when}").format(when=_(k_note)) if accuracy
+               else _("query loss {when} ({loss})").format(when=_(k_note), loss=loss_name))
+    x_title = _("meta-iterations") if x == "iterations" else _("own training time (s)")
     layout = base_layout(height=height, margin=dict(l=80, r=20, t=70, b=60))
     layout["xaxis"] = dict(title=dict(text=x_title, font=TITLE_FONT), tickfont=TICK_FONT)
     layout["yaxis"] = dict(title=dict(text=y_title, font=TITLE_FONT), tickfont=TICK_FONT,
@@ -83,7 +85,7 @@ def race_fit_figure(keys: Sequence[str], curves: Sequence[PreviewCurves | None],
     further entries start a new row."""
     shown = [(k, c) for k, c in zip(keys, curves) if c is not None]
     if not shown:
-        return empty_figure("Each entry's fit on the same fixed tasks appears here once the race starts.",
+        return empty_figure(_("Each entry's fit on the same fixed tasks appears here once the race starts."),
                             row_height + _TOP + _BOTTOM)
     n = len(shown)
     columns, rows = min(n, PANELS_PER_ROW), math.ceil(n / PANELS_PER_ROW)
@@ -107,10 +109,10 @@ def race_fit_figure(keys: Sequence[str], curves: Sequence[PreviewCurves | None],
             dash = task_dash[t % len(task_dash)]
             traces += [
                 dict(type="scatter", x=c.x[t], y=c.y_true[t], xaxis=xa, yaxis=ya, mode="lines",
-                     name="true function", legendgroup="true", showlegend=first,
+                     name=_("true function"), legendgroup="true", showlegend=first,
                      line=dict(color=COLORS["true"], width=2, dash="dot")),
                 dict(type="scatter", x=c.x_support[t], y=c.y_support[t], xaxis=xa, yaxis=ya, mode="markers",
-                     name="support points", legendgroup="support", showlegend=first,
+                     name=_("support points"), legendgroup="support", showlegend=first,
                      marker=dict(color=COLORS["support"], size=9, line=dict(color="white", width=1))),
                 dict(type="scatter", x=c.x[t], y=c.after[t], xaxis=xa, yaxis=ya, mode="lines",
                      name=key, legendgroup=key, showlegend=False,
@@ -121,7 +123,8 @@ def race_fit_figure(keys: Sequence[str], curves: Sequence[PreviewCurves | None],
         layout[f"xaxis{ax}"] = dict(domain=[left, left + width], anchor=ya, tickfont=TICK_FONT, nticks=3)
         layout[f"yaxis{ax}"] = dict(domain=[top - tall, top], anchor=xa, range=list(y_range),
                                     showticklabels=i % columns == 0, tickfont=TICK_FONT)
-        annotations.append(dict(text=f"<b>{key}</b><br>+{c.steps} step{'s' if c.steps != 1 else ''}",
+        steps = ngettext("+{n} step", "+{n} steps", c.steps).format(n=c.steps)
+        annotations.append(dict(text=f"<b>{key}</b><br>{steps}",
                                 x=left + width / 2, y=top, xref="paper", yref="paper", xanchor="center",
                                 yanchor="bottom", showarrow=False, font=PANEL_TITLE_FONT))
     layout["annotations"] = annotations

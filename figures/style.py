@@ -15,6 +15,8 @@ from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
+from leo_core.i18n import _
+
 __all__ = ["MAX_POINTS", "FONT_SIZE", "LINE_WIDTH", "TICK_FONT", "TITLE_FONT", "COLORS", "thin", "smooth", "figure",
            "base_layout", "log_ticks", "chance_line", "empty_figure", "step_animation_controls", "animation_controls"]
 
@@ -115,7 +117,7 @@ def chance_line(ways: int) -> dict[str, list]:
     return {
         "shapes": [dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=chance, y1=chance,
                         line=dict(color="#555", width=2, dash="dash"))],
-        "annotations": [dict(text=f"chance (1/{ways})", xref="paper", x=1, xanchor="right", yref="y", y=chance,
+        "annotations": [dict(text=_("chance (1/{ways})").format(ways=ways), xref="paper", x=1, xanchor="right", yref="y", y=chance,
                              yanchor="bottom", showarrow=False, font=dict(size=FONT_SIZE - 2, color="#555"))],
     }
 
@@ -124,9 +126,11 @@ PLACEHOLDER = "leo_placeholder"  # layout.meta key of an empty_figure: the app d
 
 
 def empty_figure(message: str, height: int = 420) -> go.Figure:
-    """A blank figure with a centred message (before any data), wrapped to fit a half-width column. Its
-    ``layout.meta`` marks it, so the app's chart component shows the message as text (``leo_app.live_chart``)."""
-    wrapped = "<br>".join(textwrap.wrap(message, 36))
+    """A blank figure with a centred message (before any data), wrapped to fit a half-width column (Chinese, whose
+    characters are twice as wide, at half as many characters). Its ``layout.meta`` marks it, so the app's chart
+    component shows the message as text (``leo_app.live_chart``)."""
+    wide = any(ord(c) >= 0x2E80 for c in message)
+    wrapped = "<br>".join(textwrap.wrap(message, 18 if wide else 36))
     return figure([], base_layout(
         height=height, xaxis=dict(visible=False), yaxis=dict(visible=False), meta={PLACEHOLDER: True},
         annotations=[dict(text=wrapped, showarrow=False, font=dict(size=FONT_SIZE + 2, color="#666"),
@@ -150,8 +154,9 @@ def animation_controls(labels: Sequence[str], *, frame_ms: int, redraw: bool, y:
         "updatemenus": [dict(
             type="buttons", direction="left", x=0, y=y, xanchor="left", yanchor="top", showactive=False,
             font=dict(size=FONT_SIZE - 2), pad=dict(t=10, r=10),
-            buttons=[dict(label="▶ play", method="animate", args=go_to(None, frame_ms, fromcurrent=not start_at_end)),
-                     dict(label="❚❚ pause", method="animate", args=go_to([None], 0))],
+            buttons=[dict(label=_("▶ play"), method="animate",
+                          args=go_to(None, frame_ms, fromcurrent=not start_at_end)),
+                     dict(label=_("❚❚ pause"), method="animate", args=go_to([None], 0))],
         )],
         "sliders": [dict(
             active=len(labels) - 1 if start_at_end else 0, x=0.25 if start_at_end else 0.2,
@@ -166,4 +171,4 @@ def animation_controls(labels: Sequence[str], *, frame_ms: int, redraw: bool, y:
 def step_animation_controls(steps: int, *, frame_ms: int, redraw: bool, y: float) -> dict[str, list]:
     """``animation_controls`` for frames named "0" … "steps", one per inner step."""
     return animation_controls([str(j) for j in range(steps + 1)], frame_ms=frame_ms, redraw=redraw, y=y,
-                              prefix="inner step ")
+                              prefix=_("inner step "))

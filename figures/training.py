@@ -10,11 +10,14 @@ from typing import Sequence
 
 import plotly.graph_objects as go
 
+from leo_core.i18n import N_, _, ngettext
 from leo_core.views.preview import PreviewCurves
 
 from .style import COLORS, LINE_WIDTH, TICK_FONT, TITLE_FONT, base_layout, empty_figure, figure, log_axis, smooth, thin
 
 __all__ = ["loss_curve_figure", "adaptation_preview_figure"]
+
+LOSS_NAMES = (N_("cross-entropy"),)  # leo_core.losses' display names that are words (MSE stays MSE)
 
 
 def loss_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: int | None = None,
@@ -29,12 +32,12 @@ def loss_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: in
     """
     it = list(columns.get("iteration") or [])
     if not it:
-        return empty_figure("Press Start to meta-train; the loss curves appear here.", height)
-    after = f"after {k} step{'s' if k != 1 else ''}" if k is not None else "after adaptation"
+        return empty_figure(_("Press Start to meta-train; the loss curves appear here."), height)
+    after = ngettext("after {k} step", "after {k} steps", k).format(k=k) if k is not None else _("after adaptation")
     idx = thin(len(it))
     xs = [it[i] for i in idx]
     traces = []
-    for key, label in (("pre", "θ₀ alone (no adaptation)"), ("post", f"θ₀ {after}")):
+    for key, label in (("pre", _("θ₀ alone (no adaptation)")), ("post", _("θ₀ {after}").format(after=after))):
         ys = list(columns[f"{key}_loss"])
         smoothed = smooth(ys, smoothing) if smoothing else ys  # smoothed at full resolution, then thinned
         color = COLORS[key]
@@ -44,8 +47,9 @@ def loss_curve_figure(columns: dict[str, list], *, smoothing: float = 0.9, k: in
                            line=dict(color=color, width=LINE_WIDTH)))
     return figure(traces, base_layout(
         height=height,
-        xaxis=dict(title=dict(text="meta-iteration", font=TITLE_FONT), rangemode="tozero", tickfont=TICK_FONT),
-        yaxis=dict(title=dict(text=f"query loss ({loss_name})", font=TITLE_FONT), tickfont=TICK_FONT,
+        xaxis=dict(title=dict(text=_("meta-iteration"), font=TITLE_FONT), rangemode="tozero", tickfont=TICK_FONT),
+        yaxis=dict(title=dict(text=_("query loss ({loss})").format(loss=_(loss_name)), font=TITLE_FONT),
+                   tickfont=TICK_FONT,
                    **(log_axis([*columns["pre_loss"], *columns["post_loss"]]) if log_y else {"type": "linear"})),
     ))
 
@@ -63,7 +67,7 @@ def adaptation_preview_figure(curves: PreviewCurves, *, height: int = 420, y_ran
     gap = 0.08  # room between one panel's last x tick label and the next one's first
     width = (1 - gap * (n - 1)) / n
     steps = curves.steps
-    after = f"θ₀ + {steps} step{'s' if steps != 1 else ''}"
+    after = ngettext("θ₀ + {n} step", "θ₀ + {n} steps", steps).format(n=steps)
     if y_range is None:
         ys = [v for row in curves.y_true + curves.y_support for v in row]
         lo, hi = min(ys), max(ys)
@@ -75,7 +79,7 @@ def adaptation_preview_figure(curves: PreviewCurves, *, height: int = 420, y_ran
         xa, ya = f"x{ax}", f"y{ax}"
         first = i == 0
         traces += [
-            dict(type="scatter", x=curves.x[i], y=curves.y_true[i], xaxis=xa, yaxis=ya, mode="lines", name="true function",
+            dict(type="scatter", x=curves.x[i], y=curves.y_true[i], xaxis=xa, yaxis=ya, mode="lines", name=_("true function"),
                        line=dict(color=COLORS["true"], width=3, dash="dot"), legendgroup="true", showlegend=first),
             dict(type="scatter", x=curves.x[i], y=curves.before[i], xaxis=xa, yaxis=ya, mode="lines",
                        name="θ₀", line=dict(color=COLORS["pre"], width=3, dash="dash"),
@@ -84,12 +88,12 @@ def adaptation_preview_figure(curves: PreviewCurves, *, height: int = 420, y_ran
                        name=after, line=dict(color=COLORS["post"], width=LINE_WIDTH + 1),
                        legendgroup="post", showlegend=first),
             dict(type="scatter", x=curves.x_support[i], y=curves.y_support[i], xaxis=xa, yaxis=ya, mode="markers",
-                       name="support points", legendgroup="support", showlegend=first,
+                       name=_("support points"), legendgroup="support", showlegend=first,
                        marker=dict(color=COLORS["support"], size=13, line=dict(color="white", width=1.5))),
         ]
         start = i * (width + gap)
         layout[f"xaxis{ax}"] = dict(domain=[start, start + width], anchor=ya, tickfont=TICK_FONT,
-                                    title=dict(text=f"x  (task {i + 1})", font=TITLE_FONT))
+                                    title=dict(text=_("x  (task {n})").format(n=i + 1), font=TITLE_FONT))
         layout[f"yaxis{ax}"] = dict(anchor=xa, range=list(y_range), showticklabels=first, tickfont=TICK_FONT,
                                     title=dict(text="y" if first else "", font=TITLE_FONT))
     return figure(traces, layout)

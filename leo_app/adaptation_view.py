@@ -21,6 +21,7 @@ import torch
 from figures.adaptation import fit_animation_figure, parameter_path_figure
 from leo_core.algorithms import get_algorithm
 from leo_core.config import TrainConfig
+from leo_core.i18n import N_, _, language
 from leo_core.models import Model
 from leo_core.page_settings import PAGE_SETTINGS, TASK_SOURCES
 from leo_core.tasks import TASK_FAMILIES, TaskBatch, TaskFamily
@@ -44,19 +45,24 @@ PRETRAIN_JOB = "pretrain"  # the session's background job training the pretraine
 PRETRAIN_FOR_KEY = "_leo_pretrain_for"  # the TrainConfig the running pretraining job trains
 TAKEN_KEY = "_leo_jobs_taken"  # ids of finished jobs whose result was already kept
 MAX_PRETRAINED = 8  # pretrained baselines kept per session (one per settings)
-SOURCES = dict(zip(TASK_SOURCES, ("sample one (seed)", "set its parameters", "type support points")))
-PRETRAIN_NOTE = ("Trains the baseline at its recommended settings, with this run's family, model and data sizes: "
-                 "for regression one θ₀ that minimises the plain average loss over tasks (no adaptation during "
-                 "training); for classification Chen et al.'s classifier over all meta-training classes, whose "
-                 "head is fine-tuned per task. Kept for this session.")
+SOURCES = dict(zip(TASK_SOURCES, (N_("sample one (seed)"), N_("set its parameters"), N_("type support points"))))
+PRETRAIN_NOTE = N_("Trains the baseline at its recommended settings, with this run's family, model and data sizes: "
+                   "for regression one θ₀ that minimises the plain average loss over tasks (no adaptation during "
+                   "training); for classification Chen et al.'s classifier over all meta-training classes, whose "
+                   "head is fine-tuned per task. Kept for this session.")
 _CLASSIFICATION_NOTES = {
-    "*": "Labels are **permuted per task** (class *c* is label 2 in one task, label 0 in the next), so no θ₀ "
-         "can know which label is which before it adapts: every start begins at chance. What differs is how far "
-         "a few steps on a few examples per class take it.",
-    "omniglot": "Every character here comes from an alphabet **never seen in meta-training** (Greek, Latin, Korean, "
-                "Sanskrit, …), turned by 0°, 90°, 180° or 270°. θ₀ alone guesses (labels are permuted per task); "
-                "one step of α on one drawing per class turns the MAML paper's conv net into a classifier of these "
-                "new characters.",
+    "*": N_("Labels are **permuted per task** (class *c* is label 2 in one task, label 0 in the next), so no θ₀ "
+            "can know which label is which before it adapts: every start begins at chance. What differs is how far "
+            "a few steps on a few examples per class take it."),
+    "omniglot": N_("Every character here comes from an alphabet **never seen in meta-training** (Greek, Latin, "
+                   "Korean, Sanskrit, …), turned by 0°, 90°, 180° or 270°. θ₀ alone guesses (labels are permuted per "
+                   "task); one step of α on one drawing per class turns the MAML paper's conv net into a classifier "
+                   "of these new characters."),
+}
+# The pretraining job's states on its progress line that say more than the status word (``leo_app.job``).
+_STATUS_TEXT = {
+    "queued": N_("queued: the server is busy; it starts when a training slot frees up"),
+    "stopped": N_("stopped (not kept)"),
 }
 
 
@@ -77,14 +83,14 @@ def context() -> tuple[TrainConfig, list[ad.Start], str | None]:
     if snap is not None and snap.meta_params is not None and snap.config is not None:
         follow_run("adaptation", snap.run_id, ("adapt_alpha", "adapt_shots", "adapt_cls_shots"))
         cfg = snap.config
-        label = {"pretrained": "pretrained θ₀ (this run)", "random": "random θ₀ (this run)"}.get(
-            cfg.algorithm, f"meta-learned θ₀ ({cfg.algorithm})")
+        label = {"pretrained": _("pretrained θ₀ (this run)"), "random": _("random θ₀ (this run)")}.get(
+            cfg.algorithm) or _("meta-learned θ₀ ({algorithm})").format(algorithm=cfg.algorithm)
         return cfg, [ad.Start("meta", label, snap.algorithm, snap.meta_params)], None
-    family = setting_widget(st, S["adapt_family"], format_func=lambda k: TASK_FAMILIES[k].title,
+    family = setting_widget(st, S["adapt_family"], format_func=lambda k: _(TASK_FAMILIES[k].title),
                             default=st.session_state.get("family", S["adapt_family"].default))
-    note = ("No trained run in this session yet: train one on the **Train** page to see a meta-learned θ₀. "
-            "Until then this page adapts from a random initialization, and from the pretrained baseline if you "
-            "train it below.")
+    note = _("No trained run in this session yet: train one on the **Train** page to see a meta-learned θ₀. "
+             "Until then this page adapts from a random initialization, and from the pretrained baseline if you "
+             "train it below.")
     return TrainConfig(family=family, device="cpu"), [], note
 
 
@@ -99,7 +105,8 @@ def baseline_starts(cfg: TrainConfig, model: Model, have: list[ad.Start]) -> lis
     key = pretrained_key(cfg, iterations)
     cached = st.session_state.get(PRETRAINED_KEY, {}).get(key)
     if cached is not None and cfg.algorithm != "pretrained":
-        starts.append(ad.Start("pretrained", f"pretrained ({iterations} it, α {key.alpha:g})",
+        starts.append(ad.Start("pretrained", _("pretrained ({iterations} it, α {alpha})").format(
+                                   iterations=iterations, alpha=f"{key.alpha:g}"),
                                get_algorithm("pretrained"), cached, key.alpha))
     if not have:  # no run: the random init is the page's subject, adapted with the page's α
         starts.append(ad.random_start(model, cfg.seed))
@@ -112,7 +119,8 @@ def train_pretrained(cfg: TrainConfig, iterations: int) -> None:
     """Start the pretrained baseline as a background job; ``pretrain_status`` keeps it when it ends."""
     job_cfg = pretrained_key(cfg, iterations)  # the baseline Compare and the table train
     jobs = st.session_state[app_state.JOBS_KEY]
-    jobs.start(PRETRAIN_JOB, f"pretrained baseline ({iterations} it)", iterations, train_work(job_cfg, root=jobs.root))
+    jobs.start(PRETRAIN_JOB, _("pretrained baseline ({iterations} it)").format(iterations=iterations), iterations,
+               train_work(job_cfg, root=jobs.root))
     st.session_state[PRETRAIN_FOR_KEY] = job_cfg
 
 
@@ -129,13 +137,13 @@ def _keep_pretrained(key: TrainConfig | None, snap: JobSnapshot) -> None:
 def _pretrain_view(jobs: Any, taken: set) -> None:
     """One refresh of the pretraining's progress line, error and stop button; keeps its θ₀ once it ends."""
     snap = jobs.snapshot(PRETRAIN_JOB)
-    text = {"queued": "queued: the server is busy; it starts when a training slot frees up",
-            "stopped": "stopped (not kept)"}.get(snap.status, snap.status)
-    eta = f" · ETA {snap.eta:.0f} s" if snap.active and snap.eta is not None else ""
-    st.progress(snap.progress, text=f"{snap.label}: {text} · {snap.done:,} of {snap.total:,}{eta}")
+    text = _(_STATUS_TEXT.get(snap.status, snap.status))  # else the word, marked in leo_app.job.STATUS_WORDS
+    eta = _(" · ETA {seconds} s").format(seconds=f"{snap.eta:.0f}") if snap.active and snap.eta is not None else ""
+    st.progress(snap.progress, text=_("{label}: {status} · {done} of {total}{eta}").format(
+        label=snap.label, status=text, done=f"{snap.done:,}", total=f"{snap.total:,}", eta=eta))
     if snap.error:
         st.error(snap.error)
-    if snap.active and st.button("Stop", key="btn_pretrain_stop", icon=":material/stop:"):
+    if snap.active and st.button(_("Stop"), key="btn_pretrain_stop", icon=":material/stop:"):
         jobs.stop(PRETRAIN_JOB)
         st.rerun()
     if not snap.active and snap.job_id not in taken:
@@ -157,14 +165,15 @@ def pretrain_status() -> None:
 def classification_note(family: TaskFamily) -> str:
     """What to look for on this classification family, with its measured accuracies (read from the table that
     ``bench/table.py`` wrote, never typed)."""
-    note = _CLASSIFICATION_NOTES.get(family.name, _CLASSIFICATION_NOTES["*"])
+    note = _(_CLASSIFICATION_NOTES.get(family.name, _CLASSIFICATION_NOTES["*"]))
     rows = adapted(family.name)
-    shown = [(label, rows[key]) for key, label in (("leo", "leo"), ("pretrained", "the pretrained baseline"),
-                                                   ("random", "a random start")) if key in rows and rows[key].after_10 is not None]
+    starts = (("leo", "leo"), ("pretrained", _("the pretrained baseline")), ("random", _("a random start")))
+    shown = [(label, rows[key]) for key, label in starts if key in rows and rows[key].after_10 is not None]
     if not shown:
         return note
-    return (note + f" Measured after 10 steps on 5-way 1-shot test tasks (`{TABLE_COMMAND}`): "
-            + ", ".join(f"{label} {100 * r.after_10:.1f}%" for label, r in shown) + "; chance 1 in 5.")
+    results = ", ".join(f"{label} {100 * r.after_10:.1f}%" for label, r in shown)
+    return note + _(" Measured after 10 steps on 5-way 1-shot test tasks (`{command}`): {results}; chance 1 in 5."
+                    ).format(command=TABLE_COMMAND, results=results)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -178,9 +187,9 @@ def adapt_regression(cfg: TrainConfig, model: Model, family: TaskFamily, starts:
                      task: ad.RegressionTask, *, shots: int, seed: int, alpha: float,
                      steps: int) -> list[ad.PlottedFit]:
     """The task adapted ``steps`` steps from each start: fits, losses and paths (cached)."""
-    key = (cfg.family, repr(model.spec()), task.description, shots, seed,
+    key = (language(), cfg.family, repr(model.spec()), task.description, shots, seed,
            ad.fingerprint({"x": task.x_support, "y": task.y_support, "xq": task.x_query}),
-           tuple((s.key, s.algorithm.key, ad.fingerprint(s.meta_params)) for s in starts))
+           tuple((s.key, s.label, s.algorithm.key, ad.fingerprint(s.meta_params)) for s in starts))
     return _fits(model, family, starts, task, key, float(alpha), int(steps))
 
 
@@ -202,7 +211,7 @@ def adapt_classification(cfg: TrainConfig, model: Model, family: TaskFamily, sta
     """A meta-test task (``seed``) adapted from each start: the task, metrics per step and pictures (cached)."""
     task = ac.sample_task(family, shots, seed)
     stages = tuple(ac.shown_stages(steps, cfg.k))
-    key = (cfg.family, family.ways, repr(model.spec()), shots, seed,
+    key = (language(), cfg.family, family.ways, repr(model.spec()), shots, seed,
            tuple((s.key, s.label, s.algorithm.key, ad.fingerprint(s.meta_params)) for s in starts))
     metrics, pictures = _classification_data(model, family, starts, task, key, float(alpha), int(steps), stages)
     return task, metrics, pictures
@@ -227,12 +236,13 @@ def path_figure(fits: list[ad.PlottedFit], task: ad.RegressionTask, linear: bool
     """Each start's path in parameter space: exact for the line (with the task's optimum), else in 2-D PCA."""
     if linear:
         opt = ad.least_squares_line(task.x_support, task.y_support)
-        markers = [dict(label="task optimum (least squares)", a=opt[0], b=opt[1], symbol="x", color="#d62728")]
+        markers = [dict(label=_("task optimum (least squares)"), a=opt[0], b=opt[1], symbol="x", color="#d62728")]
         return parameter_path_figure([dict(key=f.key, label=f.label, coords=f.coords) for f in fits],
-                                     axis_titles=("θ₀ (intercept)", "θ₁ (slope)"),
-                                     title="Path in parameter space (exact)", markers=markers)
+                                     axis_titles=(_("θ₀ (intercept)"), _("θ₁ (slope)")),
+                                     title=_("Path in parameter space (exact)"), markers=markers)
     paths = [dict(key=f.key, coords=f.coords,
-                  label=f"{f.label} (PC 1 {100 * f.explained[0]:.0f}%, PC 2 {100 * f.explained[1]:.0f}%)")
+                  label=_("{label} (PC 1 {pc1}%, PC 2 {pc2}%)").format(label=f.label, pc1=f"{100 * f.explained[0]:.0f}",
+                                                                       pc2=f"{100 * f.explained[1]:.0f}"))
              for f in fits]
-    return parameter_path_figure(paths, axis_titles=("principal direction 1", "principal direction 2"),
-                                 title="Each path in its own top-2 PCA plane")
+    return parameter_path_figure(paths, axis_titles=(_("principal direction 1"), _("principal direction 2")),
+                                 title=_("Each path in its own top-2 PCA plane"))

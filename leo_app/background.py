@@ -29,6 +29,7 @@ from typing import Any, Callable
 from leo_core.config import TrainConfig
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority, set_native_name
 from leo_core.history import MetricHistory
+from leo_core.i18n import _, language, use_language
 from leo_core.models import Model, Params
 from leo_core.runs import new_run_id
 from leo_core.sweep import CellResult, SweepConfig, SweepResult, run_cell, summarize
@@ -120,7 +121,8 @@ class BackgroundJob(Job):
 
     def start(self) -> "BackgroundJob":
         with self._lock:
-            self._launch(self._run, name=f"leo-job-{self.name}-{self._id}")
+            # The thread writes its messages in the language of the session that started it.
+            self._launch(self._run, language(), name=f"leo-job-{self.name}-{self._id}")
         return self
 
     def stop(self, timeout: float | None = 10.0) -> bool:
@@ -136,7 +138,11 @@ class BackgroundJob(Job):
             return JobSnapshot(self.name, self.label, self._status, self._done, self.total,
                                0.0 if start is None else end - start, self._result, self._error, self._id)
 
-    def _run(self) -> None:
+    def _run(self, lang: str) -> None:
+        with use_language(lang):
+            self._work_in_slot()
+
+    def _work_in_slot(self) -> None:
         set_native_name(f"leo-job-{self.name}")
         configure_threads(self._threads)
         lower_thread_priority()
@@ -153,7 +159,8 @@ class BackgroundJob(Job):
         except JobStopped:
             final = JobStatus.STOPPED
         except Exception as exc:  # the page shows one line; the thread never dies silently
-            final, error = JobStatus.ERROR, f"{self.label} failed: {type(exc).__name__}: {exc}"
+            final, error = JobStatus.ERROR, _("{job} failed: {error}").format(
+                job=self.label, error=f"{type(exc).__name__}: {exc}")
         finally:
             self._slots.release()
         with self._lock:
@@ -280,7 +287,7 @@ def train_work(cfg: TrainConfig, report_every: int = 10, root: Path | None = Non
                     last_save = time.monotonic()
                 ctx.breathe()
         except TrainingDiverged as exc:
-            note, status = f"diverged: {exc}", Status.DIVERGED
+            note, status = _("diverged: {error}").format(error=exc), Status.DIVERGED
         ctx.report(trainer.iteration)
         failed = save_run(root, key, trainer, history, status)
         return TrainedResult(cfg, trainer.model, cpu_copy(trainer.meta_params), trainer.iteration, trainer.elapsed,

@@ -22,8 +22,10 @@ import torch
 
 from leo_core.device import DEFAULT_CPU_THREADS
 from leo_core.history import MetricHistory
+from leo_core.i18n import N_
 from leo_core.models import Params
 from leo_core.runs import run_path, write_run
+from leo_core.settings import Message
 from .jobs import JobSlots, default_slots
 
 __all__ = ["Status", "STATUS_TEXT", "Progress", "Job", "cpu_copy", "all_finite", "save_run", "CLOSE_JOIN_S", "CROWDED_SLEEP_S",
@@ -51,19 +53,23 @@ class Status:
     ACTIVE = (QUEUED, RUNNING, PAUSED, EVALUATING)
 
 
-# What a page says for each status (the Train page, the race, a baseline's or sweep's progress line).
+# What a page says for each status (the Train page, the race, a baseline's or sweep's progress line); marked,
+# translated where shown (``_(STATUS_TEXT[status])``).
 STATUS_TEXT = {
-    Status.IDLE: "Ready — press Start.",
-    Status.LOADED: "Checkpoint loaded — inspect it, or continue training.",
-    Status.QUEUED: "Queued — waiting for a free training slot on this server…",
-    Status.RUNNING: "Training…",
-    Status.PAUSED: "Paused.",
-    Status.EVALUATING: "Training done: evaluating every entry on the same test tasks…",
-    Status.STOPPED: "Stopped.",
-    Status.FINISHED: "Finished.",
-    Status.DIVERGED: "Diverged.",
-    Status.ERROR: "Failed.",
+    Status.IDLE: N_("Ready — press Start."),
+    Status.LOADED: N_("Checkpoint loaded — inspect it, or continue training."),
+    Status.QUEUED: N_("Queued — waiting for a free training slot on this server…"),
+    Status.RUNNING: N_("Training…"),
+    Status.PAUSED: N_("Paused."),
+    Status.EVALUATING: N_("Training done: evaluating every entry on the same test tasks…"),
+    Status.STOPPED: N_("Stopped."),
+    Status.FINISHED: N_("Finished."),
+    Status.DIVERGED: N_("Diverged."),
+    Status.ERROR: N_("Failed."),
 }
+# The statuses as one word (a table's status column, run.json's "interrupted" too), translated where shown.
+STATUS_WORDS = (N_("idle"), N_("loaded"), N_("queued"), N_("running"), N_("paused"), N_("evaluating"), N_("stopped"),
+                N_("finished"), N_("diverged"), N_("error"), N_("interrupted"))
 
 
 class Progress:
@@ -117,8 +123,8 @@ def save_run(root: Path | None, run_key: str | None, trainer: Any, history: Metr
     try:
         write_run(run_path(Path(root), run_key), state, history, record)
     except OSError as exc:
-        return (f"Runs are not being saved to {root} ({exc.strerror or exc}); training goes on in memory: "
-                "download the checkpoint to keep it.")
+        return Message(N_("Runs are not being saved to {root} ({reason}); training goes on in memory: download the "
+                          "checkpoint to keep it."), root=root, reason=str(exc.strerror or exc))
     return None
 
 

@@ -24,6 +24,7 @@ from figures.style import empty_figure
 from leo_core.algorithms import ALGORITHMS
 from leo_core.config import TrainConfig
 from leo_core.device import resolve_device
+from leo_core.i18n import N_, _, language, use_language
 from leo_core.losses import LOSSES
 from leo_core.page_settings import PAGE_SETTINGS
 from leo_core.models import Model, Params
@@ -48,15 +49,16 @@ COSINE_KS = tuple(range(0, 11))
 QUERY_POINTS = 50
 CACHE_ENTRIES = 32  # grids kept (each a few hundred kB of floats at most)
 SWEEP_SEEN_KEY = "_land_sweep_seen"  # the cosine sweep has been in view in this session: compute it at once
-SWEEP_LATER = "The cosine sweep (each algorithm's meta-step at 21 settings of α and k) is computed when it comes into view."
+SWEEP_LATER = N_("The cosine sweep (each algorithm's meta-step at 21 settings of α and k) is computed when it comes "
+                 "into view.")
 SWEEP_HEIGHT = 440  # the sweep chart and its placeholder
-RANDOM_NOTE = ("No trained run in this session yet: the surfaces are drawn around a **random initialization** "
-               "(for the linear family, the origin). Train a run on the **Train** page to see the learned θ₀.")
-MG_INTRO = ("Every arrow is one algorithm's update of θ₀ (−its meta-gradient, before the step size β), computed by "
-            "that algorithm's own meta-step on **the same meta-batch** (the tasks drawn above), with the page's α "
-            "and k. All arrows are drawn at one length; the legend gives each norm. The axes share one scale, "
-            "so leo's arrow — the true meta-gradient — is perpendicular to J's contours. The line under the chart "
-            "says what to look at.")
+RANDOM_NOTE = N_("No trained run in this session yet: the surfaces are drawn around a **random initialization** "
+                 "(for the linear family, the origin). Train a run on the **Train** page to see the learned θ₀.")
+MG_INTRO = N_("Every arrow is one algorithm's update of θ₀ (−its meta-gradient, before the step size β), computed "
+              "by that algorithm's own meta-step on **the same meta-batch** (the tasks drawn above), with the page's "
+              "α and k. All arrows are drawn at one length; the legend gives each norm. The axes share one scale, "
+              "so leo's arrow — the true meta-gradient — is perpendicular to J's contours. The line under the chart "
+              "says what to look at.")
 
 Progress = Callable[[float], None]
 
@@ -76,7 +78,7 @@ class Scene:
 
     @property
     def loss_name(self) -> str:
-        return LOSSES[self.family.loss].display
+        return _(LOSSES[self.family.loss].display)
 
     @property
     def n_params(self) -> int:
@@ -119,10 +121,11 @@ def scene(cfg: TrainConfig, start: ad.Start, n_tasks: int, seed: int) -> Scene:
     if family.is_classification:  # N-way tasks; shots and query are per class
         query = family.eval_query
         batch = family.sample(n_tasks, cfg.shots, query, generator, split="test")
-        sizes = f"{family.ways} classes × ({cfg.shots} support + {query} query) examples per task"
+        sizes = _("{ways} classes × ({shots} support + {query} query) examples per task").format(
+            ways=family.ways, shots=cfg.shots, query=query)
     else:
         batch = family.sample(n_tasks, cfg.shots, QUERY_POINTS, generator)
-        sizes = f"{cfg.shots} support and {QUERY_POINTS} query points per task"
+        sizes = _("{shots} support and {query} query points per task").format(shots=cfg.shots, query=QUERY_POINTS)
     key = (cfg.family, getattr(family, "ways", None), repr(model.spec()), start.algorithm.key,
            ad.fingerprint(start.meta_params), cfg.shots, n_tasks, seed)
     st.session_state[HANDOUT_KEY] = {}  # this draw's charts
@@ -130,17 +133,17 @@ def scene(cfg: TrainConfig, start: ad.Start, n_tasks: int, seed: int) -> Scene:
 
 
 def classification_note(family: TaskFamily) -> str:
-    return (f"A classification family: the loss is the **cross-entropy** of {family.ways}-way tasks from the "
-            f"meta-test split. Labels are permuted per task, so any θ₀ alone is near chance on average "
-            f"(cross-entropy ln {family.ways} ≈ {math.log(family.ways):.2f}); the meta-objective J after k steps "
-            "is where a meta-learned θ₀ shows its worth.")
+    return _("A classification family: the loss is the **cross-entropy** of {ways}-way tasks from the meta-test "
+             "split. Labels are permuted per task, so any θ₀ alone is near chance on average (cross-entropy "
+             "ln {ways} ≈ {chance}); the meta-objective J after k steps is where a meta-learned θ₀ shows its "
+             "worth.").format(ways=family.ways, chance=f"{math.log(family.ways):.2f}")
 
 
 def clamp_shown(n_tasks: int) -> None:
     """Bring the shown task within the ``n_tasks`` drawn (a link, or the last view, may have shown more), and say so."""
     if st.session_state.get("land_shown", 1) > n_tasks:
-        st.caption(f"Task {st.session_state['land_shown']} is not among the {n_tasks} tasks drawn: "
-                   f"showing task {n_tasks}.")
+        st.caption(_("Task {shown} is not among the {n} tasks drawn: showing task {n}.").format(
+            shown=st.session_state["land_shown"], n=n_tasks))
         st.session_state["land_shown"] = n_tasks
 
 
@@ -157,7 +160,8 @@ def _cached(key: Hashable, compute: Callable[[Progress], Any]) -> Any:
     bar = st.empty()
 
     def update(fraction: float) -> None:
-        bar.progress(min(1.0, fraction), text=f"evaluating the grid… {100 * fraction:.0f}%")
+        text = _("evaluating the grid… {percent}%").format(percent=f"{100 * fraction:.0f}")
+        bar.progress(min(1.0, fraction), text=text)
 
     try:
         return grids().get_or_compute(key, lambda: compute(update))
@@ -180,22 +184,23 @@ def linear_caption(s: Scene, data: lv.LinearLandscape) -> str:
     """What the exact plane's marks are, and how far θ₀ is from J's minimum over the whole family (where
     meta-training with the page's α and k takes it; the J drawn averages only the tasks shown)."""
     t0 = data.theta0
-    text = (f"Star: θ₀ = ({t0[0]:.2f}, {t0[1]:.2f}). Diamond: pretrained optimum ({data.pretrained[0]:.2f}, "
-            f"{data.pretrained[1]:.2f}), the minimiser of the average loss. ")
+    text = _("Star: θ₀ = ({a}, {b}). Diamond: pretrained optimum ({pa}, {pb}), the minimiser of the average "
+             "loss. ").format(a=f"{t0[0]:.2f}", b=f"{t0[1]:.2f}", pa=f"{data.pretrained[0]:.2f}",
+                              pb=f"{data.pretrained[1]:.2f}")
     opt = data.family_optimum
     if opt is not None:
         away = math.dist(t0, opt)
         same = (data.alpha, data.k) == (float(s.cfg.alpha), int(s.cfg.k)) and s.start.key == "meta"
-        text += (f"Circle: J's minimum over the whole family ({lv.FAMILY_TASKS:,} fresh tasks, exact), "
-                 f"({opt[0]:.2f}, {opt[1]:.2f}), {away:.2f} from θ₀")
+        text += _("Circle: J's minimum over the whole family ({n} fresh tasks, exact), ({a}, {b}), {away} from "
+                  "θ₀").format(n=f"{lv.FAMILY_TASKS:,}", a=f"{opt[0]:.2f}", b=f"{opt[1]:.2f}", away=f"{away:.2f}")
         if same:
-            text += (" — the run's α and k: training walks the star there (Continue). " if away > REACHED else
-                     " — the run's α and k: training has taken θ₀ there; J drawn averages only the tasks shown, "
-                     "so its lowest point lies elsewhere. ")
+            text += (_(" — the run's α and k: training walks the star there (Continue). ") if away > REACHED else
+                     _(" — the run's α and k: training has taken θ₀ there; J drawn averages only the tasks shown, "
+                       "so its lowest point lies elsewhere. "))
         else:
-            text += " (α and k differ from the run's: training with these would take θ₀ there). "
-    return text + ("Crosses: each task's least-squares optimum; orange: its k-step path from θ₀. J uses plain "
-                   "gradient steps with α (the paths use the run's own adaptation rule).")
+            text += _(" (α and k differ from the run's: training with these would take θ₀ there). ")
+    return text + _("Crosses: each task's least-squares optimum; orange: its k-step path from θ₀. J uses plain "
+                    "gradient steps with α (the paths use the run's own adaptation rule).")
 
 
 def network_slice(s: Scene, alpha: float, steps: int, k: int, resolution: int, directions: str, surface: str,
@@ -215,7 +220,8 @@ def chart(fig, name: str, heading: str, *, key: str, where=None) -> None:
 
 def skipped_note() -> str:
     """Why the registered algorithms without an arrow are not drawn (the algorithms menu's help)."""
-    return " ".join(f"{k} is not drawn: {why}." for k, why in mg.SKIPPED.items() if k in ALGORITHMS)
+    return " ".join(_("{algorithm} is not drawn: {why}.").format(algorithm=k, why=_(why))
+                    for k, why in mg.SKIPPED.items() if k in ALGORITHMS)
 
 
 def meta_gradients(s: Scene, alpha: float, k: int, chosen: Sequence[str], frames: int) -> None:
@@ -258,23 +264,28 @@ def _arrows(s: Scene, theta0: Params, path: list | None, batch: TaskBatch, alpha
                        lambda progress: mg.directions(s.model, s.family, theta0, b, pcfg, keys))
         n_params = sum(v.numel() for v in theta0.values())
         chart(cosine_bar_figure(dirs, n_params=n_params), "meta-gradient-cosines",
-              "Each algorithm's step against the true meta-gradient", key="meta_gradients_chart")
-        st.caption(f"Arrows in {n_params:,} dimensions cannot be drawn; the bars give each direction's cosine with "
-                   f"leo's meta-gradient at θ₀ (α = {alpha:g}, k = {k}, the slice's settings above).")
+              _("Each algorithm's step against the true meta-gradient"), key="meta_gradients_chart")
+        st.caption(_("Arrows in {n} dimensions cannot be drawn; the bars give each direction's cosine with leo's "
+                     "meta-gradient at θ₀ (α = {alpha}, k = {k}, the slice's settings above).").format(
+            n=f"{n_params:,}", alpha=f"{alpha:g}", k=k))
         st.markdown(look_at(dirs, alpha, k))
         return
     path_key = (len(path), tuple(path[-1])) if path else None
     data = _cached(("mg-linear", *s.key, fp, path_key, alpha, k, frames, tuple(keys), str(s.device)),
                    lambda progress: mg.linear_meta_gradients(s.model, s.family, theta0, path, b, pcfg, alpha, k, 61,
                                                              frames, keys, progress))
-    chart(meta_gradient_figure(data, loss_name=s.loss_name), "meta-gradients", "θ₀'s path and each algorithm's step",
-          key="meta_gradients_chart")
+    chart(meta_gradient_figure(data, loss_name=s.loss_name), "meta-gradients",
+          _("θ₀'s path and each algorithm's step"), key="meta_gradients_chart")
+    cosines = ", ".join(f"{d.key} cos = {d.cosine:.3f}" for d in data.frames[-1].directions
+                        if d.key != mg.REFERENCE and d.cosine is not None)
     st.caption(
-        (f"θ₀'s path: {len(path):,} recorded points up to iteration {path[-1][0]:,}" if path else
-         "No recorded path (a random start, or a run or checkpoint from before paths were recorded): θ₀ alone")
-        + (f" · updating every {LIVE_POLL_S:g} s while the run trains ({frames} frames)" if live else "")
-        + ". At θ₀ now: " + ", ".join(f"{d.key} cos = {d.cosine:.3f}" for d in data.frames[-1].directions
-                                         if d.key != mg.REFERENCE and d.cosine is not None) + ".")
+        (_("θ₀'s path: {n} recorded points up to iteration {iteration}").format(n=f"{len(path):,}",
+                                                                              iteration=f"{path[-1][0]:,}")
+         if path else
+         _("No recorded path (a random start, or a run or checkpoint from before paths were recorded): θ₀ alone"))
+        + (_(" · updating every {seconds} s while the run trains ({frames} frames)").format(
+            seconds=f"{LIVE_POLL_S:g}", frames=frames) if live else "")
+        + _(". At θ₀ now: {cosines}.").format(cosines=cosines))
     st.markdown(look_at(data.frames[-1].directions, alpha, k))
 
 
@@ -285,12 +296,13 @@ def look_at(directions: Sequence[Any], alpha: float, k: int) -> str:
         return ""
     far = min(others, key=lambda d: d.cosine)
     if far.cosine >= 0.99:
-        return (f"**What to look at:** at α = {alpha:g} and k = {k} every update points where leo's does (all cosines "
-                f"≥ 0.99): the algorithms differ by terms of order αk‖H‖, so raise k (to 3 or more) or α in the "
-                "sidebar and watch the arrows part.")
+        return _("**What to look at:** at α = {alpha} and k = {k} every update points where leo's does (all "
+                 "cosines ≥ 0.99): the algorithms differ by terms of order αk‖H‖, so raise k (to 3 or more) or α in "
+                 "the sidebar and watch the arrows part.").format(alpha=f"{alpha:g}", k=k)
     angle = math.degrees(math.acos(max(-1.0, min(1.0, far.cosine))))
-    return (f"**What to look at:** {far.key}'s update is the furthest from the true meta-gradient here, {angle:.0f}° "
-            f"away (cos = {far.cosine:.2f}); change α or k in the sidebar and watch how that angle moves.")
+    return _("**What to look at:** {algorithm}'s update is the furthest from the true meta-gradient here, {angle}° "
+             "away (cos = {cosine}); change α or k in the sidebar and watch how that angle moves.").format(
+        algorithm=far.key, angle=f"{angle:.0f}", cosine=f"{far.cosine:.2f}")
 
 
 def _sweep_seen() -> None:
@@ -311,15 +323,15 @@ def _cosine_sweep(s: Scene, batch: TaskBatch, alpha: float, k: int, keys: list[s
         sweep = _cached(sweep_key, lambda progress: mg.cosine_sweep(s.model, s.family, theta0, b, pcfg, alpha, k,
                                                                     ALPHAS, COSINE_KS, keys, progress))
         chart(cosine_figure(sweep, height=SWEEP_HEIGHT), "meta-gradient-cosine-sweep",
-              "Cosine with the true meta-gradient as α and k change", key="meta_gradient_cosines")
+              _("Cosine with the true meta-gradient as α and k change"), key="meta_gradient_cosines")
     else:
-        app_state.chart(empty_figure(SWEEP_LATER, height=SWEEP_HEIGHT), "meta-gradient-cosine-sweep",
+        app_state.chart(empty_figure(_(SWEEP_LATER), height=SWEEP_HEIGHT), "meta-gradient-cosine-sweep",
                         key="meta_gradient_cosines", on_seen=_sweep_seen)
-    st.caption("cos(direction, leo's) at θ₀ on the same meta-batch: against α at the page's k (left) and "
-               "against k at the page's α (right); dotted lines mark the page's values. First order → 1 as α → 0; "
-               "Reptile with k = 1 is the pretraining gradient, and has no direction with k = 0 (a gap)."
-               + (" While the run trains this chart keeps θ₀ as of the page's last full run (change a setting to "
-                  "refresh it); the arrows above update live." if live else ""))
+    st.caption(_("cos(direction, leo's) at θ₀ on the same meta-batch: against α at the page's k (left) and "
+                 "against k at the page's α (right); dotted lines mark the page's values. First order → 1 as α → 0; "
+                 "Reptile with k = 1 is the pretraining gradient, and has no direction with k = 0 (a gap).")
+               + (_(" While the run trains this chart keeps θ₀ as of the page's last full run (change a setting to "
+                    "refresh it); the arrows above update live.") if live else ""))
 
 
 def handout_button(s: Scene) -> None:
@@ -327,18 +339,28 @@ def handout_button(s: Scene) -> None:
     figures = st.session_state.get(HANDOUT_KEY, {})  # the dict a live fragment keeps updating
     snap = st.session_state.get(app_state.RUN_KEY)
     cfg = s.cfg
-    run = (f"{cfg.family} / {cfg.algorithm}, α = {cfg.alpha:g}, β = {cfg.beta:g}, k = {cfg.k}, "
-           f"{snap.iteration:,} meta-iterations ({snap.status})" if s.start.key == "meta" and snap is not None
-           else f"{s.family.title}, random initialization")
-    settings = [("run", run), *((PAGE_SETTINGS["landscape"][name].label, st.session_state[name])
-                                for name in LANDSCAPE_SCHEMA if name in st.session_state)]
+    if s.start.key == "meta" and snap is not None:
+        run = _("{family} / {algorithm}, α = {alpha}, β = {beta}, k = {k}, {iterations} meta-iterations "
+                "({status})").format(family=cfg.family, algorithm=cfg.algorithm, alpha=f"{cfg.alpha:g}",
+                                     beta=f"{cfg.beta:g}", k=cfg.k, iterations=f"{snap.iteration:,}",
+                                     status=_(snap.status))  # the status words: leo_app.job.STATUS_WORDS
+    else:
+        run = _("{family}, random initialization").format(family=_(s.family.title))
+    settings = [(_("run"), run), *((_(PAGE_SETTINGS["landscape"][name].label), st.session_state[name])
+                                   for name in LANDSCAPE_SCHEMA if name in st.session_state)]
+    lang = language()  # the download builds the file outside the page run: in the language the page was drawn in
+    title = _("LEO Explorer — Landscape")
+    intro = _("The loss surface around the initialization θ₀, θ₀'s meta-training path and each algorithm's update "
+              "at θ₀, as the app's Landscape page drew them.")
 
     def build() -> str:
-        return page_html("LEO Explorer — Landscape", list(figures.values()), settings,
-                         intro="The loss surface around the initialization θ₀, θ₀'s meta-training path and each "
-                               "algorithm's update at θ₀, as the app's Landscape page drew them.")
+        from .fonts import embedded_css  # Chinese text in the file needs the app's font, inside it (offline)
 
-    st.download_button("Download this page as HTML", data=build, file_name="leo-landscape.html", mime="text/html",
+        with use_language(lang):
+            return page_html(title, list(figures.values()), settings, intro=intro,
+                             css=embedded_css() if lang == "zh" else "")
+
+    st.download_button(_("Download this page as HTML"), data=build, file_name="leo-landscape.html", mime="text/html",
                        icon=":material/download:", on_click="ignore",
-                       help="One self-contained file: every chart of this page with its animation frames "
-                            "(plotly.js inside, opens offline) and the page's settings. About 5 MB.")
+                       help=_("One self-contained file: every chart of this page with its animation frames "
+                              "(plotly.js inside, opens offline) and the page's settings. About 5 MB."))

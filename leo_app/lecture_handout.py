@@ -21,7 +21,7 @@ import torch
 from figures.adaptation_classification import step_accuracy_figure
 from figures.classification import digit_predictions_figure
 from figures.landscape import linear_landscape_figure
-from figures.lecture import gap_figure, measured_figure, quiz_figure
+from figures.lecture import gap_figure, measured_figure, objective_figure, quiz_figure
 from figures.meta_gradients import cosine_bar_figure, meta_gradient_figure
 from figures.training import adaptation_preview_figure, loss_curve_figure
 from leo_core.algorithms import get_algorithm
@@ -38,7 +38,7 @@ from leo_core.views.preview import preview_curves, preview_tasks
 
 from .adaptation_view import fit_figure
 from .lecture import CHAPTERS, Chapter
-from .measured import TABLE_COMMAND, adapted
+from .measured import LECTURE_COMMAND, TABLE_COMMAND, adapted, objective_errors
 from .presets import preset_checkpoint
 
 __all__ = ["lecture_html", "chapter_figures"]
@@ -107,7 +107,9 @@ def _objective() -> Figures:
                                                                                             ckpts[key].config),
                                                                   ckpts[key].meta_params), task, cfg.alpha, cfg.k))
             for key, label in labels.items()]
-    return [(_("One new task adapted from each initialization"), fit_figure(task, fits))]
+    return [(_("One new task adapted from each initialization"), fit_figure(task, fits)),
+            (_("Mean query error over new tasks (measured: {command})").format(command=LECTURE_COMMAND),
+             objective_figure(objective_errors(), labels))]
 
 
 def _order() -> Figures:

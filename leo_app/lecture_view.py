@@ -18,8 +18,6 @@ from figures.lecture import gap_figure, measured_figure
 from figures.meta_gradients import cosine_bar_figure
 from leo_core.algorithms import get_algorithm
 from leo_core.checkpoint import load_checkpoint
-from leo_core.config import EvalConfig
-from leo_core.evaluate import evaluate
 from leo_core.i18n import _, language
 from leo_core.page_settings import PAGE_SETTINGS
 from leo_core.settings import ALPHAS
@@ -34,14 +32,15 @@ from . import state as app_state
 from . import train_view
 from .job import Status
 from .lecture import CHAPTERS, Chapter, chapter
-from .measured import TABLE_COMMAND, adapted
+from .measured import LECTURE_COMMAND, TABLE_COMMAND, adapted, objective_errors
 from .presets import PRESET_DIR, preset_checkpoint
 from .widgets import setting_widget
 
 __all__ = ["CH_KEY", "current", "shown", "navigation", "arrive", "text", "picture", "train_controls",
            "handout_button", "PICTURES"]
 
-CH_KEY = "ch"
+CH_KEY = "ch"  # the chapter shown (and its URL key); set by code only
+TOC_KEY = "lecture_toc"  # the sidebar's chapter list
 ARRIVED_KEY = "_leo_lecture_arrived"  # the chapter whose opening settings were applied last
 RUNS_KEY = "_leo_lecture_runs"  # preset → the run it became in this session (a return reopens it, trained on)
 LAND = PAGE_SETTINGS["landscape"]
@@ -54,6 +53,10 @@ def current() -> int:
     """The chapter shown (1-based), clamped to the lecture."""
     n = st.session_state.get(CH_KEY, 1)
     return max(1, min(len(CHAPTERS), int(n) if isinstance(n, (int, float)) else 1))
+
+
+def _chosen() -> None:
+    st.session_state[CH_KEY] = st.session_state[TOC_KEY]
 
 
 def _go(delta: int) -> None:
@@ -81,8 +84,9 @@ def navigation(ch: Chapter) -> None:
     right.button(_("Next"), key="lecture_next", on_click=_go, args=(1,), disabled=n == len(CHAPTERS), shortcut="Right",
                  help=_("Next chapter (→ key)"), width="stretch")
     mid.markdown(f"### {n} · {_(ch.title)}")
-    st.sidebar.radio(_("Chapters"), list(range(1, len(CHAPTERS) + 1)), key=CH_KEY,
-                     format_func=lambda i: f"{i} · {_(CHAPTERS[i - 1].title)}")
+    labels = {i: f"{i} · {_(c.title)}" for i, c in enumerate(CHAPTERS, start=1)}  # in this run's language
+    st.session_state[TOC_KEY] = n  # the list follows the buttons and keys; choosing in it sets the chapter
+    st.sidebar.radio(_("Chapters"), list(labels), key=TOC_KEY, format_func=labels.get, on_change=_chosen)
     st.sidebar.page_link(_page_for(ch.page), label=_("Every control: open it on its page"),
                          icon=":material/open_in_new:", query_params=_query(ch.page))
     handout_button(st.sidebar)
@@ -219,19 +223,6 @@ def _starts(keys: dict[str, str]) -> tuple[object, list[ad.Start]]:
     return cfg, starts
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _query_errors(keys: tuple[str, ...], tasks: int) -> list[list[float]]:
-    """Each preset's mean query MSE after 0…k steps on the same fresh tasks (its own α and k)."""
-    out = []
-    for key in keys:
-        ckpt = _checkpoint(key)
-        cfg = ckpt.config
-        result = evaluate(ckpt.model, make_family(cfg), get_algorithm(cfg.algorithm, cfg), ckpt.meta_params,
-                          cfg.alpha, EvalConfig(tasks=tasks, shots=cfg.shots, query=50, steps=cfg.k, seed=7))
-        out.append(result.loss_by_step)
-    return out
-
-
 def _objective() -> None:
     labels = {"query-matters": _("J on support points"),
               "query-objective": _("J on query points")}
@@ -242,11 +233,21 @@ def _objective() -> None:
     fits = av.adapt_regression(cfg, model, family, starts, task, shots=cfg.shots, seed=seed, alpha=cfg.alpha,
                                steps=cfg.k)
     app_state.chart(av.fit_figure(task, fits), "lecture-objective", key="lecture_objective")
-    errors = _query_errors(tuple(labels), 300)
-    rows = [(labels[k], e[0], e[-1]) for k, e in zip(labels, errors)]
-    st.markdown(_("Mean query error (MSE) on 300 fresh tasks, before adaptation and after its {k} steps:").format(
-        k=cfg.k) + "\n\n| | θ₀ | " + _("after {k} steps").format(k=cfg.k) + " |\n|---|---|---|\n"
-        + "\n".join(f"| {label} | {b:.3f} | **{a:.3f}** |" for label, b, a in rows))
+    st.markdown(_objective_table(labels, cfg.k))
+
+
+def _objective_table(labels: dict[str, str], k: int) -> str:
+    """Both initializations' mean query error before and after their k steps, from the measured record."""
+    record = objective_errors()
+    if not all(key in record for key in labels):
+        return _("The measured record is missing: run {command} to make it.").format(command=f"`{LECTURE_COMMAND}`")
+    rows = "\n".join(
+        "| {label} | {before:.3f} | **{after:.3f}** ± {ci:.3f} |".format(
+            label=label, before=record[key]["loss_by_step"][0], after=record[key]["loss_by_step"][-1],
+            ci=record[key]["ci95_by_step"][-1]) for key, label in labels.items())
+    return (_("Mean query error (MSE) on 600 fresh tasks, before adaptation and after its {k} steps (95% interval; "
+              "measured by {command}):").format(k=k, command=f"`{LECTURE_COMMAND}`")
+            + "\n\n| | θ₀ | " + _("after {k} steps").format(k=k) + " |\n|---|---|---|\n" + rows)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

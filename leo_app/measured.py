@@ -10,7 +10,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from leo_core.i18n import _
+
 __all__ = ["MeasuredRow", "TABLE_JSON", "TABLE_COMMAND", "load_measured", "adapted", "OMNIGLOT_JSON", "omniglot_anchors",
+           "LECTURE_JSON", "LECTURE_COMMAND", "objective_errors",
            "omniglot_rows", "omniglot_notes"]
 
 TABLE_JSON = Path(__file__).resolve().parent.parent / "bench" / "results" / "table.json"
@@ -84,7 +87,7 @@ def omniglot_rows(data: dict) -> list[dict[str, str]]:
         rows.append({
             "published": f"{pub['what']}: **{pub['figure']}** ({pub['source']})",
             "their protocol": pub["protocol"],
-            "ours": _ours_text(mine) if mine else "not measured here",
+            "ours": _ours_text(mine) if mine else _("not measured here"),
         })
     return rows
 
@@ -99,6 +102,18 @@ def omniglot_notes(path: Path = OMNIGLOT_JSON) -> dict[str, object]:
 
 def _ours_text(o: dict) -> str:
     if "error_rate" in o:
-        return f"**{100 * o['error_rate']:.1f}% error** after {o['steps']} steps (`{o['command']}`)"
-    return (f"**{100 * o['accuracy']:.1f} ± {100 * o['ci95']:.1f}%** after {o['steps']} steps, {o['tasks']} tasks "
-            f"(`{o['command']}`)")
+        return _("**{rate}% error** after {steps} steps (`{command}`)").format(
+            rate=f"{100 * o['error_rate']:.1f}", steps=o["steps"], command=o["command"])
+    return _("**{accuracy} ± {ci}%** after {steps} steps, {tasks} tasks (`{command}`)").format(
+        accuracy=f"{100 * o['accuracy']:.1f}", ci=f"{100 * o['ci95']:.1f}", steps=o["steps"], tasks=o["tasks"],
+        command=o["command"])
+
+
+LECTURE_JSON = TABLE_JSON.parent / "lecture.json"
+LECTURE_COMMAND = "python bench/lecture_records.py"
+
+
+def objective_errors(path: Path = LECTURE_JSON) -> dict[str, dict]:
+    """The Lecture's support-vs-query record: preset → ``loss_by_step``, ``ci95_by_step``, ``command``
+    (``bench/lecture_records.py``); ``{}`` when the file is missing."""
+    return json.loads(path.read_text()).get("objective", {}) if path.exists() else {}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from leo_core.config import TrainConfig
+from leo_core.i18n import N_
 
 __all__ = ["Preset", "PRESETS", "PRESET_DIR", "preset_config", "preset_checkpoint"]
 
@@ -35,50 +36,58 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "maml-sinusoid": Preset(
-        "MAML sinusoid (Finn et al. 2017)",
-        "Finn et al.'s regression setup: sinusoids A∈[0.1,5], φ∈[0,π]; 10 shots, one inner step of α = 0.01, "
-        "meta-batch 25, Adam with β = 0.001. Watch θ₀ turn into a 'mean sine' that one step bends to each task.",
+        N_("MAML sinusoid (Finn et al. 2017)"),
+        N_("Finn et al.'s regression setup: sinusoids A∈[0.1,5], φ∈[0,π]; 10 shots, one inner step of α = 0.01, "
+        "meta-batch 25, Adam with β = 0.001. Watch θ₀ turn into a 'mean sine' that one step bends to each task."),
         dict(family="sinusoid", algorithm="leo", alpha=0.01, beta=0.001, k=1, shots=10, query=10, meta_batch=25,
              iterations=10_000),
         checkpoint_iterations=5000,
     ),
     "document-linear": Preset(
-        "The source document's linear regression",
-        "f(x) = θ₀ + θ₁x with MSE and plain gradient descent on both levels, as the document writes it. "
+        N_("The source document's linear regression"),
+        N_("f(x) = θ₀ + θ₁x with MSE and plain gradient descent on both levels, as the document writes it. "
         "Two parameters: open the Landscape page to see the whole loss plane, J's minimum and, with three inner "
-        "steps of α = 0.2, where each algorithm's meta-step points as θ₀ walks there.",
+        "steps of α = 0.2, where each algorithm's meta-step points as θ₀ walks there."),
         dict(family="linear", algorithm="leo", alpha=0.2, beta=0.01, k=3, shots=10, query=10, meta_batch=25,
              iterations=3000, outer_optimizer="sgd"),
         checkpoint_iterations=2000,
     ),
     "query-matters": Preset(
-        "Why the query set matters",
-        "The document's literal variant: J is scored on the support points the task adapted on. With few shots "
-        "this rewards memorising them. Train it, add it on Compare, then switch 'Outer loss on' to query set.",
-        dict(family="sinusoid", algorithm="leo", alpha=0.05, beta=0.001, k=5, shots=5, query=10, meta_batch=25,
-             iterations=3000, outer_loss="support"),
-        checkpoint_iterations=800,
+        N_("Why the query set matters"),
+        N_("The document's literal variant: J is scored on the support points the task adapted on. With few shots "
+        "this rewards memorising them. Train it, add it on Compare, then switch 'Outer loss on' to query set."),
+        dict(family="sinusoid", algorithm="leo", alpha=0.01, beta=0.001, k=5, shots=5, query=10, meta_batch=25,
+             iterations=8000, outer_loss="support"),
+        checkpoint_iterations=6000,
+    ),
+    "query-objective": Preset(
+        N_("Why the query set matters: the query objective"),
+        N_("The same settings as 'Why the query set matters' with J scored on held-out query points, as the papers "
+        "do: the Lecture's chapter on the objective sets the two side by side."),
+        dict(family="sinusoid", algorithm="leo", alpha=0.01, beta=0.001, k=5, shots=5, query=10, meta_batch=25,
+             iterations=8000, outer_loss="query"),
+        checkpoint_iterations=6000,
     ),
     "first-vs-second-order": Preset(
-        "First order vs second order",
-        "Five inner steps with the first-order approximation (no Hessian terms): cheaper per iteration. "
-        "Note its it/s and curve, then turn the toggle off and press Start to see the exact meta-gradient.",
+        N_("First order vs second order"),
+        N_("Five inner steps with the first-order approximation (no Hessian terms): cheaper per iteration. "
+        "Note its it/s and curve, then turn the toggle off and press Start to see the exact meta-gradient."),
         dict(family="sinusoid", algorithm="leo", alpha=0.01, beta=0.001, k=5, shots=10, query=10, meta_batch=25,
              iterations=3000, first_order=True),
         checkpoint_iterations=800,
     ),
     "maml-omniglot": Preset(
-        "MAML on Omniglot, 5-way 1-shot (Finn et al. 2017)",
-        "The field's benchmark: handwritten characters, the paper's conv net, one inner step of α = 0.4. The "
-        "characters shown are from alphabets never seen in meta-training; open Adaptation to watch one task adapt.",
+        N_("MAML on Omniglot, 5-way 1-shot (Finn et al. 2017)"),
+        N_("The field's benchmark: handwritten characters, the paper's conv net, one inner step of α = 0.4. The "
+        "characters shown are from alphabets never seen in meta-training; open Adaptation to watch one task adapt."),
         dict(family="omniglot", algorithm="leo", alpha=0.4, beta=0.001, k=1, shots=1, query=1, meta_batch=16, ways=5,
              iterations=20_000),
         checkpoint_iterations=OMNIGLOT_5WAY_ITERATIONS, from_run=True,
     ),
     "maml-omniglot-20way": Preset(
-        "MAML on Omniglot, 20-way 1-shot",
-        "Twenty new characters from one example each; meta-batch 8 to fit a CPU. Its checkpoint is the one the "
-        "command line scores on Lake et al.'s 20 one-shot runs (evaluate --one-shot-runs).",
+        N_("MAML on Omniglot, 20-way 1-shot"),
+        N_("Twenty new characters from one example each; meta-batch 8 to fit a CPU. Its checkpoint is the one the "
+        "command line scores on Lake et al.'s 20 one-shot runs (evaluate --one-shot-runs)."),
         dict(family="omniglot", algorithm="leo", alpha=0.4, beta=0.001, k=1, shots=1, query=1, meta_batch=8, ways=20,
              iterations=20_000),
         checkpoint_iterations=OMNIGLOT_20WAY_ITERATIONS, from_run=True,

@@ -30,6 +30,7 @@ from leo_core.config import TrainConfig
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority, set_native_name
 from leo_core.evaluate import EvalResult, evaluate
 from leo_core.history import MetricHistory
+from leo_core.i18n import _, language, use_language
 from leo_core.runs import new_run_id
 from leo_core.models import Model, Params
 from leo_core.tasks import TaskFamily
@@ -144,7 +145,8 @@ class RaceRunner(Job):
             self._version += 1
             self._closing.clear()
             self._race_key = new_run_id() if self._root is not None else None
-            self._launch(self._loop, entries, name=f"leo-race-{self._run_id}")
+            # The thread writes its messages (an error, a divergence) in the language of the session that started it.
+            self._launch(self._loop, entries, language(), name=f"leo-race-{self._run_id}")
 
     def stop(self, timeout: float | None = None, *, evaluate: bool = True) -> bool:
         """Stop training; with ``evaluate`` the thread still scores every entry on the test tasks.
@@ -190,7 +192,11 @@ class RaceRunner(Job):
 
     # -- the thread --------------------------------------------------------------------------------
 
-    def _loop(self, entries: list[_Entry]) -> None:
+    def _loop(self, entries: list[_Entry], lang: str) -> None:
+        with use_language(lang):
+            self._race_loop(entries)
+
+    def _race_loop(self, entries: list[_Entry]) -> None:
         set_native_name("leo-race")
         configure_threads(self._threads)
         lower_thread_priority()
@@ -249,7 +255,7 @@ class RaceRunner(Job):
                     with self._lock:
                         self._train_evaluation = tuple(results["train"])
         except Exception as exc:  # one line on the page; the thread never dies silently
-            final, error = RaceStatus.ERROR, f"the race failed: {type(exc).__name__}: {exc}"
+            final, error = RaceStatus.ERROR, _("the race failed: {error}").format(error=f"{type(exc).__name__}: {exc}")
         finally:
             self._give_back(holding)
         with self._lock:

@@ -46,7 +46,9 @@ from leo_core.config import TrainConfig
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from leo_core.history import MetricHistory
+from leo_core.i18n import N_, _
 from leo_core.runs import BOOT_ID, new_run_id, read_status, run_path
+from leo_core.settings import Message
 from .job import CLOSE_JOIN_S, SAVE_EVERY_S, Job, Progress, Status, all_finite, cpu_copy
 from .jobs import JobSlots
 from leo_core.models import Model, Params
@@ -178,7 +180,7 @@ class TrainingRunner(Job):
         Raises ``ValueError`` with a one-line reason when there is no such run or it cannot be read.
         """
         if self._root is None:
-            raise ValueError("runs are not saved on this server")
+            raise ValueError(_("runs are not saved on this server"))
         if run_key == self._run_key:
             return None
         path = run_path(self._root, run_key)
@@ -196,12 +198,12 @@ class TrainingRunner(Job):
         try:
             ckpt = load_checkpoint(path)
         except CheckpointError as exc:
-            raise ValueError(f"run {run_key!r} cannot be opened: {exc}") from None
+            raise ValueError(_("run {run} cannot be opened: {reason}").format(run=repr(run_key), reason=exc)) from None
         cfg = replace(ckpt.config, device=device)
         if other is not None and other is not self:
             self.load(cfg, ckpt.state, ckpt.metrics, save=False)
-            return (f"Run {run_key} is open in another tab; this is its last save (iteration {ckpt.iteration:,}). "
-                    "Continue trains a copy of it as a new run.")
+            return _("Run {run} is open in another tab; this is its last save (iteration {iteration}). Continue "
+                     "trains a copy of it as a new run.").format(run=run_key, iteration=f"{ckpt.iteration:,}")
         saved = read_status(path)
         if saved.get("status") == INTERRUPTED and saved.get("boot") == BOOT_ID and ckpt.iteration < cfg.iterations:
             self.start(cfg, state=ckpt.state, history=ckpt.metrics, run_key=run_key)
@@ -225,7 +227,7 @@ class TrainingRunner(Job):
         With a runs root the run is saved in directory ``run_key`` (a new one when None).
         """
         if self._closed:
-            raise RuntimeError("this runner is closed")
+            raise RuntimeError(_("this runner is closed"))
         self.stop()
         configure_threads(self._threads)
         trainer = Trainer(cfg)
@@ -250,14 +252,14 @@ class TrainingRunner(Job):
         The run keeps its own settings, optimizer state, metric history and run directory.
         """
         if more_iterations < 1:
-            raise ValueError(f"more_iterations must be >= 1, got {more_iterations}")
+            raise ValueError(_("more_iterations must be >= 1, got {n}").format(n=more_iterations))
         self.stop()
         with self._lock:
             trainer, history = self._trainer, self._history
             if trainer is None:
-                raise ValueError("there is no run to continue; press Start")
+                raise ValueError(_("there is no run to continue; press Start"))
             if self._status == RunStatus.DIVERGED:
-                raise ValueError("the run diverged; lower α (or β) and press Start")
+                raise ValueError(_("the run diverged; lower α (or β) and press Start"))
         state = self.state_dict()
         cfg = with_iterations(trainer.cfg, trainer.iteration + more_iterations)
         self.start(cfg, state=state, history=history, run_key=self._run_key)
@@ -346,7 +348,8 @@ class TrainingRunner(Job):
         except TrainingDiverged as exc:
             final, error = RunStatus.DIVERGED, str(exc)
         except Exception as exc:  # the UI shows one line; the thread must never die silently
-            final, error = RunStatus.ERROR, f"training failed: {type(exc).__name__}: {exc}"
+            final, error = RunStatus.ERROR, Message(N_("training failed: {kind}: {error}"), kind=type(exc).__name__,
+                                                    error=str(exc))
         finally:
             self._give_back(holding)
         with self._lock:

@@ -7,8 +7,11 @@
 from __future__ import annotations
 
 import functools
+import json
 
 import streamlit as st
+
+from leo_core.i18n import DEFAULT_LANGUAGE, _, language
 
 __all__ = ["share_link"]
 
@@ -19,16 +22,18 @@ export default function (component) {
   if (!box) {
     box = document.createElement('div');
     box.className = 'leo-share';
-    box.innerHTML = '<textarea readonly rows="3" aria-label="Share link"></textarea><button type="button">Copy</button>';
+    box.innerHTML = '<textarea readonly rows="3"></textarea><button type="button"></button>';
     parentElement.appendChild(box);
     const input = box.querySelector('textarea');
     const button = box.querySelector('button');
+    input.setAttribute('aria-label', WORDS.label);
+    button.textContent = WORDS.copy;
     input.addEventListener('focus', () => input.select());
     button.addEventListener('click', async () => {
       input.select();
       try { await navigator.clipboard.writeText(input.value); } catch (e) { document.execCommand('copy'); }
-      button.textContent = 'Copied';
-      setTimeout(() => { button.textContent = 'Copy'; }, 1500);
+      button.textContent = WORDS.copied;
+      setTimeout(() => { button.textContent = WORDS.copy; }, 1500);
     });
   }
   box.querySelector('textarea').value = data;
@@ -45,10 +50,14 @@ _CSS = """
 
 
 @functools.cache
-def _component():
-    return st.components.v2.component("leo_share_link", js=_JS, css=_CSS, isolate_styles=False)
+def _component(lang: str):
+    """The component in ``lang`` (its button's words are in its code): one per language, registered once."""
+    words = {"label": _("Share link"), "copy": _("Copy"), "copied": _("Copied")}
+    name = "leo_share_link" if lang == DEFAULT_LANGUAGE else f"leo_share_link_{lang}"
+    js = "const WORDS = " + json.dumps(words, ensure_ascii=False) + ";\n" + _JS
+    return st.components.v2.component(name, js=js, css=_CSS, isolate_styles=False)
 
 
 def share_link(link: str, *, key: str = "share_link") -> None:
     """Show ``link`` in a read-only, wrapped field with a copy button (in the current container)."""
-    _component()(data=link, key=key)
+    _component(language())(data=link, key=key)

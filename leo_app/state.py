@@ -114,11 +114,13 @@ def _foreign_keys(page: str, params: dict, schema: dict) -> list[str]:
         shown = f"{key}={str(raw)[:40]!r}"
         owners = [p for p, fields in SCHEMAS.items() if key in fields and p != page]
         if owners:
-            notes.append(f"{shown} was ignored here: it is a setting of the {owners[0].title()} page")
+            notes.append(_("{setting} was ignored here: it is a setting of the {page} page").format(
+                setting=shown, page=_(owners[0].title())))
             continue
         near = [k for k in schema if k.endswith("_" + key)]
-        notes.append(f"{shown} was ignored: no page has a setting called {key[:40]!r}"
-                     + (f" (this page's is {near[0]!r})" if near else ""))
+        notes.append(_("{setting} was ignored: no page has a setting called {name}").format(
+            setting=shown, name=repr(key[:40]))
+            + (_(" (this page's is {name})").format(name=repr(near[0])) if near else ""))
     return notes
 
 
@@ -126,7 +128,7 @@ def _open_run_param(runner, raw: str) -> list[str]:
     try:
         note = runner.open(raw[:100], device=st.session_state.get("device", "auto"))
     except ValueError as exc:
-        return [f"run={raw[:40]!r} was not opened: {exc}"]
+        return [_("run={run} was not opened: {reason}").format(run=repr(raw[:40]), reason=exc)]
     if note:
         st.session_state.setdefault(RUN_NOTE_KEY, note)
     return []
@@ -144,7 +146,8 @@ def train_schema(family: str | None, algorithm: str | None) -> dict:
 
 def _apply_preset_param(raw: str) -> list[str]:
     if raw not in PRESETS:
-        return [f"preset={raw[:40]!r} was ignored (not one of {', '.join(PRESETS)})"]
+        return [_("preset={preset} was ignored (not one of {presets})").format(preset=repr(raw[:40]),
+                                                                                presets=", ".join(PRESETS))]
     return apply_preset(raw)
 
 
@@ -161,7 +164,8 @@ def apply_preset(key: str) -> list[str]:
         ckpt = load_checkpoint(path)
         runner.load(replace(ckpt.config, device=st.session_state.get("device", "auto")), ckpt.state, ckpt.metrics)
     except (CheckpointError, ValueError, RuntimeError) as exc:
-        return [f"the preset's checkpoint could not be loaded ({exc}); press Start to train it"]
+        return [_("the preset's checkpoint could not be loaded ({reason}); press Start to train it").format(
+            reason=exc)]
     return []
 
 
@@ -170,16 +174,16 @@ def before_page(page: str) -> None:
     new_notes = _apply_once(page)
     if new_notes:
         st.session_state.setdefault(NOTES_KEY, {})[page] = new_notes
-    st.sidebar.toggle("Presentation mode", key=PRESENT_KEY, persist_state="session",
-                      help="For a projector: larger text, metrics and chart fonts, fewer controls (the advanced "
-                           "settings fold away). Also in the link as ?present=1.")
+    st.sidebar.toggle(_("Presentation mode"), key=PRESENT_KEY, persist_state="session",
+                      help=_("For a projector: larger text, metrics and chart fonts, fewer controls (the advanced "
+                             "settings fold away). Also in the link as ?present=1."))
     st.sidebar.selectbox("Language · 语言", list(LANGUAGES), key=LANG_KEY, format_func=LANGUAGES.get,
                          persist_state="session", help=_("Also in the link as ?lang=zh."))
     css = _PRESENT_CSS if presenting() else _PAGE_CSS
     st.markdown(css.replace("<style>", "<style>\n" + fonts.css(), 1), unsafe_allow_html=True)
     notes = st.session_state.get(NOTES_KEY, {}).get(page)
     if notes:
-        st.warning("The link held settings this page cannot use; they were changed:\n\n"
+        st.warning(_("The link held settings this page cannot use; they were changed:") + "\n\n"
                    + "\n".join(f"- {n}" for n in notes), icon=":material/link_off:")
 
 
@@ -204,12 +208,12 @@ def after_page(page: str, url_path: str) -> None:
         st.query_params.from_dict(params)
     base = (st.context.url or "").rstrip("/")
     link = f"{base}/{url_path}".rstrip("/") + (f"?{urlencode(params)}" if params else "")
-    with st.sidebar.expander("Share this view", icon=":material/link:"):
-        st.caption("This link opens the app with this page's settings and its run (saved on this server; "
-                   "download its checkpoint to take it elsewhere).")
+    with st.sidebar.expander(_("Share this view"), icon=":material/link:"):
+        st.caption(_("This link opens the app with this page's settings and its run (saved on this server; "
+                     "download its checkpoint to take it elsewhere)."))
         share_link(link)
-        st.radio("Chart download format", IMAGE_FORMATS, key=IMAGE_FORMAT_KEY, horizontal=True,
-                 persist_state="session", help="What the camera icon in each chart's toolbar saves.")
+        st.radio(_("Chart download format"), IMAGE_FORMATS, key=IMAGE_FORMAT_KEY, horizontal=True,
+                 persist_state="session", help=_("What the camera icon in each chart's toolbar saves."))
 
 
 def for_screen(fig):
@@ -265,7 +269,7 @@ def guarded(body):
         except ValueError as exc:
             st.error(str(exc))
         except Exception as exc:
-            st.error(f"The live view failed: {type(exc).__name__}: {exc}")
+            st.error(_("The live view failed: {kind}: {error}").format(kind=type(exc).__name__, error=exc))
             print(traceback.format_exc())
 
     run.__name__ = run.__qualname__ = body.__name__  # a stable, distinct fragment identity

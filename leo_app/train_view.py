@@ -22,9 +22,10 @@ from figures.training import adaptation_preview_figure, loss_curve_figure
 from leo_core.algorithms import ALGORITHMS
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from leo_core.config import TrainConfig
+from leo_core.i18n import N_, _, ngettext
 from leo_core.losses import LOSSES
 from leo_core.page_settings import PAGE_SETTINGS, PREVIEW_STEPS
-from leo_core.settings import SETTINGS, TRAIN_SETTINGS, Setting, checked
+from leo_core.settings import SETTINGS, TRAIN_SETTINGS, Setting, checked, shown
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.views.classification_preview import classification_preview, preview_kind
 from leo_core.views.preview import preview_curves, preview_tasks
@@ -60,17 +61,28 @@ def _flash(kind: str, message: str) -> None:
 # -- widgets → config --------------------------------------------------------------------------------
 
 
+# The families' short titles, marked for the catalog: any page's select box that shows one is translated.
+SHORT_TITLES = (N_("Sinusoids"), N_("Lines"), N_("Sines or lines"), N_("Cubic polynomials"), N_("2-D point clouds"),
+                N_("Handwritten digits, N-way K-shot"), N_("Omniglot characters"))
+
+
 def short_title(title: str) -> str:
-    """A title without its parenthesis ("Sinusoids (Finn et al. 2017)" → "Sinusoids"): what fits a select box
-    at projector size; the full titles are in the widget's help."""
-    return title.split(" (")[0]
+    """A title without its parenthesis ("Sinusoids (Finn et al. 2017)" → "Sinusoids"), in the reader's language:
+    what fits a select box at projector size; the full titles are in the widget's help."""
+    return _(title.split(" (")[0])
 
 
+_OUTER_LOSS_SETS = {"query": N_("query set"), "support": N_("support set")}
 _FORMATS = {
     "family": lambda k: short_title(TASK_FAMILIES[k].title),
-    "algorithm": lambda k: k,
-    "outer_loss": lambda v: {"query": "query set", "support": "support set"}[v],
+    "algorithm": None,  # the registry's keys as they are, as the command line and the help below name them
+    "outer_loss": lambda v: _(_OUTER_LOSS_SETS[v]),
 }
+
+
+def _label(setting: Setting) -> str:
+    """A setting's label without its parenthesis, in the reader's language ("Inner steps k", "步数 k")."""
+    return shown(setting.label).split(" (")[0].split("（")[0]
 
 
 def _on_problem_change() -> None:
@@ -93,11 +105,13 @@ def _recommended_note(where, family: str, algorithm: str) -> None:
     shown = {s.name for adv in (False, True) for s in _shown_settings(family, algorithm, adv)}
     changed = widgets.changed_from_recommended(family, algorithm, shown)
     if not changed:
-        where.caption(f":material/verified: Recommended settings for {family} × {algorithm}.")
+        where.caption(":material/verified: " + _("Recommended settings for {family} × {algorithm}.").format(
+            family=family, algorithm=algorithm))
         return
-    diffs = ", ".join(f"{s.label.split(' (')[0]} {_fmt(cur)} (rec. {_fmt(rec)})" for s, cur, rec in changed)
-    where.caption(f":material/tune: Changed from the recommended: {diffs}.")
-    where.button("Reset to recommended", key="btn_reset_recommended", on_click=_on_reset_recommended,
+    diffs = _(", ").join(_("{setting} {value} (rec. {recommended})").format(
+        setting=_label(s), value=_fmt(cur), recommended=_fmt(rec)) for s, cur, rec in changed)
+    where.caption(":material/tune: " + _("Changed from the recommended: {changes}.").format(changes=diffs))
+    where.button(_("Reset to recommended"), key="btn_reset_recommended", on_click=_on_reset_recommended,
                  icon=":material/restart_alt:")
 
 
@@ -110,24 +124,24 @@ def settings_sidebar() -> None:
     Values persist across pages for the session; a new family or algorithm starts from its
     recommended settings."""
     sb = st.sidebar
-    sb.header("Run settings")
-    sb.selectbox("Lecture preset", list(PRESETS), index=None, key="preset_choice", on_change=_on_preset,
-                 placeholder="Choose a preset…", format_func=lambda k: PRESETS[k].title,
-                 help="Sets every setting below at once and loads a small pretrained checkpoint, so the pictures "
-                      "appear at once; press Continue to train on, or Start to train from scratch.")
-    sb.caption("Applied at the next Start; a running run keeps its own settings.")
+    sb.header(_("Run settings"))
+    sb.selectbox(_("Lecture preset"), list(PRESETS), index=None, key="preset_choice", on_change=_on_preset,
+                 placeholder=_("Choose a preset…"), format_func=widgets.in_language(lambda k: _(PRESETS[k].title)),
+                 help=_("Sets every setting below at once and loads a small pretrained checkpoint, so the pictures "
+                        "appear at once; press Continue to train on, or Start to train from scratch."))
+    sb.caption(_("Applied at the next Start; a running run keeps its own settings."))
     for name, titles in (("family", {k: f.title for k, f in TASK_FAMILIES.items()}),
                          ("algorithm", {k: a.title for k, a in ALGORITHMS.items()})):
-        listed = " ".join(f"**{k}**: {t}." for k, t in titles.items())
+        listed = " ".join(_("**{key}**: {title}.").format(key=k, title=_(t)) for k, t in titles.items())
         widgets.setting_widget(sb, SETTINGS[name], format_func=_FORMATS[name], on_change=_on_problem_change,
-                               help=f"{SETTINGS[name].help}\n\n{listed}")
+                               help=f"{shown(SETTINGS[name].help)}\n\n{listed}")
     family, algorithm = st.session_state["family"], st.session_state["algorithm"]
     widgets.start_from_recommended(family, algorithm)
     _recommended_note(sb, family, algorithm)
     for setting in _shown_settings(family, algorithm, advanced=False):
         widgets.setting_widget(sb, setting, format_func=_FORMATS.get(setting.name))
     # Presentation mode folds these away (fewer controls on the projector).
-    more = sb.expander("Advanced settings", expanded=not app_state.presenting())
+    more = sb.expander(_("Advanced settings"), expanded=not app_state.presenting())
     for setting in _shown_settings(family, algorithm, advanced=True):
         widgets.setting_widget(more, setting, format_func=_FORMATS.get(setting.name))
 
@@ -147,11 +161,12 @@ def _attempt(what: str, action) -> None:
     try:
         action()
     except (ValueError, RuntimeError) as exc:
-        _flash("error", f"{what}: {exc}")
+        reason = shown(exc.args[0]) if len(exc.args) == 1 else exc  # a Message raised in leo_core, in the reader's words
+        _flash("error", _("{action}: {reason}").format(action=what, reason=reason))
 
 
 def _on_start() -> None:
-    _attempt("Cannot start", lambda: runner().start(_config_from_widgets()))
+    _attempt(_("Cannot start"), lambda: runner().start(_config_from_widgets()))
 
 
 def _on_preset() -> None:
@@ -161,13 +176,13 @@ def _on_preset() -> None:
     notes = app_state.apply_preset(key)
     st.session_state["preset_choice"] = None  # a menu, not a setting: the settings themselves are in the URL
     if notes:
-        _flash("error", f"{PRESETS[key].title}: " + "; ".join(notes))
+        _flash("error", _("{preset}: {notes}").format(preset=_(PRESETS[key].title), notes=_("; ").join(notes)))
     else:
-        _flash("success", f"**{PRESETS[key].title}** — {PRESETS[key].summary}")
+        _flash("success", f"**{_(PRESETS[key].title)}** — {_(PRESETS[key].summary)}")
 
 
 def _on_continue() -> None:
-    _attempt("Cannot continue", lambda: runner().extend(int(st.session_state["iterations"])))
+    _attempt(_("Cannot continue"), lambda: runner().extend(int(st.session_state["iterations"])))
 
 
 def _on_upload() -> None:
@@ -175,48 +190,51 @@ def _on_upload() -> None:
     if upload is None:
         return
     if runner().status in (RunStatus.RUNNING, RunStatus.QUEUED):  # loading would throw the live run away
-        _flash("error", f"Not loaded: {upload.name} would replace the run that is training now. Stop it first "
-                        "(and download its checkpoint to keep it), then load the file again.")
+        _flash("error", _("Not loaded: {file} would replace the run that is training now. Stop it first "
+                          "(and download its checkpoint to keep it), then load the file again.").format(file=upload.name))
         return
     data = upload.getvalue()
     if len(data) > MAX_UPLOAD_MB * 2**20:
-        _flash("error", f"{upload.name} is larger than {MAX_UPLOAD_MB} MB; that is not a LEO Explorer checkpoint.")
+        _flash("error", _("{file} is larger than {mb} MB; that is not a LEO Explorer checkpoint.").format(
+            file=upload.name, mb=MAX_UPLOAD_MB))
         return
     try:
         ckpt = load_checkpoint(data)
         cfg = replace(ckpt.config, device=st.session_state.get("device", "auto"))
         runner().load(cfg, ckpt.state, ckpt.metrics)
     except (CheckpointError, ValueError) as exc:
-        _flash("error", f"Cannot load {upload.name}: {exc}")
+        _flash("error", _("Cannot load {file}: {reason}").format(file=upload.name, reason=exc))
     else:
         selected = st.session_state.get("family")
-        other = (f" It is a {ckpt.config.family} checkpoint, not {selected}: the pages now show {ckpt.config.family} "
-                 f"tasks; Continue trains it further, Start begins a new {selected} run."
+        other = (_(" It is a {loaded} checkpoint, not {selected}: the pages now show {loaded} tasks; Continue trains "
+                   "it further, Start begins a new {selected} run.").format(loaded=ckpt.config.family, selected=selected)
                  if selected and selected != ckpt.config.family else "")
-        _flash("success", f"Loaded {upload.name}: {ckpt.config.family} / {ckpt.config.algorithm}, "
-                          f"{ckpt.iteration} iterations trained.{other}")
+        _flash("success", _("Loaded {file}: {family} / {algorithm}, {n} iterations trained.{other}").format(
+            file=upload.name, family=ckpt.config.family, algorithm=ckpt.config.algorithm, n=ckpt.iteration,
+            other=other))
 
 
 def buttons(snap: RunSnapshot) -> None:
     status = snap.status
     cols = st.columns(6)
-    cols[0].button("Start", key="btn_start", type="primary", on_click=_on_start, icon=":material/play_arrow:",
-                   width="stretch", help="Start a new run with the settings in the sidebar.")
-    cols[1].button("Pause", key="btn_pause", on_click=lambda: runner().pause(), icon=":material/pause:",
+    cols[0].button(_("Start"), key="btn_start", type="primary", on_click=_on_start, icon=":material/play_arrow:",
+                   width="stretch", help=_("Start a new run with the settings in the sidebar."))
+    cols[1].button(_("Pause"), key="btn_pause", on_click=lambda: runner().pause(), icon=":material/pause:",
                    disabled=status != RunStatus.RUNNING, width="stretch",
-                   help="Pause the run; the thread waits without using the CPU.")
-    cols[2].button("Resume", key="btn_resume", on_click=lambda: runner().resume(), icon=":material/resume:",
-                   disabled=status != RunStatus.PAUSED, width="stretch", help="Resume a paused run.")
-    cols[3].button("Stop", key="btn_stop", on_click=lambda: runner().stop(), icon=":material/stop:",
+                   help=_("Pause the run; the thread waits without using the CPU."))
+    cols[2].button(_("Resume"), key="btn_resume", on_click=lambda: runner().resume(), icon=":material/resume:",
+                   disabled=status != RunStatus.PAUSED, width="stretch", help=_("Resume a paused run."))
+    cols[3].button(_("Stop"), key="btn_stop", on_click=lambda: runner().stop(), icon=":material/stop:",
                    disabled=status not in RunStatus.ACTIVE, width="stretch",
-                   help="End the run now; the θ₀ learned so far is kept.")
-    cols[4].button("Reset", key="btn_reset", on_click=lambda: runner().reset(), icon=":material/restart_alt:",
+                   help=_("End the run now; the θ₀ learned so far is kept."))
+    cols[4].button(_("Reset"), key="btn_reset", on_click=lambda: runner().reset(), icon=":material/restart_alt:",
                    disabled=snap.active or status == RunStatus.IDLE, width="stretch",
-                   help="Forget the run: θ₀, curves and errors.")
-    cols[5].button("Continue", key="btn_continue", on_click=_on_continue, icon=":material/fast_forward:",
+                   help=_("Forget the run: θ₀, curves and errors."))
+    cols[5].button(_("Continue"), key="btn_continue", on_click=_on_continue, icon=":material/fast_forward:",
                    disabled=snap.active or snap.theta0 is None or status == RunStatus.DIVERGED,
                    width="stretch",
-                   help="Train the current θ₀ (e.g. a loaded checkpoint) for 'Iterations' more, with its own settings.")
+                   help=_("Train the current θ₀ (e.g. a loaded checkpoint) for 'Iterations' more, with its own "
+                          "settings."))
 
 
 # -- the live view --------------------------------------------------------------------------------------
@@ -234,38 +252,47 @@ def _status_and_loss_view() -> None:
     st.session_state["_leo_was_active"] = snap.active
 
     cfg = snap.config
-    st.markdown(f"**{STATUS_TEXT.get(snap.status, snap.status)}**")
-    st.progress(snap.progress, text=f"iteration {snap.iteration:,} of {snap.total:,}" if snap.total else None)
+    st.markdown(f"**{_(STATUS_TEXT.get(snap.status, snap.status))}**")
+    st.progress(snap.progress, text=_("iteration {done} of {total}").format(done=f"{snap.iteration:,}",
+                                                                          total=f"{snap.total:,}")
+                if snap.total else None)
     if snap.error:
-        st.error(snap.error, icon=":material/error:")
+        st.error(shown(snap.error), icon=":material/error:")
     if snap.save_error:
-        st.warning(snap.save_error, icon=":material/save:")
+        st.warning(shown(snap.save_error), icon=":material/save:")
 
     latest = snap.latest
     classify = snap.family is not None and snap.family.is_classification
     # θₖ, the parameters after the k inner steps (as θ₀ beside it): "after 5 steps" did not fit a fifth of the half page
     theta_k = "θ" + (str(cfg.k).translate(_SUBSCRIPTS) if cfg else "ₖ")
     m = st.container(key="train_metrics").columns(5)
-    m[0].metric("it / s", _rate(snap.its_per_sec) if latest else "—", help="meta-iterations per second, recent")
-    m[1].metric("elapsed", app_state.fmt_seconds(snap.elapsed) if latest else "—", help="training time, pauses excluded")
-    m[2].metric("ETA", app_state.fmt_seconds(snap.eta) if snap.active else "—")
+    m[0].metric(_("it / s"), _rate(snap.its_per_sec) if latest else "—", help=_("meta-iterations per second, recent"))
+    m[1].metric(_("elapsed"), app_state.fmt_seconds(snap.elapsed) if latest else "—",
+                help=_("training time, pauses excluded"))
+    m[2].metric(_("ETA"), app_state.fmt_seconds(snap.eta) if snap.active else "—")
     if classify:
-        m[3].metric("accuracy θ₀", _percent(latest.pre_accuracy) if latest else "—",
-                    help="query accuracy of θ₀ alone, no adaptation (this meta-batch)")
-        m[4].metric(f"accuracy {theta_k}", _percent(latest.post_accuracy) if latest else "—",
-                    help="query accuracy after the k inner steps (this meta-batch)")
+        m[3].metric(_("accuracy θ₀"), _percent(latest.pre_accuracy) if latest else "—",
+                    help=_("query accuracy of θ₀ alone, no adaptation (this meta-batch)"))
+        m[4].metric(_("accuracy {theta}").format(theta=theta_k), _percent(latest.post_accuracy) if latest else "—",
+                    help=_("query accuracy after the k inner steps (this meta-batch)"))
     else:
-        m[3].metric("loss θ₀", f"{latest.pre_loss:.3f}" if latest else "—", help="query loss of θ₀ alone, no adaptation")
-        m[4].metric(f"loss {theta_k}", f"{latest.post_loss:.3f}" if latest else "—",
-                    help="query loss after the k inner steps")
+        m[3].metric(_("loss θ₀"), f"{latest.pre_loss:.3f}" if latest else "—",
+                    help=_("query loss of θ₀ alone, no adaptation"))
+        m[4].metric(_("loss {theta}").format(theta=theta_k), f"{latest.post_loss:.3f}" if latest else "—",
+                    help=_("query loss after the k inner steps"))
     if latest is not None and latest.inner_residual is not None:
-        st.caption(f"Inner solve: relative stationarity residual ‖∇G(φ)‖/‖∇G(θ₀)‖ = {latest.inner_residual:.3g} "
-                   f"(stops at {snap.config.imaml_tol:g} or after {snap.config.imaml_max_steps} steps).")
+        st.caption(_("Inner solve: relative stationarity residual ‖∇G(φ)‖/‖∇G(θ₀)‖ = {residual} (stops at {tol} or "
+                     "after {steps} steps).").format(residual=f"{latest.inner_residual:.3g}",
+                                                     tol=f"{snap.config.imaml_tol:g}",
+                                                     steps=snap.config.imaml_max_steps))
     app_state.chart(_curve_figure(snap, classify), "training-curve", key="loss_chart")
     if cfg is not None:  # below the curve: the picture first
-        st.caption(f"{cfg.family} / {cfg.algorithm} · α = {cfg.alpha:g} · β = {cfg.beta:g} ({cfg.outer_optimizer}) · "
-                   f"k = {cfg.k} · {cfg.shots} shots · meta-batch {cfg.meta_batch} · outer loss on {cfg.outer_loss} "
-                   f"set{' · first-order' if cfg.first_order else ''} · seed {cfg.seed}")
+        st.caption(_("{family} / {algorithm} · α = {alpha} · β = {beta} ({optimizer}) · k = {k} · {shots} shots · "
+                     "meta-batch {meta_batch} · outer loss on {outer_loss}{first_order} · seed {seed}").format(
+            family=cfg.family, algorithm=cfg.algorithm, alpha=f"{cfg.alpha:g}", beta=f"{cfg.beta:g}",
+            optimizer=cfg.outer_optimizer, k=cfg.k, shots=cfg.shots, meta_batch=cfg.meta_batch,
+            outer_loss=_(_OUTER_LOSS_SETS.get(cfg.outer_loss, cfg.outer_loss)),
+            first_order=_(" · first-order") if cfg.first_order else "", seed=cfg.seed))
     if was_active and not snap.active:
         st.rerun()  # the run ended: refresh the buttons and stop polling
     if snap.active and period_stale():
@@ -282,9 +309,10 @@ def _curve_figure(snap: RunSnapshot, classify: bool):
     k = cfg.k if cfg else None
     if classify:
         curve = VIEW["curve_metric"]
-        shown = st.segmented_control(curve.label, curve.choices, default=curve.default, key=curve.name, required=True,
-                                     label_visibility="collapsed", help=curve.help)
-        if shown != "loss":
+        metric = st.segmented_control(shown(curve.label), curve.choices, default=curve.default, key=curve.name,
+                                      required=True, format_func=widgets.in_language(_), label_visibility="collapsed",
+                                      help=shown(curve.help))
+        if metric != "loss":
             return accuracy_curve_figure(snap.columns, k=k, ways=cfg.ways)
     loss_name = LOSSES[snap.family.loss].display if snap.family else LOSSES["mse"].display
     return loss_curve_figure(snap.columns, k=k, loss_name=loss_name)
@@ -296,28 +324,29 @@ def _rate(its_per_sec: float) -> str:
 
 
 _PREVIEW_TITLES = {
-    "regions": "**Decision regions of θ₀ (top) and after adaptation (bottom) on three fixed tasks**",
-    "images": "**One fixed task of held-out {items}: its support images, and the query images judged before and "
-              "after adaptation**",
+    "regions": N_("**Decision regions of θ₀ (top) and after adaptation (bottom) on three fixed tasks**"),
+    "images": N_("**One fixed task of held-out {items}: its support images, and the query images judged before and "
+                 "after adaptation**"),
 }
 
 
 def _preview_view() -> None:
     snap = runner().snapshot()
     kind = preview_kind(snap.family) if snap.family is not None and snap.family.is_classification else None
-    title = _PREVIEW_TITLES.get(kind, "**θ₀ and its adaptation on three fixed tasks**")
-    st.markdown(title.format(items=getattr(snap.family, "items", "classes")))
+    title = _PREVIEW_TITLES.get(kind, N_("**θ₀ and its adaptation on three fixed tasks**"))
+    st.markdown(_(title).format(items=_(getattr(snap.family, "items", N_("classes")))))
     steps = VIEW["preview_steps"]
-    shown = st.segmented_control(
-        steps.label, steps.choices, default=steps.default, key=steps.name, required=True,
-        format_func=lambda v: "k (as trained)" if v == "k" else f"{v} step{'s' if v != '1' else ''}",
-        label_visibility="collapsed", help=steps.help)
-    app_state.chart(_preview_figure(snap, shown), "adaptation-preview", key="preview_chart")
+    chosen = st.segmented_control(
+        shown(steps.label), steps.choices, default=steps.default, key=steps.name, required=True,
+        format_func=widgets.in_language(
+            lambda v: _("k (as trained)") if v == "k" else ngettext("{n} step", "{n} steps", int(v)).format(n=v)),
+        label_visibility="collapsed", help=shown(steps.help))
+    app_state.chart(_preview_figure(snap, chosen), "adaptation-preview", key="preview_chart")
 
 
 def _preview_figure(snap: RunSnapshot, shown: str | None):
     if snap.theta0 is None or snap.config is None:
-        return empty_figure("The learned initialization θ₀ and its fit after k steps appear here.")
+        return empty_figure(_("The learned initialization θ₀ and its fit after k steps appear here."))
     steps = snap.config.k if shown in (None, PREVIEW_STEPS[0]) else int(shown)
     if snap.family.is_classification:
         data = classification_preview(snap.model, snap.family, snap.algorithm, snap.meta_params, snap.config.shots,
@@ -327,11 +356,12 @@ def _preview_figure(snap: RunSnapshot, shown: str | None):
     return adaptation_preview_figure(preview_curves(snap, tasks, steps))
 
 
-def live_view(active: bool) -> None:
+def live_view(active: bool, *, stacked: bool = False) -> None:
     """Two fragments: status, numbers and loss curve every POLL_S; the fit preview every PREVIEW_POLL_S
-    (both slower when many runs train at once, see ``_crowd_factor``)."""
+    (both slower when many runs train at once, see ``_crowd_factor``). Side by side, or one above the other
+    (``stacked``: the Lecture, where they share a column with the chapter's text beside it)."""
     crowd = remember_crowd(active)
-    left, right = st.columns(2, gap="large")
+    left, right = (st.container(), st.container()) if stacked else st.columns(2, gap="large")
     with left:
         st.fragment(app_state.guarded(_status_and_loss_view), run_every=POLL_S * crowd if active else None)()
     with right:
@@ -342,29 +372,31 @@ def live_view(active: bool) -> None:
 
 
 def checkpoints(snap: RunSnapshot) -> None:
-    st.subheader("Checkpoints")
+    st.subheader(_("Checkpoints"))
     run = runner()
     down, up = st.columns(2)
     with down:
         ready = snap.theta0 is not None and not snap.status == RunStatus.RUNNING
         name = f"leo-{snap.config.family}-{snap.iteration}it" if snap.config else "leo"
-        st.download_button("Download checkpoint (.pt)", data=lambda: run.checkpoint_bytes() or b"",
+        st.download_button(_("Download checkpoint (.pt)"), data=lambda: run.checkpoint_bytes() or b"",
                            file_name=f"{name}.pt", mime="application/octet-stream", disabled=not ready,
                            key="dl_ckpt", icon=":material/download:", on_click="ignore",
-                           help="θ₀, optimizer and random state, config and metrics; load it here or with the CLI "
-                                "(python -m leo_core evaluate FILE). Pause or stop the run first.")
-        st.download_button("Download metrics (.csv)", data=run.metrics_csv, file_name=f"{name}-metrics.csv",
+                           help=_("θ₀, optimizer and random state, config and metrics; load it here or with the CLI "
+                                  "(python -m leo_core evaluate FILE). Pause or stop the run first."))
+        st.download_button(_("Download metrics (.csv)"), data=run.metrics_csv, file_name=f"{name}-metrics.csv",
                            mime="text/csv", disabled=snap.latest is None, key="dl_csv", on_click="ignore",
-                           icon=":material/table:", help="One row per kept iteration (long runs are thinned).")
-        st.download_button("Download run config (.json)", data=_config_json(snap), file_name=f"{name}-config.json",
-                           mime="application/json", disabled=snap.config is None, key="dl_config", on_click="ignore",
-                           icon=":material/data_object:",
-                           help="Every setting of this run, as `python -m leo_core train` writes it to config.json.")
+                           icon=":material/table:", help=_("One row per kept iteration (long runs are thinned)."))
+        st.download_button(_("Download run config (.json)"), data=_config_json(snap),
+                           file_name=f"{name}-config.json", mime="application/json", disabled=snap.config is None,
+                           key="dl_config", on_click="ignore", icon=":material/data_object:",
+                           help=_("Every setting of this run, as `python -m leo_core train` writes it to "
+                                  "config.json."))
     with up:
-        st.file_uploader("Load a checkpoint", type=["pt"], key="upload", on_change=_on_upload,
+        st.file_uploader(_("Load a checkpoint"), type=["pt"], key="upload", on_change=_on_upload,
                          max_upload_size=MAX_UPLOAD_MB,
-                         help=f"A .pt file written by this app or `python -m leo_core train` (≤ {MAX_UPLOAD_MB} MB). "
-                              "It is read safely (weights only); press Continue to train it further.")
+                         help=_("A .pt file written by this app or `python -m leo_core train` (≤ {mb} MB). It is "
+                                "read safely (weights only); press Continue to train it further.").format(
+                             mb=MAX_UPLOAD_MB))
 
 
 def _config_json(snap: RunSnapshot) -> str:

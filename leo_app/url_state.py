@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from leo_core.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from leo_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, _
 from leo_core.page_settings import (CURVES, DEFAULT_POINTS, LANDSCAPE_ALPHAS, PAGE_SETTINGS, PREVIEW_STEPS, RACE_X,
                                     RECOMMENDED_CHOICE, START_KEYS, TASK_SOURCES, race_override,
                                     task_param_key)
@@ -60,7 +60,7 @@ def _finite(raw: str, not_a_number: str) -> float:
     except ValueError:
         raise _Reject(not_a_number) from None
     if not math.isfinite(value):
-        raise _Reject("not a finite number")
+        raise _Reject(_("not a finite number"))
     return value
 
 
@@ -71,12 +71,13 @@ class IntField:
     hi: int
 
     def parse(self, raw: str) -> tuple[int, str | None]:
-        value = _finite(raw, "not a whole number")
+        value = _finite(raw, _("not a whole number"))
         if value != int(value):
-            raise _Reject("not a whole number")
+            raise _Reject(_("not a whole number"))
         n = int(value)
         clamped = min(self.hi, max(self.lo, n))
-        return clamped, None if clamped == n else f"clamped to {clamped} (allowed {self.lo}…{self.hi})"
+        return clamped, None if clamped == n else _("clamped to {value} (allowed {low}…{high})").format(
+            value=clamped, low=self.lo, high=self.hi)
 
     def dump(self, value: int) -> str:
         return str(int(value))
@@ -89,9 +90,10 @@ class FloatField:
     hi: float
 
     def parse(self, raw: str) -> tuple[float, str | None]:
-        value = _finite(raw, "not a number")
+        value = _finite(raw, _("not a number"))
         clamped = min(self.hi, max(self.lo, value))
-        return clamped, None if clamped == value else f"clamped to {clamped:g} (allowed {self.lo:g}…{self.hi:g})"
+        return clamped, None if clamped == value else _("clamped to {value} (allowed {low}…{high})").format(
+            value=f"{clamped:g}", low=f"{self.lo:g}", high=f"{self.hi:g}")
 
     def dump(self, value: float) -> str:
         return repr(float(value))
@@ -105,14 +107,14 @@ class StepField:
     steps: tuple[float, ...]
 
     def parse(self, raw: str) -> tuple[float, str | None]:
-        value = _finite(raw, "not a number")
+        value = _finite(raw, _("not a number"))
         if value <= 0:
             nearest = self.steps[0]
         else:  # nearest on a log scale, the scale these sliders use
             nearest = min(self.steps, key=lambda s: abs(math.log(s) - math.log(value)))
         if math.isclose(nearest, value, rel_tol=1e-9):
             return nearest, None
-        return nearest, f"not one of the slider's values; using the nearest, {nearest:g}"
+        return nearest, _("not one of the slider's values; using the nearest, {value}").format(value=f"{nearest:g}")
 
     def dump(self, value: float) -> str:
         return f"{float(value):g}"
@@ -130,7 +132,7 @@ class ChoiceField:
         for choice in self.choices:
             if str(choice) == value:
                 return choice, None
-        raise _Reject(f"not one of {', '.join(map(str, self.choices))}")
+        raise _Reject(_("not one of {choices}").format(choices=", ".join(map(str, self.choices))))
 
     def dump(self, value: str | int) -> str:
         return str(value)
@@ -149,7 +151,8 @@ class MultiChoiceField:
         known = {str(c) for c in self.choices}
         unknown = [item for item in items if item not in known]
         if unknown:
-            return chosen, f"{', '.join(_shown(u) for u in unknown)} dropped (allowed {', '.join(map(str, self.choices))})"
+            return chosen, _("{items} dropped (allowed {choices})").format(
+                items=", ".join(_shown(u) for u in unknown), choices=", ".join(map(str, self.choices)))
         return chosen, None
 
     def dump(self, value: Sequence) -> str:
@@ -168,7 +171,7 @@ class BoolField:
             return True, None
         if value in self._FALSE:
             return False, None
-        raise _Reject("not true/false (1/0)")
+        raise _Reject(_("not true/false (1/0)"))
 
     def dump(self, value: bool) -> str:
         return "1" if value else "0"
@@ -186,7 +189,7 @@ class TextField:
     def parse(self, raw: str) -> tuple[str, str | None]:
         allowed = "\n" if self.multiline else ""
         if len(raw) > self.max_chars or any(ord(c) < 32 and c not in allowed for c in raw):
-            raise _Reject(f"longer than {self.max_chars} characters or holds control characters")
+            raise _Reject(_("longer than {n} characters or holds control characters").format(n=self.max_chars))
         return raw, None
 
     def dump(self, value: str) -> str:
@@ -219,12 +222,14 @@ def parse(schema: Schema, params: Mapping[str, Any]) -> ParseResult:
             raw = raw[-1] if raw else ""
         raw = str(raw)
         if len(raw) > MAX_VALUE_CHARS:
-            notes.append(f"{key}: a {len(raw)}-character value was ignored; using the default {fld.dump(fld.default)}")
+            notes.append(_("{key}: a {n}-character value was ignored; using the default {default}").format(
+                key=key, n=len(raw), default=fld.dump(fld.default)))
             continue
         try:
             value, note = fld.parse(raw)
         except _Reject as why:
-            notes.append(f"{key}={_shown(raw)} was ignored ({why}); using the default {fld.dump(fld.default)}")
+            notes.append(_("{key}={value} was ignored ({reason}); using the default {default}").format(
+                key=key, value=_shown(raw), reason=why, default=fld.dump(fld.default)))
             continue
         values[key] = value
         if note:
@@ -281,6 +286,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "landscape": LANDSCAPE_SCHEMA,
     "compare": COMPARE_SCHEMA,
     "theory": _schema(PAGE_SETTINGS["theory"].values()),
+    "lecture": _schema(PAGE_SETTINGS["lecture"].values()),
 }
 
 

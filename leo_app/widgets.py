@@ -14,11 +14,12 @@ from typing import Any, Callable
 import streamlit as st
 
 from leo_core.recommended import TUNED_FIELDS, recommended_settings
-from leo_core.settings import SETTINGS, Setting
+from leo_core.i18n import _, language, use_language
+from leo_core.settings import SETTINGS, Setting, shown
 from leo_core.config import TrainConfig
 from leo_core.tasks import TASK_FAMILIES, get_family
 
-__all__ = ["setting_widget", "follow_run", "recommended_values", "start_from_recommended", "apply_recommended", "changed_from_recommended",
+__all__ = ["setting_widget", "in_language", "follow_run", "recommended_values", "start_from_recommended", "apply_recommended", "changed_from_recommended",
            "RECOMMENDED_FOR_KEY"]
 
 RECOMMENDED_FOR_KEY = "_leo_recommended_for"  # (family, algorithm) whose recommendations the widgets hold
@@ -27,6 +28,25 @@ _SLIDER_MAX_SPAN = 100  # wider integer ranges get a number input instead of a s
 
 def _fmt(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def in_language(format_func: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``format_func`` held to the language the page is drawn in now: Streamlit's test harness calls a widget's
+    ``format_func`` again outside the script run (where the session's language is not known), and it must give
+    the same option text there."""
+    lang = language()
+
+    def fmt(value: Any) -> str:
+        with use_language(lang):
+            return format_func(value)
+
+    return fmt
+
+
+def _shown_options(format_func: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``format_func`` with its words in the reader's language (an option's text that the catalog holds, such as
+    ``"random"`` or a family's title; numbers and keys come back as they are)."""
+    return in_language(lambda value: shown(format_func(value)))
 
 
 def setting_widget(where: Any, setting: Setting, *, format_func: Callable[[Any], str] | None = None,
@@ -41,22 +61,22 @@ def setting_widget(where: Any, setting: Setting, *, format_func: Callable[[Any],
     (``persist_state``), so it survives page switches and feeds the URL.
     """
     st.session_state.setdefault(setting.name, setting.default if default is None else default)
-    common = dict(key=setting.name, help=help or setting.help, on_change=on_change, persist_state="session",
+    common = dict(key=setting.name, help=shown(help or setting.help), on_change=on_change, persist_state="session",
                   disabled=disabled)
-    label = label or setting.label
+    label = shown(label or setting.label)
+    fmt = _shown_options(format_func) if format_func else in_language(shown if setting.words else str)
     if setting.multi:
-        return where.multiselect(label, list(setting.choices), format_func=format_func or str, **common)
+        return where.multiselect(label, list(setting.choices), format_func=fmt, **common)
     if setting.text:
         box = where.text_area if setting.lines else where.text_input
         return box(label, max_chars=setting.text, **common)
     if setting.choices is not None:
         options = list(setting.choices)
-        fmt = format_func or str
         if setting.radio:
             return where.radio(label, options, horizontal=True, format_func=fmt, **common)
         return where.selectbox(label, options, format_func=fmt, **common)
     if setting.stops is not None:
-        common["help"] = f"{common['help']} Log scale."
+        common["help"] = _("{help} Log scale.").format(help=common["help"])
         return where.select_slider(label, options=list(setting.stops), format_func=format_func or _fmt, **common)
     if setting.kind is bool:
         return where.toggle(label, **common)

@@ -10,6 +10,7 @@ import torch
 
 from .algorithms import MetaAlgorithm
 from .config import EvalConfig
+from .i18n import _
 from .losses import LOSSES, accuracy
 from .models import Model, Params
 from .tasks import TaskFamily
@@ -56,7 +57,8 @@ def _check_outputs(model: Model, algorithm: MetaAlgorithm, meta_params: Params, 
     with torch.no_grad():
         outputs = model.forward(algorithm.initialization(meta_params), x[0, :1]).shape[-1]
     if outputs < ways:
-        raise ValueError(f"the model has {outputs} outputs, too few for {ways}-way tasks")
+        raise ValueError(_("the model has {outputs} outputs, too few for {ways}-way tasks").format(
+            outputs=outputs, ways=ways))
 
 
 def evaluate(

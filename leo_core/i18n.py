@@ -10,11 +10,11 @@ Mark text where it is written and translate it where it is shown::
     st.caption(_("{n} tasks drawn").format(n=n))             # placeholders by name, filled after translating
     ngettext("{n} entry", "{n} entries", n).format(n=n)
 
-The catalog is the gettext domain ``messages`` under ``leo_core/locales/<lang>/LC_MESSAGES/``: its ``.po``
-files (one per part of the product, merged here into one catalog) are read with Babel and compiled in memory,
-so a ``.po`` file edited is what runs. ``pybabel extract`` finds every marked string (``babel.cfg``,
+The catalog is the gettext domain ``messages``: ``leo_core/locales/<lang>/LC_MESSAGES/messages.po``, read with
+Babel and compiled in memory, so the ``.po`` file edited is what runs (no ``.mo`` to forget). ``pybabel
+extract`` finds every marked string and ``pybabel update`` brings the catalog in step (``babel.cfg``,
 ``docs/TRANSLATING.md``); ``tests/test_i18n.py`` fails on a marked string without its Chinese translation, a
-translation whose placeholders differ, and English sentences on a page shown in Chinese.
+translation whose placeholders differ, a stale entry, and English sentences on a page shown in Chinese.
 
 The reader's language: the app installs ``set_language_source`` (the session's choice); elsewhere (the command
 line, tests) ``use_language`` sets it for a block. English is the source text itself.
@@ -75,8 +75,9 @@ def use_language(lang: str) -> Iterator[None]:
 
 
 def catalog_files(lang: str) -> list[Path]:
-    """The ``.po`` files of ``lang``'s catalog, in a fixed order."""
-    return sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po"))
+    """The ``.po`` file of ``lang``'s catalog (a list: none for the source language)."""
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return [path] if path.is_file() else []
 
 
 @functools.cache
@@ -92,7 +93,7 @@ def translations(lang: str) -> gettext.NullTranslations:
     for path in catalog_files(lang):
         with path.open("rb") as f:
             for message in read_po(f, locale=lang):
-                if message.id and message.string and not message.fuzzy:
+                if message.id and message.string and not message.fuzzy:  # untranslated: the English source
                     merged[message.id] = message
     buffer = io.BytesIO()
     write_mo(buffer, merged)

@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterator
 from .config import EvalConfig, TrainConfig
 from .device import configure_threads, keep_freed_cpu_memory
 from .history import MetricHistory
+from .i18n import _
 from .runs import write_run
 from .evaluate import evaluate
 from .losses import LOSSES
@@ -63,17 +64,18 @@ class SweepConfig:
 
     def __post_init__(self) -> None:
         if not self.alphas or not self.ks or (self.seeds is not None and not self.seeds):
-            raise ValueError("a sweep needs at least one α, one k and one seed")
+            raise ValueError(_("a sweep needs at least one α, one k and one seed"))
         if any(not (isinstance(a, (int, float)) and math.isfinite(a) and a > 0) for a in self.alphas):
-            raise ValueError(f"every α must be a finite number > 0, got {self.alphas!r}")
+            raise ValueError(_("every α must be a finite number > 0, got {values}").format(values=repr(self.alphas)))
         if any(not isinstance(k, int) or isinstance(k, bool) or k < 1 for k in self.ks):
-            raise ValueError(f"every k must be an integer >= 1, got {self.ks!r}")
+            raise ValueError(_("every k must be an integer >= 1, got {values}").format(values=repr(self.ks)))
         if any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in self.seed_list):
-            raise ValueError(f"every seed must be an integer >= 0, got {self.seeds!r}")
+            raise ValueError(_("every seed must be an integer >= 0, got {values}").format(values=repr(self.seeds)))
         if self.cells > self.max_cells:
-            raise ValueError(f"the grid has {self.cells} cells; at most {self.max_cells} are allowed")
+            raise ValueError(_("the grid has {cells} cells; at most {limit} are allowed").format(
+                cells=self.cells, limit=self.max_cells))
         if not isinstance(self.iterations, int) or self.iterations < 1:
-            raise ValueError(f"iterations must be an integer >= 1, got {self.iterations!r}")
+            raise ValueError(_("iterations must be an integer >= 1, got {value}").format(value=repr(self.iterations)))
 
     @property
     def seed_list(self) -> tuple[int, ...]:
@@ -160,7 +162,7 @@ def measure_its_per_sec(cfg: TrainConfig, iterations: int = _PROBE_ITERATIONS) -
     try:
         trainer.step()
         t0 = time.perf_counter()
-        for _ in range(iterations):
+        for _step in range(iterations):
             trainer.step()
     except TrainingDiverged:
         pass  # a diverging probe still measured some steps; the cost estimate needs only the time
@@ -290,7 +292,7 @@ def _check_reachable(address: str) -> None:
     if address in ("auto", "local"):
         return
     hostport = address.split("://", 1)[-1]
-    host, _, port = hostport.rpartition(":")
+    host, _sep, port = hostport.rpartition(":")
     if not host or not port.isdigit():
         raise ValueError(f"--address must look like HOST:PORT (or ray://HOST:PORT), got {address!r}")
     try:
@@ -426,4 +428,5 @@ def parse_grid(text: str, kind: type) -> tuple:
     try:
         return tuple(sorted({kind(v.strip()) for v in text.split(",") if v.strip()}))
     except ValueError:
-        raise ValueError(f"could not read {text!r} as a comma-separated list of {kind.__name__} values") from None
+        raise ValueError(_("could not read {text} as a comma-separated list of {kind} values").format(
+            text=repr(text), kind=kind.__name__)) from None

@@ -13,14 +13,15 @@ import streamlit as st
 
 from leo_app import compare_view as view
 from leo_app import state as app_state
+from leo_core.i18n import _
 
 
 def main() -> None:
     if app_state.run_inside_app():  # a link straight to this page on a fresh server
         return
-    st.title("Compare", help="Algorithms and baselines side by side: race them live on the same tasks, or compare "
-                              "trained runs adapted on the same seeded test tasks. Shaded bands are 95% intervals of "
-                              "the mean over tasks.")
+    st.title(_("Compare"), help=_("Algorithms and baselines side by side: race them live on the same tasks, or compare "
+                                  "trained runs adapted on the same seeded test tasks. Shaded bands are 95% intervals of "
+                                  "the mean over tasks."))
     for section in (view.race_section, view.collect_section, view.compare_section, view.sweep_section):
         try:
             section()
@@ -31,5 +32,5 @@ def main() -> None:
 try:
     main()
 except Exception as exc:  # never a traceback on screen
-    st.error(f"Something went wrong on this page: {type(exc).__name__}: {exc}")
+    st.error(_("Something went wrong on this page: {error}").format(error=f"{type(exc).__name__}: {exc}"))
     print(traceback.format_exc())

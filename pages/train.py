@@ -12,6 +12,7 @@ import traceback
 import streamlit as st
 
 from leo_app import state as app_state
+from leo_core.i18n import _
 from leo_app import train_view as view
 from leo_app.runs_view import runs_panel
 
@@ -19,14 +20,14 @@ from leo_app.runs_view import runs_panel
 def main() -> None:
     if app_state.run_inside_app():  # a link straight to this page on a fresh server
         return
-    st.title("Train", help=(
+    st.title(_("Train"), help=_(
         "The left chart shows the query loss of θ₀ alone and after k steps; the right one shows θ₀ (dashed) and "
         "its k-step adaptation (thick) on three fixed tasks, updated live. For classification families the left "
         "chart shows query accuracy, and the right one the decision regions (2-D points) or the query images "
         "judged right or wrong (digits, Omniglot) before and after adaptation."))
-    st.markdown(
+    st.markdown(_(
         "Meta-train an initialization θ₀ so that **k gradient steps** on a few examples of a *new* task fit it well."
-    )
+    ))
     view.settings_sidebar()
     view.show_flash()
     runner = view.runner()
@@ -41,5 +42,5 @@ def main() -> None:
 try:
     main()
 except Exception as exc:  # never a traceback on screen
-    st.error(f"Something went wrong on this page: {type(exc).__name__}: {exc}")
+    st.error(_("Something went wrong on this page: {kind}: {error}").format(kind=type(exc).__name__, error=exc))
     print(traceback.format_exc())

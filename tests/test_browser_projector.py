@@ -44,6 +44,12 @@ STATES = {
     "compare-raced": ("/compare?race=leo,pretrained&race_family=linear&race_iterations=60", _raced, "race_chart"),
     "theory": ("/theory?", None, None),
 }
+# The Lecture: every chapter (its picture's key; the quiz's characters are images, checked in
+# tests/test_browser_lecture.py), and three in Chinese.
+LECTURE = {1: None, 2: "lecture_linear", 3: "loss_chart", 4: "lecture_objective", 5: "lecture_order",
+           6: "lecture_measured_race", 7: "lecture_baseline", 8: "lecture_omniglot"}
+STATES.update({f"lecture-{n}": (f"/lecture?ch={n}", None, key) for n, key in LECTURE.items()})
+STATES.update({f"lecture-{n}-zh": (f"/lecture?ch={n}&lang=zh", None, LECTURE[n]) for n in (1, 3, 6)})
 
 # Text that does not fit its box: Streamlit cuts it with an ellipsis (or it overflows, clipped by a parent).
 CUT_JS = """() => {

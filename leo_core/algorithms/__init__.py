@@ -6,6 +6,7 @@ import inspect
 import sys
 from typing import TYPE_CHECKING
 
+from ..i18n import N_
 from .anil import ANIL
 from .base import MetaAlgorithm, MetaStep
 from .baselines import Pretrained, RandomInit
@@ -23,12 +24,12 @@ __all__ = ["ALGORITHMS", "get_algorithm", "algorithm_notes", "MetaAlgorithm", "M
 ALGORITHMS: dict[str, MetaAlgorithm] = {
     "leo": LEO(),
     "leo-fo": LEO(
-        first_order=True, key="leo-fo", title="LEO, first-order approximation (FOMAML)",
-        citation="Finn et al. 2017, §5.2; Nichol et al. 2018.",
-        summary="The same inner loop as LEO, but the inner gradients are treated as constants when "
+        first_order=True, key="leo-fo", title=N_("LEO, first-order approximation (FOMAML)"),
+        citation=N_("Finn et al. 2017, §5.2; Nichol et al. 2018."),
+        summary=N_("The same inner loop as LEO, but the inner gradients are treated as constants when "
         "differentiating J, so the meta-gradient is simply mean_i grad L_query,i evaluated at theta_k^i. "
         "No Hessian products: cheaper and with memory independent of how the steps were taken, and usually "
-        "close to the second-order result.",
+        "close to the second-order result."),
     ),
     "reptile": Reptile(),
     "meta-sgd": MetaSGD(),

@@ -33,6 +33,7 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
+from ..i18n import N_
 from .. import inner
 from ..config import TrainConfig
 from ..losses import LOSSES, Loss
@@ -84,15 +85,15 @@ def _merge(order: Params, body: Params, head: Params) -> Params:
 @dataclass(frozen=True)
 class ANIL(MetaAlgorithm):
     key: str = "anil"
-    title: str = "ANIL (Almost No Inner Loop: adapt only the last layer)"
-    citation: str = ("Raghu, Raghu, Bengio, Vinyals. Rapid Learning or Feature Reuse? Towards Understanding the "
-                     "Effectiveness of MAML. ICLR 2020.")
+    title: str = N_("ANIL (Almost No Inner Loop: adapt only the last layer)")
+    citation: str = (N_("Raghu, Raghu, Bengio, Vinyals. Rapid Learning or Feature Reuse? Towards Understanding the "
+                     "Effectiveness of MAML. ICLR 2020."))
     summary: str = (
-        "Is MAML good because the whole network learns rapidly on each new task (rapid learning), or because "
+        N_("Is MAML good because the whole network learns rapidly on each new task (rapid learning), or because "
         "it learns features that every task can reuse (feature reuse)? Raghu and colleagues found feature reuse: "
         "after MAML training the hidden layers barely change in the inner loop. ANIL therefore adapts only the "
         "last layer (the head) with k steps of alpha per task, while the shared body moves only in the outer "
-        "loop, down grad J. The two-parameter linear model has no body, so there ANIL equals MAML."
+        "loop, down grad J. The two-parameter linear model has no body, so there ANIL equals MAML.")
     )
 
     def meta_step(

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..i18n import N_
 from ..config import TrainConfig
 from ..losses import LOSSES
 from ..models import Model, Params
@@ -83,16 +84,16 @@ def _adapted_metrics(
 @dataclass(frozen=True)
 class Pretrained(MetaAlgorithm):
     key: str = "pretrained"
-    title: str = "Baseline: pretrained model, then fine-tuned (Chen et al. 2019 for classification)"
-    citation: str = ("Classification: the Baseline of Chen et al. 2019 (A Closer Look at Few-shot Classification). "
-                     "Regression: the transfer-learning baseline of Finn et al. 2017, section 5.1.")
+    title: str = N_("Baseline: pretrained model, then fine-tuned (Chen et al. 2019 for classification)")
+    citation: str = (N_("Classification: the Baseline of Chen et al. 2019 (A Closer Look at Few-shot Classification). "
+                     "Regression: the transfer-learning baseline of Finn et al. 2017, section 5.1."))
     summary: str = (
-        "Classification: one classifier is trained over all meta-training classes with their global labels, "
+        N_("Classification: one classifier is trained over all meta-training classes with their global labels, "
         "then for a new task its head is replaced by a new N-way head starting at zero, and only that head is "
         "fine-tuned on the support set with alpha while the body stays frozen. Regression: theta0 minimises the "
         "plain average loss over the support and query sets of every task, and all of it is fine-tuned with "
         "alpha. On sinusoids that learns roughly the average curve, close to zero, from which a few steps "
-        "cannot recover amplitude and phase."
+        "cannot recover amplitude and phase.")
     )
 
     # -- meta-parameters ---------------------------------------------------------------------------
@@ -162,13 +163,13 @@ class Pretrained(MetaAlgorithm):
 @dataclass(frozen=True)
 class RandomInit(MetaAlgorithm):
     key: str = "random"
-    title: str = "Baseline: random initialization (no meta-training)"
-    citation: str = "The model's default initialization (PyTorch nn.Linear)."
+    title: str = N_("Baseline: random initialization (no meta-training)")
+    citation: str = N_("The model's default initialization (PyTorch nn.Linear).")
     summary: str = (
-        "No meta-training at all: each new task is fine-tuned with alpha for k steps from the model's random "
+        N_("No meta-training at all: each new task is fine-tuned with alpha for k steps from the model's random "
         "initial weights. Training runs are allowed (so every algorithm shares one interface) but the "
         "meta-gradient is zero, so theta0 never moves. It is the floor every meta-learned initialization "
-        "must beat."
+        "must beat.")
     )
 
     def meta_step(

@@ -41,6 +41,7 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
+from ..i18n import N_
 from .. import inner
 from ..config import TrainConfig
 from ..losses import LOSSES, Loss
@@ -214,15 +215,15 @@ def implicit_gradient(
 @dataclass(frozen=True)
 class IMAML(MetaAlgorithm):
     key: str = "imaml"
-    title: str = "iMAML (implicit meta-gradient)"
-    citation: str = "Rajeswaran, Finn, Kakade, Levine. Meta-Learning with Implicit Gradients. NeurIPS 2019."
+    title: str = N_("iMAML (implicit meta-gradient)")
+    citation: str = N_("Rajeswaran, Finn, Kakade, Levine. Meta-Learning with Implicit Gradients. NeurIPS 2019.")
     summary: str = (
-        "Each task solves a regularised inner problem, phi = argmin L_support(phi) + (lambda/2) ||phi - theta0||^2, "
+        N_("Each task solves a regularised inner problem, phi = argmin L_support(phi) + (lambda/2) ||phi - theta0||^2, "
         "here by gradient descent with a step safe for the task's curvature, until the gradient is small. At the "
         "solution, implicit differentiation gives the meta-gradient (I + H/lambda)^(-1) grad L_query(phi), with H "
         "the support-loss Hessian at phi; it is computed by a few conjugate-gradient steps using only "
         "Hessian-vector products. Memory does not grow with the number of inner steps, because no graph is kept "
-        "through them."
+        "through them.")
     )
     uses_inner_steps: bool = False  # the proximal solve runs to imaml_tol; α and k play no part in meta_step
     # Meta-test settings, taken from the run's TrainConfig by ``configure`` (defaults: TrainConfig's).

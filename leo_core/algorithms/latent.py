@@ -69,6 +69,7 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
+from ..i18n import N_
 from .. import inner
 from ..config import TrainConfig
 from ..losses import LOSSES, Loss
@@ -120,20 +121,20 @@ def orthogonality_penalty(weight: Tensor) -> Tensor:
 class LatentLEO(MetaAlgorithm):
     latent_steps: int = 5  # latent steps before fine-tuning (Rusu et al. used 5)
     key: str = "leo-latent"
-    title: str = "Latent Embedding Optimization (Rusu et al.; the literature's LEO)"
+    title: str = N_("Latent Embedding Optimization (Rusu et al.; the literature's LEO)")
     citation: str = (
-        "Rusu, Rao, Sygnowski, Vinyals, Pascanu, Osindero, Hadsell. Meta-Learning with Latent Embedding "
-        "Optimization. ICLR 2019."
+        N_("Rusu, Rao, Sygnowski, Vinyals, Pascanu, Osindero, Hadsell. Meta-Learning with Latent Embedding "
+        "Optimization. ICLR 2019.")
     )
     summary: str = (
-        "An encoder and a relation network turn the support set into a Gaussian over a low-dimensional latent "
+        N_("An encoder and a relation network turn the support set into a Gaussian over a low-dimensional latent "
         "code z (sampled in training, its mean at test), and a decoder turns z into the model's last-layer "
         "weights. Adaptation first takes gradient steps on z, z <- z - alpha_z * grad_z L_support(decode(z)), "
         "then fine-tunes the decoded weights with learned per-parameter rates. Encoder, decoder, shared layers "
         "and both step sizes are meta-learned through all of it, with a KL term, an encoder penalty and a "
         "decoder orthogonality penalty added to the query loss. Classification uses one code per class, decoded "
         "into that class's output weights. Unlike the paper, the decoder is deterministic and the encoder reads "
-        "raw inputs, not pretrained features."
+        "raw inputs, not pretrained features.")
     )
     stochastic: bool = True  # meta_step samples z with the trainer's generator
 

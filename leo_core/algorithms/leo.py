@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..i18n import N_
 from .. import analytic, inner
 from ..config import TrainConfig
 from ..losses import LOSSES, Loss, accuracy
@@ -21,13 +22,13 @@ __all__ = ["LEO"]
 class LEO(MetaAlgorithm):
     first_order: bool = False  # True: the first-order approximation, whatever the config says
     key: str = "leo"
-    title: str = "LEO (the document's algorithm = MAML, second order)"
-    citation: str = "Finn, Abbeel, Levine. Model-Agnostic Meta-Learning for Fast Adaptation of Deep Networks. ICML 2017."
+    title: str = N_("LEO (the document's algorithm = MAML, second order)")
+    citation: str = N_("Finn, Abbeel, Levine. Model-Agnostic Meta-Learning for Fast Adaptation of Deep Networks. ICML 2017.")
     summary: str = (
-        "Learns one initialization theta0. Each task takes k gradient steps theta_{j+1} = theta_j - alpha * grad L_i "
+        N_("Learns one initialization theta0. Each task takes k gradient steps theta_{j+1} = theta_j - alpha * grad L_i "
         "on its support set; the meta-objective is the mean query loss after those steps, J = mean_i L_i(theta_k). "
         "theta0 moves down grad J, differentiating through the k steps, so J's gradient contains the Hessian "
-        "products prod_j (I - alpha * H_j): second order, memory growing with k."
+        "products prod_j (I - alpha * H_j): second order, memory growing with k.")
     )
 
     def meta_step(

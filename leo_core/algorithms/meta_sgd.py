@@ -40,6 +40,7 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
+from ..i18n import N_
 from ..config import TrainConfig
 from ..models import Model, Params
 from ..tasks import TaskFamily
@@ -70,14 +71,14 @@ class MetaSGD(LEO):
     max_step_factor: float | None = None  # None: signed, unbounded steps (the paper); c: clip to [0, c·α]
     step_lr: float = 1.0  # cfg.meta_sgd_step_lr: the steps are stored as α/step_lr (see the module docstring)
     key: str = "meta-sgd"
-    title: str = "Meta-SGD (learned per-parameter step sizes)"
-    citation: str = "Li, Zhou, Chen, Li. Meta-SGD: Learning to Learn Quickly for Few-Shot Learning. arXiv:1707.09835, 2017."
+    title: str = N_("Meta-SGD (learned per-parameter step sizes)")
+    citation: str = N_("Li, Zhou, Chen, Li. Meta-SGD: Learning to Learn Quickly for Few-Shot Learning. arXiv:1707.09835, 2017.")
     summary: str = (
-        "Like MAML, but the inner step uses a learned step size for every single parameter: "
+        N_("Like MAML, but the inner step uses a learned step size for every single parameter: "
         "theta_{j+1} = theta_j - alpha (elementwise) grad L_i(theta_j). Both theta0 and the vector alpha are "
         "meta-learned through the k steps, so the algorithm learns where to start and also in which direction "
         "and how far to move; as in the paper, alpha starts at random in [0.005, 0.1] and may turn negative. "
-        "The steps are learned for k steps: adapting for many more steps at test time can diverge."
+        "The steps are learned for k steps: adapting for many more steps at test time can diverge.")
     )
 
     def configure(self, cfg: TrainConfig) -> "MetaSGD":

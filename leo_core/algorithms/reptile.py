@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..i18n import N_
 from .. import inner
 from ..config import TrainConfig
 from ..losses import LOSSES
@@ -40,14 +41,14 @@ __all__ = ["Reptile"]
 @dataclass(frozen=True)
 class Reptile(MetaAlgorithm):
     key: str = "reptile"
-    title: str = "Reptile (first order, no outer loss)"
-    citation: str = "Nichol, Achiam, Schulman. On First-Order Meta-Learning Algorithms. arXiv:1803.02999, 2018."
+    title: str = N_("Reptile (first order, no outer loss)")
+    citation: str = N_("Nichol, Achiam, Schulman. On First-Order Meta-Learning Algorithms. arXiv:1803.02999, 2018.")
     summary: str = (
-        "Each task takes k plain gradient steps from theta0 on all of its training data, reaching theta_k. "
+        N_("Each task takes k plain gradient steps from theta0 on all of its training data, reaching theta_k. "
         "Instead of differentiating a query loss, Reptile moves theta0 towards the adapted weights: "
         "theta0 <- theta0 + epsilon * mean_i (theta_k^i - theta0), with epsilon annealed to 0 over training. "
         "No second derivatives and no held-out query set are needed; with k = 1 it reduces to joint training, "
-        "so it needs k >= 2."
+        "so it needs k >= 2.")
     )
 
     def meta_step(

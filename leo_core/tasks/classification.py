@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
+from ..i18n import N_, _
 from ..models import MLP, Model
 from .base import TaskBatch, TaskFamily, check_split
 
@@ -60,8 +61,8 @@ class ClassificationFamily(TaskFamily):
             raise ValueError(f"ways must be an integer >= 2, got {self.ways!r}")
         limit = self.max_ways()
         if limit is not None and self.ways > limit:
-            raise ValueError(f"{self.name} has at most {limit} classes per split, so ways must be <= {limit} "
-                             f"(got {self.ways})")
+            raise ValueError(_("{family} has at most {limit} classes per split, so ways must be <= {limit} (got "
+                               "{ways})").format(family=self.name, limit=limit, ways=self.ways))
 
     def max_ways(self) -> int | None:
         """The most classes a task can have (None: unlimited)."""
@@ -220,7 +221,7 @@ class DigitsFamily(ClassificationFamily):
 
     input_dim: int = _DIGIT_SIDE * _DIGIT_SIDE
     side: int = _DIGIT_SIDE  # images are side × side
-    items: str = "digits"  # what one image shows, in the app's words
+    items: str = N_("digits")  # what one image shows, in the app's words
     test_digits: tuple[int, ...] = (3, 4, 7)
 
     def __post_init__(self) -> None:
@@ -231,7 +232,8 @@ class DigitsFamily(ClassificationFamily):
         super().__post_init__()
 
     def class_name(self, class_id: int) -> str:
-        return "digit {}, {}°".format(*digit_class(class_id))
+        digit, rotation = digit_class(class_id)
+        return _("digit {digit}, {rotation}°").format(digit=digit, rotation=rotation)
 
     def max_ways(self) -> int:
         return len(DIGIT_ROTATIONS) * min(len(self.test_digits), 10 - len(self.test_digits))
@@ -256,7 +258,8 @@ class DigitsFamily(ClassificationFamily):
         pool = torch.tensor(self.split_classes(split), device=device)
         smallest = int(counts[pool].min())
         if shots + query > smallest:
-            raise ValueError(f"shots + query per class must be <= {smallest} for digits (got {shots} + {query})")
+            raise ValueError(_("shots + query per class must be <= {limit} for {family} (got {shots} + {query})"
+                               ).format(limit=smallest, family="digits", shots=shots, query=query))
         # A random order of the split's classes per task; its first N are the task's classes, and
         # the position in that order is the label, so labels are permuted per task.
         order = torch.rand(n_tasks, pool.numel(), generator=generator, device=device).argsort(dim=-1)
@@ -273,14 +276,14 @@ class DigitsFamily(ClassificationFamily):
 CLASSIFICATION_FAMILIES: dict[str, ClassificationFamily] = {
     "points2d": Points2DFamily(
         name="points2d",
-        title="2-D point clouds (few-shot classification)",
-        description="N Gaussian blobs (σ = 0.6) at random centres in [−3, 3]²; each class a blob, labels "
-        "shuffled per task. K support and Q query points per class; decision regions can be drawn.",
+        title=N_("2-D point clouds (few-shot classification)"),
+        description=N_("N Gaussian blobs (σ = 0.6) at random centres in [−3, 3]²; each class a blob, labels "
+        "shuffled per task. K support and Q query points per class; decision regions can be drawn."),
     ),
     "digits": DigitsFamily(
         name="digits",
-        title="Handwritten digits, N-way K-shot (scikit-learn 8×8)",
-        description="The 8×8 digits bundled with scikit-learn, rotated by 0°, 90°, 180°, 270° into 40 classes; "
-        "3 digits (12 classes) are held out for meta-test. Labels are shuffled per task.",
+        title=N_("Handwritten digits, N-way K-shot (scikit-learn 8×8)"),
+        description=N_("The 8×8 digits bundled with scikit-learn, rotated by 0°, 90°, 180°, 270° into 40 classes; "
+        "3 digits (12 classes) are held out for meta-test. Labels are shuffled per task."),
     ),
 }

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..i18n import N_, _
 from ..models import MLP, Conv4, Model
 from .base import TaskBatch, check_split
 from .classification import ClassificationFamily
@@ -111,7 +112,7 @@ class OmniglotFamily(ClassificationFamily):
 
     input_dim: int = SIDE * SIDE
     side: int = SIDE  # images are side × side
-    items: str = "characters"  # what one image shows, in the app's words
+    items: str = N_("characters")  # what one image shows, in the app's words
     eval_query: int = 15  # query images per class at meta-test; K + Q must leave room in 20 drawers
     eval_chunk: int = 25  # a conv net's activations: 25 tasks of 80 images stay under a few hundred MB
 
@@ -119,7 +120,8 @@ class OmniglotFamily(ClassificationFamily):
         """E.g. "Greek character 0394, 90°" (a held-out alphabet) or "character 0017, 0°"."""
         info = class_info(class_id)
         where = f"{info['alphabet'].replace('_', ' ')} " if info["alphabet"] else ""
-        return f"{where}character {info['character']:04d}, {info['rotation']}°"
+        return _("{alphabet}character {number}, {rotation}°").format(alphabet=where, number=f"{info['character']:04d}",
+                                                                      rotation=info["rotation"])
 
     def max_ways(self) -> int:
         return min(len(self.split_classes("train")), len(self.split_classes("test")))
@@ -148,8 +150,8 @@ class OmniglotFamily(ClassificationFamily):
 
     def check_sizes(self, shots: int, query: int) -> None:
         if shots + query > DRAWERS:
-            raise ValueError(f"shots + query per class must be <= {DRAWERS} for omniglot (each character has "
-                             f"{DRAWERS} drawers; got {shots} + {query})")
+            raise ValueError(_("shots + query per class must be <= {limit} for omniglot (each character has {limit} "
+                               "drawers; got {shots} + {query})").format(limit=DRAWERS, shots=shots, query=query))
 
     def n_classes(self) -> int:
         return len(ROTATIONS) * len(_raw().images)
@@ -185,8 +187,8 @@ def one_shot_runs(device: torch.device | str = "cpu", dtype: torch.dtype = torch
 
 OMNIGLOT = OmniglotFamily(
     name="omniglot",
-    title="Omniglot characters",
-    description="Handwritten characters of 30 alphabets (Lake et al. 2015; 20 drawers each), 28×28, each of 4 "
+    title=N_("Omniglot characters"),
+    description=N_("Handwritten characters of 30 alphabets (Lake et al. 2015; 20 drawers each), 28×28, each of 4 "
     "rotations a class; "
-    "8 whole alphabets (242 characters) are held out for meta-test. Labels are shuffled per task.",
+    "8 whole alphabets (242 characters) are held out for meta-test. Labels are shuffled per task."),
 )

@@ -13,6 +13,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from ..i18n import N_
 from ..models import LinearModel, MLP, Model
 from .base import TaskBatch, TaskFamily, TaskParams, check_split, uniform
 
@@ -114,16 +115,16 @@ def _cubic(p: TaskParams, x: Tensor) -> Tensor:
 REGRESSION_FAMILIES: dict[str, RegressionFamily] = {
     "sinusoid": RegressionFamily(
         name="sinusoid",
-        title="Sinusoids (Finn et al. 2017)",
-        description="y = A·sin(x − φ), A ∈ [0.1, 5], φ ∈ [0, π], x ∈ [−5, 5]; the MAML paper's regression benchmark.",
+        title=N_("Sinusoids (Finn et al. 2017)"),
+        description=N_("y = A·sin(x − φ), A ∈ [0.1, 5], φ ∈ [0, π], x ∈ [−5, 5]; the MAML paper's regression benchmark."),
         param_ranges={"amplitude": (0.1, 5.0), "phase": (0.0, math.pi)},
         target=_sinusoid,
     ),
     "linear": RegressionFamily(
         name="linear",
-        title="Lines (the source document's example)",
-        description="y = θ₀ + θ₁·x + noise, intercept ∈ [−1, 3], slope ∈ [−1, 2], x ∈ [−2, 2], fitted by the "
-        "two-parameter model f(x) = θ₀ + θ₁x, so its whole loss landscape can be drawn exactly.",
+        title=N_("Lines (the source document's example)"),
+        description=N_("y = θ₀ + θ₁·x + noise, intercept ∈ [−1, 3], slope ∈ [−1, 2], x ∈ [−2, 2], fitted by the "
+        "two-parameter model f(x) = θ₀ + θ₁x, so its whole loss landscape can be drawn exactly."),
         param_ranges={"intercept": (-1.0, 3.0), "slope": (-1.0, 2.0)},
         target=_line,
         x_range=(-2.0, 2.0),
@@ -132,9 +133,9 @@ REGRESSION_FAMILIES: dict[str, RegressionFamily] = {
     ),
     "sine-line": RegressionFamily(
         name="sine-line",
-        title="Sines or lines (multimodal, Rusu et al. 2019)",
-        description="Each task is, with probability ½, a sinusoid (A ∈ [0.1, 5], φ ∈ [0, π]) or a line "
-        "(slope ∈ [−3, 3], intercept ∈ [−3, 3]); x ∈ [−5, 5], noise σ = 0.3.",
+        title=N_("Sines or lines (multimodal, Rusu et al. 2019)"),
+        description=N_("Each task is, with probability ½, a sinusoid (A ∈ [0.1, 5], φ ∈ [0, π]) or a line "
+        "(slope ∈ [−3, 3], intercept ∈ [−3, 3]); x ∈ [−5, 5], noise σ = 0.3."),
         param_ranges={"amplitude": (0.1, 5.0), "phase": (0.0, math.pi), "slope": (-3.0, 3.0), "intercept": (-3.0, 3.0)},
         target=_sine_or_line,
         noise_std=0.3,
@@ -142,8 +143,8 @@ REGRESSION_FAMILIES: dict[str, RegressionFamily] = {
     ),
     "polynomial": RegressionFamily(
         name="polynomial",
-        title="Cubic polynomials",
-        description="y = c₀ + c₁x + c₂x² + c₃x³, each cᵢ ∈ [−1, 1], x ∈ [−2, 2].",
+        title=N_("Cubic polynomials"),
+        description=N_("y = c₀ + c₁x + c₂x² + c₃x³, each cᵢ ∈ [−1, 1], x ∈ [−2, 2]."),
         param_ranges={f"c{i}": (-1.0, 1.0) for i in range(4)},
         target=_cubic,
         x_range=(-2.0, 2.0),

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from ..algorithms import MetaAlgorithm, get_algorithm
+from ..i18n import _
 from ..landscape import principal_axes
 from ..models import Model, Params
 from ..tasks import RegressionFamily, TaskFamily
@@ -115,7 +116,7 @@ def task_from_params(family: TaskFamily, values: dict[str, float], shots: int, q
     batch = fam.make_batch(params, shots, query, torch.Generator().manual_seed(seed))
     grid = _grid(*fam.x_range, dtype)
     y_true = fam.target(params, grid.unsqueeze(0))[0]
-    text = ", ".join(f"{k} = {float(v):.2f}" for k, v in values.items())
+    text = ", ".join(f"{_(k)} = {float(v):.2f}" for k, v in values.items())  # names: page_settings.TASK_PARAM_NAMES
     return RegressionTask(batch.x_support[0], batch.y_support[0], batch.x_query[0], batch.y_query[0], grid, y_true,
                           text)
 
@@ -136,19 +137,20 @@ def parse_points(text: str) -> tuple[list[float], list[float]]:
     for n, item in enumerate((s for s in items if s and not s.startswith("#")), start=1):
         parts = [p for p in item.replace("\t", " ").replace(",", " ").split() if p]
         if len(parts) != 2:
-            raise ValueError(f"point {n} ({item!r}): write it as 'x, y' — two numbers")
+            raise ValueError(_("point {n} ({item}): write it as 'x, y' — two numbers").format(n=n, item=repr(item)))
         try:
             x, y = float(parts[0]), float(parts[1])
         except ValueError:
-            raise ValueError(f"point {n} ({item!r}): {parts[0]!r} or {parts[1]!r} is not a number") from None
+            raise ValueError(_("point {n} ({item}): {x} or {y} is not a number").format(
+                n=n, item=repr(item), x=repr(parts[0]), y=repr(parts[1]))) from None
         if not (math.isfinite(x) and math.isfinite(y)):
-            raise ValueError(f"point {n} ({item!r}): values must be finite")
+            raise ValueError(_("point {n} ({item}): values must be finite").format(n=n, item=repr(item)))
         xs.append(x)
         ys.append(y)
     if not xs:
-        raise ValueError("no points: type at least one 'x, y' pair")
+        raise ValueError(_("no points: type at least one 'x, y' pair"))
     if len(xs) > MAX_TYPED_POINTS:
-        raise ValueError(f"at most {MAX_TYPED_POINTS} points, got {len(xs)}")
+        raise ValueError(_("at most {limit} points, got {n}").format(limit=MAX_TYPED_POINTS, n=len(xs)))
     return xs, ys
 
 
@@ -159,7 +161,7 @@ def typed_task(family: TaskFamily, text: str, dtype: torch.dtype = torch.float32
     lo, hi = min(fam.x_range[0], *xs), max(fam.x_range[1], *xs)
     empty = torch.zeros(0, 1, dtype=dtype)
     return RegressionTask(torch.tensor(xs, dtype=dtype).reshape(-1, 1), torch.tensor(ys, dtype=dtype).reshape(-1, 1),
-                          empty, empty, _grid(lo, hi, dtype), None, f"{len(xs)} typed points")
+                          empty, empty, _grid(lo, hi, dtype), None, _("{n} typed points").format(n=len(xs)))
 
 
 def fit_path(model: Model, family: TaskFamily, start: Start, task: RegressionTask, alpha: float,
@@ -183,7 +185,7 @@ def pca_path_2d(flat: Tensor) -> tuple[list[list[float]], list[float]]:
     """
     disp = (flat - flat[0]).double()
     if disp.abs().max() == 0:
-        return [[0.0, 0.0] for _ in range(flat.shape[0])], [0.0, 0.0]
+        return [[0.0, 0.0] for _row in range(flat.shape[0])], [0.0, 0.0]
     vh, fraction = principal_axes(disp)
     basis = vh[:2].T  # [P, ≤2]
     coords = disp @ basis
@@ -205,7 +207,7 @@ def random_start(model: Model, seed: int, alpha: float | None = None) -> Start:
     inner step (shown in the label), else the page's."""
     algo = get_algorithm("random")
     theta = model.init(torch.Generator().manual_seed(seed))
-    label = "random init" if alpha is None else f"random init (α {alpha:g})"
+    label = _("random init") if alpha is None else _("random init (α {alpha})").format(alpha=f"{alpha:g}")
     return Start("random", label, algo, theta, alpha)
 
 

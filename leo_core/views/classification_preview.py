@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from ..algorithms import MetaAlgorithm
+from ..i18n import _, ngettext
 from ..tasks.classification import ClassificationFamily, DigitsFamily, Points2DFamily
 from ..tasks.omniglot import OmniglotFamily
 from ..losses import accuracy
@@ -43,7 +44,7 @@ def preview_kind(family: TaskFamily) -> str:
     for cls, kind in PREVIEW_KINDS.items():
         if isinstance(family, cls):
             return kind
-    raise ValueError(f"no classification preview for the {family.name!r} family")
+    raise ValueError(_("no classification preview for the {family} family").format(family=repr(family.name)))
 
 
 @functools.lru_cache(maxsize=8)
@@ -107,7 +108,7 @@ def _stages(steps: int, stages: Sequence[int] | None) -> list[int]:
 
 
 def stage_name(step: int) -> str:
-    return "θ₀" if step == 0 else f"θ₀ + {step} step{'s' if step != 1 else ''}"
+    return "θ₀" if step == 0 else ngettext("θ₀ + {n} step", "θ₀ + {n} steps", step).format(n=step)
 
 
 def regions_preview(model: Model, family: Points2DFamily, algorithm: MetaAlgorithm, meta_params: Params,

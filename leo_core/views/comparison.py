@@ -18,12 +18,13 @@ from ..checkpoint import Checkpoint
 from ..config import EvalConfig, TrainConfig
 from ..recommended import PROBLEM_FIELDS, recommended_config
 from ..evaluate import EvalResult, evaluate
+from ..i18n import N_, _
 from ..models import Model, Params
 from ..tasks import TaskFamily
 from ..train import make_family, train_to_end
 
 __all__ = ["ComparedRun", "BASELINES", "from_snapshot", "from_checkpoint", "train_run", "steps_curve", "shots_curve",
-           "final_table", "check_comparable", "add_bounded", "MAX_RUNS"]
+           "final_table", "check_comparable", "add_bounded", "MAX_RUNS", "run_label"]
 
 BASELINES = ("pretrained", "random")
 MAX_RUNS = 6  # runs kept for comparison in one session (each holds a copy of its meta-parameters)
@@ -48,8 +49,10 @@ class ComparedRun:
         return make_family(self.config)
 
 
-def _label(cfg: TrainConfig, iterations: int, source: str) -> str:
-    return f"{cfg.algorithm} · α={cfg.alpha:g} k={cfg.k} · {iterations:,} it ({source})"
+def run_label(cfg: TrainConfig, iterations: int, source: str) -> str:
+    """A run's name in legends and tables (``source``: where it came from, already in the reader's language)."""
+    return _("{algorithm} · α={alpha} k={k} · {iterations} it ({source})").format(
+        algorithm=cfg.algorithm, alpha=f"{cfg.alpha:g}", k=cfg.k, iterations=f"{iterations:,}", source=source)
 
 
 def _cpu(params: Params) -> Params:
@@ -59,16 +62,16 @@ def _cpu(params: Params) -> Params:
 def from_snapshot(snapshot: Any, key: str) -> ComparedRun:
     """A run from the app's ``RunSnapshot`` (needs a config and finite meta-parameters)."""
     if snapshot is None or snapshot.config is None or snapshot.meta_params is None or snapshot.model is None:
-        raise ValueError("there is no trained run yet: train one on the Train page first")
+        raise ValueError(_("there is no trained run yet: train one on the Train page first"))
     cfg = snapshot.config
-    return ComparedRun(key, _label(cfg, snapshot.iteration, "this session"), cfg, snapshot.model,
+    return ComparedRun(key, run_label(cfg, snapshot.iteration, _("this session")), cfg, snapshot.model,
                        _cpu(snapshot.meta_params), snapshot.iteration, float(snapshot.elapsed))
 
 
 def from_checkpoint(ckpt: Checkpoint, key: str, name: str = "checkpoint") -> ComparedRun:
     """A run from a loaded (already validated) checkpoint."""
     cfg = ckpt.config
-    return ComparedRun(key, _label(cfg, ckpt.iteration, name), cfg, ckpt.model, _cpu(ckpt.meta_params),
+    return ComparedRun(key, run_label(cfg, ckpt.iteration, name), cfg, ckpt.model, _cpu(ckpt.meta_params),
                        ckpt.iteration, float(ckpt.state.get("elapsed", 0.0)))
 
 
@@ -80,7 +83,7 @@ def baseline_config(base: TrainConfig, kind: str, iterations: int) -> TrainConfi
     return recommended_config(base.family, kind, **problem, iterations=0 if kind == "random" else int(iterations))
 
 
-def train_run(cfg: TrainConfig, key: str, source: str = "baseline") -> ComparedRun:
+def train_run(cfg: TrainConfig, key: str, source: str = N_("baseline")) -> ComparedRun:
     """Train ``cfg`` to the end in this thread (a short baseline) and wrap the result.
 
     ``random`` needs no iterations (its meta-gradient is zero), so it is built with none.
@@ -90,21 +93,20 @@ def train_run(cfg: TrainConfig, key: str, source: str = "baseline") -> ComparedR
     t0 = time.perf_counter()
     trainer = train_to_end(cfg)
     seconds = time.perf_counter() - t0
-    return ComparedRun(key, _label(cfg, trainer.iteration, source), cfg, trainer.model,
+    return ComparedRun(key, run_label(cfg, trainer.iteration, _(source)), cfg, trainer.model,
                        _cpu(trainer.meta_params), trainer.iteration, seconds)
 
 
 def check_comparable(runs: Sequence[ComparedRun]) -> None:
     """Runs compared on the same tasks must share the family (and, for classification, the ways)."""
     if not runs:
-        raise ValueError("choose at least one run")
+        raise ValueError(_("choose at least one run"))
     first = runs[0].config
     for r in runs[1:]:
         if r.config.family != first.family or (r.family.is_classification and r.config.ways != first.ways):
-            raise ValueError(
-                f"runs from different task families cannot share test tasks: {first.family!r} and "
-                f"{r.config.family!r}; choose runs of one family"
-            )
+            raise ValueError(_(
+                "runs from different task families cannot share test tasks: {first} and {second}; choose runs of "
+                "one family").format(first=repr(first.family), second=repr(r.config.family)))
 
 
 def steps_curve(run: ComparedRun, eval_cfg: EvalConfig) -> EvalResult:
@@ -119,7 +121,7 @@ def shots_curve(run: ComparedRun, shots: Sequence[int], eval_cfg: EvalConfig) ->
 
 
 def _fmt(mean: float, ci: float) -> str:
-    return f"{mean:.3f} ± {ci:.3f}" if math.isfinite(mean) else "diverged (not finite)"
+    return f"{mean:.3f} ± {ci:.3f}" if math.isfinite(mean) else _("diverged (not finite)")
 
 
 def final_table(runs: Sequence[ComparedRun], results: Sequence[EvalResult],
@@ -130,19 +132,20 @@ def final_table(runs: Sequence[ComparedRun], results: Sequence[EvalResult],
     rows = []
     for i, (run, r) in enumerate(zip(runs, results)):
         row = {
-            "run": run.label,
-            "algorithm": run.config.algorithm,
-            f"loss after {r.steps} steps (±95%)": _fmt(r.loss_by_step[-1], r.ci95_by_step[-1]),
-            "loss before adaptation": _fmt(r.loss_by_step[0], r.ci95_by_step[0]),
+            _("run"): run.label,
+            _("algorithm"): run.config.algorithm,
+            _("loss after {steps} steps (±95%)").format(steps=r.steps): _fmt(r.loss_by_step[-1], r.ci95_by_step[-1]),
+            _("loss before adaptation"): _fmt(r.loss_by_step[0], r.ci95_by_step[0]),
         }
         if r.accuracy_by_step:
-            row[f"accuracy after {r.steps} steps (±95%)"] = _fmt(r.accuracy_by_step[-1], r.accuracy_ci95_by_step[-1])
+            row[_("accuracy after {steps} steps (±95%)").format(steps=r.steps)] = _fmt(
+                r.accuracy_by_step[-1], r.accuracy_ci95_by_step[-1])
             if train_results is not None and train_results[i].accuracy_by_step:
                 t = train_results[i]
-                row["same on meta-training classes"] = _fmt(t.accuracy_by_step[-1], t.accuracy_ci95_by_step[-1])
-                row["gap (train − test)"] = round(t.accuracy_by_step[-1] - r.accuracy_by_step[-1], 3)
-        row["meta-iterations"] = run.iterations
-        row["training time (s)"] = round(run.train_seconds, 1)
+                row[_("same on meta-training classes")] = _fmt(t.accuracy_by_step[-1], t.accuracy_ci95_by_step[-1])
+                row[_("gap (train − test)")] = round(t.accuracy_by_step[-1] - r.accuracy_by_step[-1], 3)
+        row[_("meta-iterations")] = run.iterations
+        row[_("training time (s)")] = round(run.train_seconds, 1)
         rows.append(row)
     return rows
 

@@ -21,6 +21,7 @@ from torch.func import vmap
 from .. import landscape as ls
 from .adaptation import least_squares_line
 from ..algorithms import MetaAlgorithm
+from ..i18n import N_
 from ..losses import LOSSES
 from ..models import Model, Params, unflatten
 from ..tasks import RegressionFamily, TaskBatch, TaskFamily
@@ -28,13 +29,13 @@ from ..tasks import RegressionFamily, TaskBatch, TaskFamily
 __all__ = ["LinearLandscape", "NetworkSlice", "linear_landscape", "network_slice", "family_optimum", "SURFACES", "DIRECTIONS"]
 
 Progress = Callable[[float], None]
-SURFACES = {
-    "support": "support loss of the shown task",
-    "query": "query loss of the shown task",
-    "average": "average query loss over tasks (k = 0)",
-    "meta": "meta-objective J after k steps",
+SURFACES = {  # key → what it is (marked for the catalog: translate with ``_`` where it is shown)
+    "support": N_("support loss of the shown task"),
+    "query": N_("query loss of the shown task"),
+    "average": N_("average query loss over tasks (k = 0)"),
+    "meta": N_("meta-objective J after k steps"),
 }
-DIRECTIONS = {"random": "filter-normalised random directions", "pca": "PCA of the tasks' adaptation paths"}
+DIRECTIONS = {"random": N_("filter-normalised random directions"), "pca": N_("PCA of the tasks' adaptation paths")}
 FAMILY_TASKS = 20_000  # fresh tasks behind the family's J (its minimiser moves by ~0.01 between draws)
 _MARGIN = 0.25  # extra room around the points a linear plane must show, as a fraction of its extent
 

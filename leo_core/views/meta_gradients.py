@@ -25,6 +25,7 @@ from torch import Tensor
 from .. import landscape as ls
 from ..algorithms import ALGORITHMS, get_algorithm
 from ..config import TrainConfig
+from ..i18n import N_, _
 from ..losses import LOSSES
 from ..models import Model, Params
 from ..tasks import TaskBatch, TaskFamily
@@ -38,11 +39,11 @@ Progress = Callable[[float], None]
 REFERENCE = "leo"  # the true (second-order) meta-gradient the others are compared with
 # In the order they are drawn; those not registered (yet) are left out.
 ARROW_ALGORITHMS = ("leo", "leo-fo", "reptile", "imaml", "pretrained")
-SKIPPED = {
-    "meta-sgd": "its step sizes start at α, where its θ₀ direction is leo's exactly",
-    "anil": "on the two-parameter line the head is the whole model, so it equals leo",
-    "leo-latent": "it learns a latent code decoded into θ₀, not θ₀ itself",
-    "random": "it never moves θ₀",
+SKIPPED = {  # the reasons are marked for the catalog: translate with ``_`` where they are shown
+    "meta-sgd": N_("its step sizes start at α, where its θ₀ direction is leo's exactly"),
+    "anil": N_("on the two-parameter line the head is the whole model, so it equals leo"),
+    "leo-latent": N_("it learns a latent code decoded into θ₀, not θ₀ itself"),
+    "random": N_("it never moves θ₀"),
 }
 _MARGIN = 0.25
 MIN_HALF_WIDTH = 0.5  # the plane is at least this far from its centre on each side
@@ -131,7 +132,8 @@ def _direction(model: Model, family: TaskFamily, key: str, theta0: Params, batch
     names = list(theta0)
     missing = [n for n in names if n not in step.grads]
     if missing:
-        raise ValueError(f"{key} has no gradient on θ₀ ({', '.join(missing)}): it cannot be drawn as an arrow")
+        raise ValueError(_("{algorithm} has no gradient on θ₀ ({names}): it cannot be drawn as an arrow").format(
+            algorithm=key, names=", ".join(missing)))
     return -torch.cat([step.grads[n].detach().reshape(-1) for n in names]).to(torch.float64)
 
 
@@ -170,7 +172,8 @@ def directions(model: Model, family: TaskFamily, theta0: Params, batch: TaskBatc
             if not strict:
                 out.append(Direction(key, tuple(v.tolist()), norm, None))
                 continue
-            raise ValueError(f"{key}'s update at θ₀ is not finite (α = {cfg.alpha:g} with k = {cfg.k} is too large)")
+            raise ValueError(_("{algorithm}'s update at θ₀ is not finite (α = {alpha} with k = {k} is too "
+                               "large)").format(algorithm=key, alpha=f"{cfg.alpha:g}", k=cfg.k))
         out.append(Direction(key, tuple(v.tolist()), norm, _cos(v, ref) if ref is not None else None))
     return tuple(out)
 

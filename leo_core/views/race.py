@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from ..algorithms import ALGORITHMS
 from ..config import EvalConfig, TrainConfig
+from ..i18n import _
 from ..recommended import TUNED_FIELDS, recommended_settings
 
 __all__ = ["SHARED_FIELDS", "MAX_ENTRIES", "Difference", "RaceEntry", "RaceConfig", "race_config", "RaceCurve",
@@ -68,10 +69,12 @@ class RaceEntry:
         for d in self.differences:
             if d.name in ("alpha", "k"):
                 if d.source == "yours":
-                    parts[0 if d.name == "alpha" else 1] += f" (yours; recommended {d.recommended:g})"
+                    parts[0 if d.name == "alpha" else 1] += _(" (yours; recommended {value})").format(
+                        value=f"{d.recommended:g}")
                 continue
             text = f"{d.name}={d.value:g}" if isinstance(d.value, float) else f"{d.name}={d.value}"
-            parts.append(text + (f" (yours; recommended {d.recommended})" if d.source == "yours" else ""))
+            parts.append(text + (_(" (yours; recommended {value})").format(value=d.recommended)
+                                 if d.source == "yours" else ""))
         return " · ".join(parts)
 
 
@@ -82,16 +85,18 @@ class RaceConfig:
 
     def __post_init__(self) -> None:
         if not self.entries:
-            raise ValueError("a race needs at least one entry")
+            raise ValueError(_("a race needs at least one entry"))
         keys = [e.key for e in self.entries]
         if len(set(keys)) != len(keys):
-            raise ValueError(f"each algorithm may enter a race once, got {keys}")
+            raise ValueError(_("each algorithm may enter a race once, got {keys}").format(keys=keys))
         first = self.entries[0].config
         for e in self.entries[1:]:
             for name in SHARED_FIELDS:
                 if getattr(e.config, name) != getattr(first, name):
-                    raise ValueError(f"race entries must share {name}: {first.algorithm} has "
-                                     f"{getattr(first, name)!r}, {e.key} has {getattr(e.config, name)!r}")
+                    raise ValueError(_("race entries must share {name}: {first} has {first_value}, {entry} has "
+                                       "{entry_value}").format(name=name, first=first.algorithm,
+                                                               first_value=repr(getattr(first, name)), entry=e.key,
+                                                               entry_value=repr(getattr(e.config, name))))
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -128,9 +133,10 @@ def race_config(family: str, algorithms: Sequence[str], *, iterations: int, seed
     settings with ``overrides[key]`` (the user's α, k, …) on top. Unknown algorithms raise ``ValueError``."""
     keys, unknown = parse_entries(algorithms)
     if unknown:
-        raise ValueError(f"unknown algorithm(s) {', '.join(unknown)}; choose from {', '.join(ALGORITHMS)}")
+        raise ValueError(_("unknown algorithm(s) {unknown}; choose from {known}").format(
+            unknown=", ".join(unknown), known=", ".join(ALGORITHMS)))
     if not keys:
-        raise ValueError("choose at least one algorithm to race")
+        raise ValueError(_("choose at least one algorithm to race"))
     shared: dict[str, Any] = {"family": family, "iterations": iterations, "seed": seed, "device": device,
                               "meta_batch": _DEFAULTS.meta_batch if meta_batch is None else meta_batch}
     for name, value in (("shots", shots), ("ways", ways), ("query", query), ("hidden", hidden)):
@@ -143,7 +149,8 @@ def race_config(family: str, algorithms: Sequence[str], *, iterations: int, seed
         mine = dict(overrides.get(key, {}))
         bad = sorted(set(mine) - (set(TUNED_FIELDS) & known_fields) | (set(mine) & set(SHARED_FIELDS)))
         if bad:
-            raise ValueError(f"{key}: a race entry may not set {', '.join(bad)} (shared or unknown)")
+            raise ValueError(_("{entry}: a race entry may not set {names} (shared or unknown)").format(
+                entry=key, names=", ".join(bad)))
         settings = {**recommended_settings(family, key), **mine, **shared}
         cfg = TrainConfig(algorithm=key, **settings)
         entries.append(RaceEntry(key, cfg, tuple(sorted(mine.items()))))
