@@ -303,7 +303,7 @@ def _beyond() -> None:
         return
     rows = adapted("sinusoid")
     if rows:
-        app_state.chart(measured_figure(rows, height=340), "lecture-measured-race", key="lecture_measured_race")
+        app_state.chart(measured_figure(rows, height=250), "lecture-measured-race", key="lecture_measured_race")
         st.caption(_("Until you race: where these algorithms end, each at its recommended settings, in the measured "
                      "table ({command}): query error after 10 steps on new sinusoids.").format(
             command=f"`{TABLE_COMMAND}`"))

@@ -71,6 +71,13 @@ h1 { font-size: 3rem !important; }
 </style>
 """
 
+# Embedded in a slide (Streamlit's ?embed=true drops the toolbar): the sidebar's controls go too, only the page.
+_EMBED_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"] { display: none; }
+</style>
+"""
+
 
 def page_name(title: str) -> str:
     """The schema name of a page from its navigation title."""
@@ -179,7 +186,7 @@ def before_page(page: str) -> None:
                              "settings fold away). Also in the link as ?present=1."))
     st.sidebar.selectbox("Language · 语言", list(LANGUAGES), key=LANG_KEY, format_func=LANGUAGES.get,
                          persist_state="session", help=_("Also in the link as ?lang=zh."))
-    css = _PRESENT_CSS if presenting() else _PAGE_CSS
+    css = (_PRESENT_CSS if presenting() else _PAGE_CSS) + (_EMBED_CSS if st.context.is_embedded else "")
     st.markdown(css.replace("<style>", "<style>\n" + fonts.css(), 1), unsafe_allow_html=True)
     notes = st.session_state.get(NOTES_KEY, {}).get(page)
     if notes:

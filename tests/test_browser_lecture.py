@@ -104,3 +104,16 @@ def test_the_lecture_file_opens_offline_with_every_chapter(server, browser, tmp_
         page.screenshot(path=str(ARTIFACTS / "lecture-file-zh.png"))
     finally:
         offline.close()
+
+
+def test_an_embedded_chapter_shows_no_controls(server, browser):
+    """For a slide: Streamlit's ?embed=true drops its toolbar, and the app hides the sidebar's controls too."""
+    url, _ = server
+    ctx, page = open_page(browser, f"{url}/lecture?ch=7&embed=true", SIZES["1440x900"][0])
+    try:
+        page.locator(".st-key-lecture_baseline .js-plotly-plot").wait_for()
+        assert not page.locator("[data-testid=stSidebar]").is_visible()
+        assert "embed=true" in _address(page)
+        shot(page, "lecture-embedded")
+    finally:
+        ctx.close()

@@ -4,6 +4,8 @@ one per frame, in page order."""
 
 from __future__ import annotations
 
+import pytest
+
 import time
 
 from browser_helpers import (
@@ -52,7 +54,11 @@ def test_a_zoom_on_the_live_loss_chart_survives_the_updates(server, browser):
 # Counts animation frames, and notes each chart (its element key) and the frame in which it was drawn.
 _DRAW_ORDER = """
 window.__frames = 0;
-(function tick() { window.__frames++; requestAnimationFrame(tick); })();
+(function tick() {
+  window.__frames++;
+  if (window.__plotlyAt === undefined && window.Plotly) window.__plotlyAt = window.__frames;
+  requestAnimationFrame(tick);
+})();
 window.__drawn = [];
 new MutationObserver(() => {
   document.querySelectorAll('.leo-live-chart[data-drawn=chart]').forEach((div) => {
@@ -77,6 +83,9 @@ def test_charts_waiting_for_plotly_are_drawn_one_per_frame_in_page_order(server,
         page.wait_for_selector(IDLE)
         drawn = wait_until(lambda: (lambda d: d if len(d) >= 2 else None)(page.evaluate("() => window.__drawn")),
                            what="two charts drawn")
+        ready = page.evaluate("() => window.__plotlyAt")
+        if ready is not None and drawn[0][1] - ready > 2:  # a busy server: plotly.js came before either chart
+            pytest.skip(f"the charts did not wait for plotly.js (ready at frame {ready}, drawn {drawn})")
         assert [key for key, _ in drawn[:2]] == ["st-key-loss_chart", "st-key-preview_chart"], drawn
         assert drawn[1][1] > drawn[0][1], f"drawn in the same frame: {drawn}"
         no_exception(page)

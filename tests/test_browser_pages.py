@@ -57,7 +57,7 @@ def test_a_link_to_a_page_is_the_first_visit_of_a_fresh_server(browser):
         page.locator("h1", has_text="Adaptation").first.wait_for()
         settle(page)
         nav = page.locator("[data-testid=stSidebarNav] a").all_inner_texts()
-        assert [t.split()[-1] for t in nav] == ["Train", "Adaptation", "Landscape", "Compare", "Theory"], nav
+        assert [t.split()[-1] for t in nav] == ["Lecture", "Train", "Adaptation", "Landscape", "Compare", "Theory"], nav
         assert page.get_by_role("switch", name="Presentation mode").is_checked()
         no_failure(page)
         page.close()
