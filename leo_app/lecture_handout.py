@@ -25,7 +25,7 @@ from figures.lecture import gap_figure, measured_figure, objective_figure, quiz_
 from figures.meta_gradients import cosine_bar_figure, meta_gradient_figure
 from figures.training import adaptation_preview_figure, loss_curve_figure
 from leo_core.algorithms import get_algorithm
-from leo_core.checkpoint import Checkpoint, load_checkpoint
+from leo_core.checkpoint import Checkpoint
 from leo_core.i18n import _, use_language
 from leo_core.losses import LOSSES
 from leo_core.train import make_family
@@ -39,7 +39,7 @@ from leo_core.views.preview import preview_curves, preview_tasks
 from .adaptation_view import fit_figure
 from .lecture import CHAPTERS, Chapter
 from .measured import LECTURE_COMMAND, TABLE_COMMAND, adapted, objective_errors
-from .presets import preset_checkpoint
+from .presets import load_preset
 
 __all__ = ["lecture_html", "chapter_figures"]
 
@@ -54,27 +54,20 @@ nav a { margin-right: 1rem; } .figure { margin-bottom: 1rem; }
 """
 
 
-def _ckpt(key: str) -> Checkpoint:
-    path = preset_checkpoint(key)
-    if path is None:
-        raise ValueError(_("The preset {key} has no checkpoint in this installation.").format(key=key))
-    return load_checkpoint(path)
-
-
 def _theta0(ckpt: Checkpoint) -> dict[str, torch.Tensor]:
     algorithm = get_algorithm(ckpt.config.algorithm, ckpt.config)
     return {n: v.detach() for n, v in algorithm.initialization(ckpt.meta_params).items()}
 
 
 def _quiz() -> Figures:
-    ckpt = _ckpt("maml-omniglot")
+    ckpt = load_preset("maml-omniglot")
     task = qz.quiz_task(1)
     return [(_("Round 1: the five characters, the query and the model's answer"),
              quiz_figure(task, qz.answer(ckpt, task)))]
 
 
 def _document() -> Figures:
-    ckpt = _ckpt("document-linear")
+    ckpt = load_preset("document-linear")
     cfg, model = ckpt.config, ckpt.model
     family = make_family(cfg)
     algorithm = get_algorithm(cfg.algorithm, cfg)
@@ -87,7 +80,7 @@ def _document() -> Figures:
 
 
 def _sinusoid() -> Figures:
-    ckpt = _ckpt("maml-sinusoid")
+    ckpt = load_preset("maml-sinusoid")
     cfg, family = ckpt.config, make_family(ckpt.config)
     run = SimpleNamespace(meta_params=ckpt.meta_params, model=ckpt.model, config=cfg,
                           algorithm=get_algorithm(cfg.algorithm, cfg), family=family)
@@ -99,7 +92,7 @@ def _sinusoid() -> Figures:
 
 def _objective() -> Figures:
     labels = {"query-matters": _("J on support points"), "query-objective": _("J on query points")}
-    ckpts = {key: _ckpt(key) for key in labels}
+    ckpts = {key: load_preset(key) for key in labels}
     cfg = ckpts["query-matters"].config
     family, model = make_family(cfg), ckpts["query-matters"].model
     task, _params = ad.sample_task(family, cfg.shots, 50, 1)
@@ -113,7 +106,7 @@ def _objective() -> Figures:
 
 
 def _order() -> Figures:
-    ckpt = _ckpt("maml-sinusoid")
+    ckpt = load_preset("maml-sinusoid")
     cfg, family = ckpt.config, make_family(ckpt.config)
     theta0 = _theta0(ckpt)
     batch = family.sample(cfg.meta_batch, cfg.shots, cfg.query, torch.Generator().manual_seed(0), "cpu")
@@ -136,7 +129,7 @@ def _baseline() -> Figures:
 
 
 def _omniglot() -> Figures:
-    ckpt = _ckpt("maml-omniglot")
+    ckpt = load_preset("maml-omniglot")
     cfg, family = ckpt.config, make_family(ckpt.config)
     start = ad.Start("meta", _("meta-learned θ₀ ({algorithm})").format(algorithm=cfg.algorithm),
                      get_algorithm(cfg.algorithm, cfg), ckpt.meta_params)

@@ -17,7 +17,6 @@ from figures.landscape import linear_landscape_figure
 from figures.lecture import gap_figure, measured_figure
 from figures.meta_gradients import cosine_bar_figure
 from leo_core.algorithms import get_algorithm
-from leo_core.checkpoint import load_checkpoint
 from leo_core.i18n import _, language
 from leo_core.page_settings import PAGE_SETTINGS
 from leo_core.settings import ALPHAS
@@ -33,7 +32,7 @@ from . import train_view
 from .job import Status
 from .lecture import CHAPTERS, Chapter, chapter
 from .measured import LECTURE_COMMAND, TABLE_COMMAND, adapted, objective_errors
-from .presets import PRESET_DIR, preset_checkpoint
+from .presets import PRESET_DIR, load_preset
 from .widgets import setting_widget
 
 __all__ = ["CH_KEY", "current", "shown", "navigation", "arrive", "text", "picture", "train_controls",
@@ -207,10 +206,7 @@ def train_controls(first, second) -> None:
 
 @st.cache_resource(show_spinner=False)
 def _checkpoint(key: str):
-    path = preset_checkpoint(key)
-    if path is None:
-        raise ValueError(_("The preset {key} has no checkpoint in this installation.").format(key=key))
-    return load_checkpoint(path)
+    return load_preset(key)
 
 
 def _starts(keys: dict[str, str]) -> tuple[object, list[ad.Start]]:

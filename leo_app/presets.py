@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leo_core.checkpoint import Checkpoint, load_checkpoint
 from leo_core.config import TrainConfig
-from leo_core.i18n import N_
+from leo_core.i18n import N_, _
 
-__all__ = ["Preset", "PRESETS", "PRESET_DIR", "preset_config", "preset_checkpoint"]
+__all__ = ["Preset", "PRESETS", "PRESET_DIR", "preset_config", "preset_checkpoint", "load_preset"]
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 # Iterations in Omniglot's checkpoints (command-line runs, packaged: see bench/make_presets.py).
@@ -104,3 +105,11 @@ def preset_checkpoint(key: str) -> Path | None:
     """The shipped checkpoint of a preset, if there is one."""
     path = PRESET_DIR / f"{key}.pt"
     return path if path.is_file() else None
+
+
+def load_preset(key: str) -> Checkpoint:
+    """Preset ``key``'s shipped checkpoint, loaded; ValueError (in the reader's language) where none is shipped."""
+    path = preset_checkpoint(key)
+    if path is None:
+        raise ValueError(_("The preset {key} has no checkpoint in this installation.").format(key=key))
+    return load_checkpoint(path)

@@ -117,3 +117,18 @@ def test_an_embedded_chapter_shows_no_controls(server, browser):
         shot(page, "lecture-embedded")
     finally:
         ctx.close()
+
+
+def test_the_browser_language_is_the_default(server, browser):
+    """A browser set to Chinese opens the app in Chinese without ?lang (and the link then names it)."""
+    url, _ = server
+    ctx = browser.new_context(viewport=SIZES["1440x900"][0], locale="zh-CN")
+    page = ctx.new_page()
+    page.set_default_timeout(180_000)
+    try:
+        page.goto(f"{url}/lecture?ch=4")
+        page.wait_for_selector(IDLE)
+        wait_until(lambda: "讲义" in page.locator("[data-testid=stSidebarNav]").inner_text(), what="Chinese navigation")
+        wait_until(lambda: "lang=zh" in _address(page), what="the language in the link")
+    finally:
+        ctx.close()
