@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 __all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "LOCALE_DIR", "_", "N_", "ngettext", "language", "use_language",
-           "set_language_source", "translations", "catalog_files", "best_language"]
+           "set_language_source", "translations", "catalog_files", "best_language", "extract_with_docstring"]
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
@@ -122,3 +122,18 @@ def best_language(accepted: str | None) -> str:
         if code in LANGUAGES:
             return code
     return DEFAULT_LANGUAGE
+
+
+def extract_with_docstring(fileobj, keywords, comment_tags, options):
+    """Babel extractor (``babel.cfg``) for a module whose docstring the app shows whole — an algorithm's notes on
+    the Theory page (``leo_core.algorithms.algorithm_notes``): the marked strings, as Babel's Python extractor finds
+    them, and the docstring cleaned as ``inspect.cleandoc`` does."""
+    import ast
+
+    from babel.messages.extract import extract_python
+
+    data = fileobj.read()
+    yield from extract_python(io.BytesIO(data), keywords, comment_tags, options)
+    doc = ast.get_docstring(ast.parse(data.decode(options.get("encoding", "utf-8"))), clean=True)
+    if doc:
+        yield 1, "_", doc, ["The module's docstring: shown whole on the Theory page."]
