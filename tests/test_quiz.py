@@ -4,7 +4,6 @@ answer checked against an independent computation and for accuracy, and drawings
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 
 import numpy as np
@@ -123,22 +122,18 @@ def test_drawn_symbols_are_answered_as_the_stored_ones(checkpoint):
         qz.adapt_to_drawings(checkpoint, list(task.support), torch.zeros(14, 14, dtype=torch.uint8))
 
 
-def test_one_step_makes_the_model_right_far_above_chance_and_fast(checkpoint):
+def test_one_step_makes_the_model_right_far_above_chance(checkpoint):
+    """Accuracy only: how long an answer takes is measured by bench/quiz.py (never timed in the suite)."""
     before = after = 0
-    seconds = []
     for r in ROUNDS:
         task = qz.quiz_task(r)
         result = qz.answer(checkpoint, task)
         before += result.prediction_before == task.answer
         after += result.prediction == task.answer
-        seconds.append(result.seconds)
     n = len(ROUNDS)
-    print(f"\nquiz, {n} rounds: right {before}/{n} from θ₀ alone, {after}/{n} after {checkpoint.config.k} step; "
-          f"median {1000 * statistics.median(seconds):.0f} ms per answer")
-    # The checkpoint's 5-way 1-shot accuracy is 96.5% (README); chance is 20%.
+    # The checkpoint's 5-way 1-shot accuracy is well above 90% (README's Omniglot table); chance is 20%.
     assert after >= 0.8 * n, f"right {after}/{n} after adaptation"
     assert after >= before + 0.4 * n
-    assert statistics.median(seconds) < 0.5, f"{statistics.median(seconds):.2f} s per answer"
 
 
 # -- drawings ------------------------------------------------------------------------------------------------------
