@@ -86,7 +86,7 @@ def context() -> tuple[TrainConfig, list[ad.Start], str | None]:
         label = {"pretrained": _("pretrained θ₀ (this run)"), "random": _("random θ₀ (this run)")}.get(
             cfg.algorithm) or _("meta-learned θ₀ ({algorithm})").format(algorithm=cfg.algorithm)
         return cfg, [ad.Start("meta", label, snap.algorithm, snap.meta_params)], None
-    family = setting_widget(st, S["adapt_family"], format_func=lambda k: _(TASK_FAMILIES[k].title),
+    family = setting_widget(st, S["adapt_family"], format_func=lambda k: TASK_FAMILIES[k].title,
                             default=st.session_state.get("family", S["adapt_family"].default))
     note = _("No trained run in this session yet: train one on the **Train** page to see a meta-learned θ₀. "
              "Until then this page adapts from a random initialization, and from the pretrained baseline if you "

@@ -29,7 +29,7 @@ from typing import Any, Callable
 from leo_core.config import TrainConfig
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority, set_native_name
 from leo_core.history import MetricHistory
-from leo_core.i18n import _, language, use_language
+from leo_core.i18n import _, language, shown, use_language
 from leo_core.models import Model, Params
 from leo_core.runs import new_run_id
 from leo_core.sweep import CellResult, SweepConfig, SweepResult, run_cell, summarize
@@ -287,7 +287,7 @@ def train_work(cfg: TrainConfig, report_every: int = 10, root: Path | None = Non
                     last_save = time.monotonic()
                 ctx.breathe()
         except TrainingDiverged as exc:
-            note, status = _("diverged: {error}").format(error=exc), Status.DIVERGED
+            note, status = _("diverged: {error}").format(error=shown(exc.message)), Status.DIVERGED
         ctx.report(trainer.iteration)
         failed = save_run(root, key, trainer, history, status)
         return TrainedResult(cfg, trainer.model, cpu_copy(trainer.meta_params), trainer.iteration, trainer.elapsed,

@@ -19,7 +19,7 @@ from figures.race import race_curve_figure, race_fit_figure
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from leo_core.config import EvalConfig, TrainConfig
 from leo_core.evaluate import EvalResult
-from leo_core.i18n import N_, _, ngettext
+from leo_core.i18n import N_, _, ngettext, shown
 from leo_core.losses import LOSSES
 from leo_core.page_settings import PAGE_SETTINGS, RECOMMENDED_CHOICE, race_override
 from leo_core.sweep import MAX_CELLS, SweepConfig, cell_config, estimate_seconds, measure_its_per_sec, parse_grid
@@ -247,16 +247,16 @@ def _race_live() -> None:
     if snap.error:
         st.error(snap.error)
     if snap.save_error:
-        st.warning(snap.save_error, icon=":material/save:")
+        st.warning(shown(snap.save_error), icon=":material/save:")
     for e in snap.entries:
         if e.status == "diverged":
             st.warning(_("{entry} diverged at iteration {iteration}: {error}").format(
-                entry=e.key, iteration=f"{e.iteration:,}", error=e.error))
+                entry=e.key, iteration=f"{e.iteration:,}", error=shown(e.error)))
     x_axis = S["race_x"]
     st.session_state.setdefault(x_axis.name, x_axis.default)
-    x = toggle.segmented_control(x_axis.label, x_axis.choices, key=x_axis.name, required=True, persist_state="session",
-                                 format_func=lambda v: _("iterations") if v == "iterations" else _("seconds"),
-                                 help=x_axis.help)
+    x = toggle.segmented_control(shown(x_axis.label), x_axis.choices, key=x_axis.name, required=True,
+                                 persist_state="session", help=shown(x_axis.help),
+                                 format_func=lambda v: _("iterations") if v == "iterations" else _("seconds"))
     curves = [race_curve(e.key, e.columns, accuracy=classify, status=e.status) for e in snap.entries]
     loss_name = _(LOSSES[snap.entries[0].family.loss].display) if snap.entries else "MSE"
     app_state.chart(race_curve_figure(curves, x=x or x_axis.default, accuracy=classify, loss_name=loss_name,
@@ -349,7 +349,7 @@ def collect_section() -> None:
         if has_run:
             st.caption(_("Current run: {family} / {algorithm}, {iterations} meta-iterations, status: {status}.").format(
                 family=snap.config.family, algorithm=snap.config.algorithm, iterations=f"{snap.iteration:,}",
-                status=snap.status))
+                status=_(snap.status)))
         else:
             st.caption(_("No run in this session yet: train one on the Train page, upload checkpoints, "
                          "or train a baseline here."))

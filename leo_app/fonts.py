@@ -28,11 +28,13 @@ def _bytes() -> bytes:
     return FONT.read_bytes()
 
 
+@functools.cache
 def url() -> str:
-    """The font's address relative to the app's base URL."""
+    """The font's address relative to the app's base URL (its content's hash in the name)."""
     return f"leo/fonts/leo-cjk-{hashlib.sha256(_bytes()).hexdigest()[:12]}.woff"
 
 
+@functools.cache
 def css() -> str:
     """The ``@font-face`` rules for the app's pages (the font fetched from the app)."""
     return _FACES.format(src=f'url("{url()}") format("woff")', range=_RANGE, family=FAMILY)

@@ -25,7 +25,7 @@ from leo_core.history import MetricHistory
 from leo_core.i18n import N_
 from leo_core.models import Params
 from leo_core.runs import run_path, write_run
-from leo_core.settings import Message
+from leo_core.i18n import Message
 from .jobs import JobSlots, default_slots
 
 __all__ = ["Status", "STATUS_TEXT", "Progress", "Job", "cpu_copy", "all_finite", "save_run", "CLOSE_JOIN_S", "CROWDED_SLEEP_S",

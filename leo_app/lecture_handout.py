@@ -1,4 +1,4 @@
-"""The whole lecture as one offline HTML file: every chapter's title, text, prompts and pictures (with their
+"""The lecture's computations without Streamlit, and the whole lecture as one offline HTML file: every chapter's title, text, prompts and pictures (with their
 animation frames), in the reader's language, plotly.js and the Chinese font inside.
 
 No Streamlit call here: each chapter's pictures are computed from the chapter's shipped checkpoint with its opening
@@ -26,8 +26,10 @@ from figures.meta_gradients import cosine_bar_figure, meta_gradient_figure
 from figures.training import adaptation_preview_figure, loss_curve_figure
 from leo_core.algorithms import get_algorithm
 from leo_core.checkpoint import Checkpoint
-from leo_core.i18n import _, use_language
+from leo_core.config import TrainConfig
+from leo_core.i18n import N_, _, use_language
 from leo_core.losses import LOSSES
+from leo_core.tasks import TaskBatch, TaskFamily
 from leo_core.train import make_family
 from leo_core.views import adaptation as ad
 from leo_core.views import adaptation_classification as ac
@@ -41,7 +43,8 @@ from .lecture import CHAPTERS, Chapter
 from .measured import LECTURE_COMMAND, TABLE_COMMAND, adapted, objective_errors
 from .presets import load_preset
 
-__all__ = ["lecture_html", "chapter_figures"]
+__all__ = ["lecture_html", "chapter_figures", "OBJECTIVES", "ORDER_KEYS", "ORDER_ALPHA", "ORDER_K", "initialization",
+           "objective_starts", "order_problem", "order_directions"]
 
 Figures = list[tuple[str, go.Figure]]
 
@@ -54,9 +57,41 @@ nav a { margin-right: 1rem; } .figure { margin-bottom: 1rem; }
 """
 
 
-def _theta0(ckpt: Checkpoint) -> dict[str, torch.Tensor]:
+# Chapter 4's two initializations (preset → legend label) and chapter 5's updates, opening α and k.
+OBJECTIVES = {"query-matters": N_("J on support points"), "query-objective": N_("J on query points")}
+ORDER_KEYS = ("leo", "leo-fo", "reptile", "imaml")
+ORDER_ALPHA, ORDER_K = 0.01, 5
+
+
+def initialization(ckpt: Checkpoint) -> dict[str, torch.Tensor]:
+    """The checkpoint's θ₀ (detached)."""
     algorithm = get_algorithm(ckpt.config.algorithm, ckpt.config)
     return {n: v.detach() for n, v in algorithm.initialization(ckpt.meta_params).items()}
+
+
+def objective_starts() -> tuple[TrainConfig, list[ad.Start]]:
+    """Chapter 4: both presets' initializations as adaptation starts (labels in the reader's language), and the
+    settings they share."""
+    starts = []
+    for key, label in OBJECTIVES.items():
+        ckpt = load_preset(key)
+        starts.append(ad.Start(key, _(label), get_algorithm(ckpt.config.algorithm, ckpt.config), ckpt.meta_params))
+    return load_preset(next(iter(OBJECTIVES))).config, starts
+
+
+def order_problem() -> tuple[Checkpoint, TaskFamily, TaskBatch]:
+    """Chapter 5: the sinusoid preset, its family and the fixed meta-batch every update is computed on."""
+    ckpt = load_preset("maml-sinusoid")
+    cfg = ckpt.config
+    family = make_family(cfg)
+    return ckpt, family, family.sample(cfg.meta_batch, cfg.shots, cfg.query, torch.Generator().manual_seed(0), "cpu")
+
+
+def order_directions(alpha: float, k: int) -> tuple:
+    """Chapter 5: each update's direction at the sinusoid θ₀ with ``alpha`` and ``k`` (cosines with leo's)."""
+    ckpt, family, batch = order_problem()
+    return mg.directions(ckpt.model, family, initialization(ckpt), batch, mg.direction_config(ckpt.config, alpha, k),
+                         ORDER_KEYS, strict=False)
 
 
 def _quiz() -> Figures:
@@ -73,7 +108,7 @@ def _document() -> Figures:
     algorithm = get_algorithm(cfg.algorithm, cfg)
     batch = family.sample(5, cfg.shots, 50, torch.Generator().manual_seed(0))
     data = lv.linear_landscape(model, family, algorithm, ckpt.meta_params, batch, cfg.alpha, cfg.k, 61, 0)
-    arrows = mg.linear_meta_gradients(model, family, _theta0(ckpt), ckpt.theta_path, batch,
+    arrows = mg.linear_meta_gradients(model, family, initialization(ckpt), ckpt.theta_path, batch,
                                       mg.direction_config(cfg, cfg.alpha, cfg.k), cfg.alpha, cfg.k, 61, 30)
     return [(_("The exact loss plane"), linear_landscape_figure(data)),
             (_("θ₀'s path and each algorithm's step"), meta_gradient_figure(arrows))]
@@ -91,29 +126,20 @@ def _sinusoid() -> Figures:
 
 
 def _objective() -> Figures:
-    labels = {"query-matters": _("J on support points"), "query-objective": _("J on query points")}
-    ckpts = {key: load_preset(key) for key in labels}
-    cfg = ckpts["query-matters"].config
-    family, model = make_family(cfg), ckpts["query-matters"].model
+    cfg, starts = objective_starts()
+    family, model = make_family(cfg), load_preset(next(iter(OBJECTIVES))).model
     task, _params = ad.sample_task(family, cfg.shots, 50, 1)
-    fits = [ad.plotted_fit(ad.fit_path(model, family, ad.Start(key, label, get_algorithm(ckpts[key].config.algorithm,
-                                                                                            ckpts[key].config),
-                                                                  ckpts[key].meta_params), task, cfg.alpha, cfg.k))
-            for key, label in labels.items()]
+    fits = [ad.plotted_fit(ad.fit_path(model, family, start, task, cfg.alpha, cfg.k)) for start in starts]
     return [(_("One new task adapted from each initialization"), fit_figure(task, fits)),
             (_("Mean query error over new tasks (measured: {command})").format(command=LECTURE_COMMAND),
-             objective_figure(objective_errors(), labels))]
+             objective_figure(objective_errors(), {key: _(label) for key, label in OBJECTIVES.items()}))]
 
 
 def _order() -> Figures:
-    ckpt = load_preset("maml-sinusoid")
-    cfg, family = ckpt.config, make_family(ckpt.config)
-    theta0 = _theta0(ckpt)
-    batch = family.sample(cfg.meta_batch, cfg.shots, cfg.query, torch.Generator().manual_seed(0), "cpu")
-    dirs = mg.directions(ckpt.model, family, theta0, batch, mg.direction_config(cfg, 0.01, 5),
-                         ("leo", "leo-fo", "reptile", "imaml"), strict=False)
-    return [(_("Each update's cosine with the true meta-gradient (k = 5, α = 0.01)"),
-             cosine_bar_figure(dirs, n_params=sum(v.numel() for v in theta0.values())))]
+    theta0 = initialization(load_preset("maml-sinusoid"))
+    return [(_("Each update's cosine with the true meta-gradient (k = {k}, α = {alpha})").format(k=ORDER_K,
+                                                                                              alpha=ORDER_ALPHA),
+             cosine_bar_figure(order_directions(ORDER_ALPHA, ORDER_K), n_params=sum(v.numel() for v in theta0.values())))]
 
 
 def _beyond() -> Figures:

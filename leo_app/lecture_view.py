@@ -27,12 +27,13 @@ from leo_core.views import meta_gradients as mg
 from . import adaptation_view as av
 from . import compare_view
 from . import landscape_view as lview
+from . import lecture_handout as lh
 from . import state as app_state
 from . import train_view
 from .job import Status
 from .lecture import CHAPTERS, Chapter, chapter
 from .measured import LECTURE_COMMAND, TABLE_COMMAND, adapted, objective_errors
-from .presets import PRESET_DIR, load_preset
+from .presets import load_preset
 from .widgets import setting_widget
 
 __all__ = ["CH_KEY", "current", "shown", "navigation", "arrive", "text", "picture", "train_controls",
@@ -44,7 +45,6 @@ ARRIVED_KEY = "_leo_lecture_arrived"  # the chapter whose opening settings were 
 RUNS_KEY = "_leo_lecture_runs"  # preset → the run it became in this session (a return reopens it, trained on)
 LAND = PAGE_SETTINGS["landscape"]
 ADAPT = PAGE_SETTINGS["adaptation"]
-ORDER_KEYS = ("leo", "leo-fo", "reptile", "imaml")
 NOTE_KEY = "_leo_lecture_note"  # a message from a button's callback, shown once
 
 
@@ -204,32 +204,15 @@ def train_controls(first, second) -> None:
                       disabled=snap.status != Status.RUNNING, width="stretch")
 
 
-@st.cache_resource(show_spinner=False)
-def _checkpoint(key: str):
-    return load_preset(key)
-
-
-def _starts(keys: dict[str, str]) -> tuple[object, list[ad.Start]]:
-    """The checkpoints of presets ``keys`` (preset → legend label) as adaptation starts, and the first's config."""
-    starts, cfg = [], None
-    for key, label in keys.items():
-        ckpt = _checkpoint(key)
-        cfg = cfg or ckpt.config
-        starts.append(ad.Start(key, label, get_algorithm(ckpt.config.algorithm, ckpt.config), ckpt.meta_params))
-    return cfg, starts
-
-
 def _objective() -> None:
-    labels = {"query-matters": _("J on support points"),
-              "query-objective": _("J on query points")}
-    cfg, starts = _starts(labels)
-    family, model = make_family(cfg), _checkpoint("query-matters").model
+    cfg, starts = lh.objective_starts()
+    family, model = make_family(cfg), load_preset(starts[0].key).model
     seed = int(st.sidebar.number_input(_("Task seed"), 0, 10_000, 1, key="lecture_task_seed"))
     task, _params = ad.sample_task(family, cfg.shots, 50, seed)
     fits = av.adapt_regression(cfg, model, family, starts, task, shots=cfg.shots, seed=seed, alpha=cfg.alpha,
                                steps=cfg.k)
     app_state.chart(av.fit_figure(task, fits), "lecture-objective", key="lecture_objective")
-    st.markdown(_objective_table(labels, cfg.k))
+    st.markdown(_objective_table({s.key: s.label for s in starts}, cfg.k))
 
 
 def _objective_table(labels: dict[str, str], k: int) -> str:
@@ -247,26 +230,23 @@ def _objective_table(labels: dict[str, str], k: int) -> str:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _order_data(_theta0: dict, fingerprint: str, alpha: float, k: int) -> tuple[tuple, dict[str, float]]:
+def _order_data(alpha: float, k: int) -> tuple[tuple, dict[str, float]]:
     """Each update's direction at θ₀ (cosines with leo's) and its seconds per meta-iteration, measured now."""
-    ckpt = _checkpoint("maml-sinusoid")
-    cfg = ckpt.config
-    family, model = make_family(cfg), ckpt.model
-    batch = family.sample(cfg.meta_batch, cfg.shots, cfg.query, torch.Generator().manual_seed(0), "cpu")
-    pcfg = mg.direction_config(cfg, alpha, k)
-    dirs = mg.directions(model, family, _theta0, batch, pcfg, ORDER_KEYS, strict=False)
+    ckpt, family, batch = lh.order_problem()
+    theta0 = lh.initialization(ckpt)
+    pcfg = mg.direction_config(ckpt.config, alpha, k)
     seconds = {}
-    for key in ORDER_KEYS:
+    for key in lh.ORDER_KEYS:
         algorithm = get_algorithm(key, pcfg)
-        meta = {n: v.detach().clone().requires_grad_(True) for n, v in algorithm.init_meta_params(_theta0, pcfg).items()}
+        meta = {n: v.detach().clone().requires_grad_(True) for n, v in algorithm.init_meta_params(theta0, pcfg).items()}
         times = []
         for _repeat in range(5):
             t0 = time.perf_counter()
             with torch.enable_grad():
-                algorithm.meta_step(model, family, meta, batch, pcfg)
+                algorithm.meta_step(ckpt.model, family, meta, batch, pcfg)
             times.append(time.perf_counter() - t0)
         seconds[key] = sorted(times)[len(times) // 2]
-    return dirs, seconds
+    return lh.order_directions(alpha, k), seconds
 
 
 def _order_table(seconds: dict[str, float], cosines: dict[str, float | None]) -> str:
@@ -278,14 +258,12 @@ def _order_table(seconds: dict[str, float], cosines: dict[str, float | None]) ->
 
 
 def _order() -> None:
-    ckpt = _checkpoint("maml-sinusoid")
-    theta0 = {n: v.detach() for n, v in get_algorithm(ckpt.config.algorithm, ckpt.config)
-              .initialization(ckpt.meta_params).items()}
     sb = st.sidebar
-    k = int(sb.slider(_("Inner steps k"), 1, 20, 5, key="lecture_order_k"))
-    alpha = float(sb.select_slider(_("Inner step size α"), list(ALPHAS), value=0.01, key="lecture_order_alpha"))
-    dirs, seconds = _order_data(theta0, ad.fingerprint(theta0), alpha, k)
-    n_params = sum(v.numel() for v in theta0.values())
+    k = int(sb.slider(_("Inner steps k"), 1, 20, lh.ORDER_K, key="lecture_order_k"))
+    alpha = float(sb.select_slider(_("Inner step size α"), list(ALPHAS), value=lh.ORDER_ALPHA,
+                                   key="lecture_order_alpha"))
+    dirs, seconds = _order_data(alpha, k)
+    n_params = sum(len(d.vector) for d in dirs[:1])
     app_state.chart(cosine_bar_figure(dirs, n_params=n_params, height=380), "lecture-order", key="lecture_order")
     left, right = st.columns([1, 1], gap="large")
     left.markdown(_order_table(seconds, {d.key: d.cosine for d in dirs}))
@@ -345,20 +323,17 @@ PICTURES: dict[str, Callable[[], None]] = {
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
-def _lecture_file(lang: str, presets: tuple[tuple[str, float], ...]) -> str:
-    """The lecture's HTML in ``lang`` (cached per language and the presets' files' times)."""
-    from .lecture_handout import lecture_html
-
-    return lecture_html(lang)
+def _lecture_file(lang: str) -> str:
+    """The lecture's HTML in ``lang``, made once per language and server (its checkpoints are the shipped ones)."""
+    return lh.lecture_html(lang)
 
 
 def handout_button(where) -> None:
     """The whole lecture as one offline HTML file, in the page's language."""
     lang = language()
-    presets = tuple(sorted((p.name, p.stat().st_mtime) for p in PRESET_DIR.glob("*.pt")))
 
     def build() -> str:
-        return _lecture_file(lang, presets)
+        return _lecture_file(lang)
 
     where.download_button(_("Download the lecture (HTML)"), data=build, file_name=f"leo-lecture-{lang}.html",
                           mime="text/html", icon=":material/download:", on_click="ignore",

@@ -8,6 +8,7 @@ Continue to train further, or Start to train from scratch with the same settings
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,8 +108,10 @@ def preset_checkpoint(key: str) -> Path | None:
     return path if path.is_file() else None
 
 
+@functools.lru_cache(maxsize=len(PRESETS))
 def load_preset(key: str) -> Checkpoint:
-    """Preset ``key``'s shipped checkpoint, loaded; ValueError (in the reader's language) where none is shipped."""
+    """Preset ``key``'s shipped checkpoint, loaded once per process and shared (read it, never change it);
+    ValueError (in the reader's language) where none is shipped."""
     path = preset_checkpoint(key)
     if path is None:
         raise ValueError(_("The preset {key} has no checkpoint in this installation.").format(key=key))

@@ -6,7 +6,7 @@
 - ``draw_your_own()``: six canvases (``streamlit-drawable-canvas``): five symbols of the room's own, one example
   each, and a sixth like one of them; the model adapts on the five and names the sixth.
 
-The checkpoint is the shipped 5-way 1-shot MAML preset, loaded once per server (``st.cache_resource``); an
+The checkpoint is the shipped 5-way 1-shot MAML preset, loaded once per server (``presets.load_preset``); an
 answer takes a few tens of milliseconds on the CPU, so it is computed in the script run.
 """
 
@@ -23,7 +23,7 @@ from leo_core.i18n import _, ngettext
 from leo_core.views import quiz as qz
 
 from . import state as app_state
-from .presets import preset_checkpoint
+from .presets import load_preset
 
 __all__ = ["quiz", "draw_your_own", "PRESET", "ROUND_KEY", "PICK_KEY", "SCORE_KEY", "DRAW_KEY", "DRAW_ANSWER_KEY",
            "CANVAS_PX", "STROKE_PX"]
@@ -39,19 +39,9 @@ CANVAS_PX = 140
 STROKE_PX = 8  # thick enough on a projector; scaled into the 28×28 frame it is about as wide as a stored stroke
 
 
-@st.cache_resource(show_spinner=False)
-def _checkpoint() -> Any:
-    from leo_core.checkpoint import load_checkpoint
-
-    path = preset_checkpoint(PRESET)
-    if path is None:
-        raise ValueError(_("The quiz's checkpoint presets/{name}.pt is missing.").format(name=PRESET))
-    return load_checkpoint(path)
-
-
 @st.cache_data(show_spinner=False, max_entries=256)
 def _round_answer(round_: int) -> qz.Answer:
-    return qz.answer(_checkpoint(), qz.quiz_task(round_))
+    return qz.answer(load_preset(PRESET), qz.quiz_task(round_))
 
 
 def _tile(image: Any, scale: int | None = None) -> np.ndarray:
@@ -231,26 +221,25 @@ def draw_your_own(container: Any = st) -> None:
     pressed = row.button(_("Adapt and predict"), key="quiz_adapt", type="primary", disabled=bool(missing),
                          icon=":material/psychology:")
     row.button(_("Clear"), key="quiz_clear", on_click=_clear, icon=":material/delete:")
-    left = row
     if missing:
         names = ", ".join(str(i + 1) if i < 5 else _("the query") for i in missing)
-        left.caption(ngettext("Still to draw: {boxes} ({n} box).", "Still to draw: {boxes} ({n} boxes).",
+        row.caption(ngettext("Still to draw: {boxes} ({n} box).", "Still to draw: {boxes} ({n} boxes).",
                               len(missing)).format(boxes=names, n=len(missing)))
         return
     fingerprint = _fingerprint(images)
     if pressed:
         try:
-            result = qz.adapt_to_drawings(_checkpoint(), images[:5], images[5])
+            result = qz.adapt_to_drawings(load_preset(PRESET), images[:5], images[5])
         except ValueError as exc:
             container.error(str(exc))
             return
         st.session_state[DRAW_ANSWER_KEY] = (fingerprint, result)
     kept = st.session_state.get(DRAW_ANSWER_KEY)
     if kept is None:
-        left.caption(_("All six drawn: press “Adapt and predict”."))
+        row.caption(_("All six drawn: press “Adapt and predict”."))
         return
     if kept[0] != fingerprint:
-        left.caption(_("The drawings changed since the last prediction: press “Adapt and predict” again."))
+        row.caption(_("The drawings changed since the last prediction: press “Adapt and predict” again."))
     result = kept[1]
     text, chart = container.columns([2, 3])
     text.markdown(_("The model says the query is symbol **{symbol}**.").format(symbol=result.prediction + 1)

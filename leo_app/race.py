@@ -220,7 +220,7 @@ class RaceRunner(Job):
                             record = e.trainer.step()
                     except TrainingDiverged as exc:
                         with self._lock:
-                            e.status, e.error = "diverged", str(exc)
+                            e.status, e.error = "diverged", exc.message
                         continue
                     with self._lock:
                         e.history.append(record)

@@ -46,9 +46,8 @@ from leo_core.config import TrainConfig
 from leo_core.device import DEFAULT_CPU_THREADS, configure_threads, lower_thread_priority
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from leo_core.history import MetricHistory
-from leo_core.i18n import N_, _
+from leo_core.i18n import N_, Message, _
 from leo_core.runs import BOOT_ID, new_run_id, read_status, run_path
-from leo_core.settings import Message
 from .job import CLOSE_JOIN_S, SAVE_EVERY_S, Job, Progress, Status, all_finite, cpu_copy
 from .jobs import JobSlots
 from leo_core.models import Model, Params
@@ -346,7 +345,7 @@ class TrainingRunner(Job):
                 if self._yield:
                     self.breathe()
         except TrainingDiverged as exc:
-            final, error = RunStatus.DIVERGED, str(exc)
+            final, error = RunStatus.DIVERGED, exc.message
         except Exception as exc:  # the UI shows one line; the thread must never die silently
             final, error = RunStatus.ERROR, Message(N_("training failed: {kind}: {error}"), kind=type(exc).__name__,
                                                     error=str(exc))

@@ -26,7 +26,7 @@ from .presets import PRESETS, preset_checkpoint
 from .url_state import GLOBAL_SCHEMA, SCHEMAS, parse, serialise
 from .widgets import recommended_values
 from leo_core.algorithms import ALGORITHMS
-from leo_core.i18n import LANGUAGES, _
+from leo_core.i18n import LANGUAGES, N_, _
 from .language import LANG_KEY
 from leo_core.tasks import TASK_FAMILIES
 
@@ -266,18 +266,24 @@ def run_inside_app() -> bool:
     return True
 
 
+def show_errors(body, failed: str = N_("Something went wrong on this page: {error}")) -> None:
+    """Run ``body`` with no traceback on screen: a ``ValueError`` as its message (the app's own, already in the
+    reader's words), anything else named in ``failed`` (marked, translated here), with the traceback in the log."""
+    try:
+        body()
+    except ValueError as exc:
+        st.error(str(exc))
+    except Exception as exc:  # noqa: BLE001 — never a traceback on screen
+        st.error(_(failed).format(error=f"{type(exc).__name__}: {exc}"))
+        print(traceback.format_exc())
+
+
 def guarded(body):
     """A fragment body that shows an error instead of a traceback (a fragment's reruns skip the page's
-    own ``try``): a ``ValueError`` as its message, anything else named, with the traceback in the log."""
+    ``show_errors``)."""
 
     def run() -> None:
-        try:
-            body()
-        except ValueError as exc:
-            st.error(str(exc))
-        except Exception as exc:
-            st.error(_("The live view failed: {kind}: {error}").format(kind=type(exc).__name__, error=exc))
-            print(traceback.format_exc())
+        show_errors(body, N_("The live view failed: {error}"))
 
     run.__name__ = run.__qualname__ = body.__name__  # a stable, distinct fragment identity
     return run

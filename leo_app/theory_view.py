@@ -207,4 +207,4 @@ def your_run() -> None:
     st.caption(_("Your current run (Train page): {family}, α = {alpha}, β = {beta}, k = {k}, "
                  "{iterations} meta-iterations, status: {status}.").format(
         family=cfg.family, alpha=f"{cfg.alpha:g}", beta=f"{cfg.beta:g}", k=cfg.k, iterations=f"{snap.iteration:,}",
-        status=snap.status))
+        status=_(snap.status)))

@@ -22,10 +22,10 @@ from figures.training import adaptation_preview_figure, loss_curve_figure
 from leo_core.algorithms import ALGORITHMS
 from leo_core.checkpoint import CheckpointError, load_checkpoint
 from leo_core.config import TrainConfig
-from leo_core.i18n import N_, _, ngettext
+from leo_core.i18n import N_, _, ngettext, shown
 from leo_core.losses import LOSSES
 from leo_core.page_settings import PAGE_SETTINGS, PREVIEW_STEPS
-from leo_core.settings import SETTINGS, TRAIN_SETTINGS, Setting, checked, shown
+from leo_core.settings import SETTINGS, TRAIN_SETTINGS, Setting, checked
 from leo_core.tasks import TASK_FAMILIES
 from leo_core.views.classification_preview import classification_preview, preview_kind
 from leo_core.views.preview import preview_curves, preview_tasks
@@ -76,7 +76,7 @@ _OUTER_LOSS_SETS = {"query": N_("query set"), "support": N_("support set")}
 _FORMATS = {
     "family": lambda k: short_title(TASK_FAMILIES[k].title),
     "algorithm": None,  # the registry's keys as they are, as the command line and the help below name them
-    "outer_loss": lambda v: _(_OUTER_LOSS_SETS[v]),
+    "outer_loss": _OUTER_LOSS_SETS.get,
 }
 
 
@@ -102,8 +102,8 @@ def _shown_settings(family: str, algorithm: str, advanced: bool) -> list[Setting
 
 def _recommended_note(where, family: str, algorithm: str) -> None:
     """Say whether the settings are the recommended ones for this family and algorithm; one click resets."""
-    shown = {s.name for adv in (False, True) for s in _shown_settings(family, algorithm, adv)}
-    changed = widgets.changed_from_recommended(family, algorithm, shown)
+    drawn = {s.name for adv in (False, True) for s in _shown_settings(family, algorithm, adv)}
+    changed = widgets.changed_from_recommended(family, algorithm, drawn)
     if not changed:
         where.caption(":material/verified: " + _("Recommended settings for {family} × {algorithm}.").format(
             family=family, algorithm=algorithm))
@@ -344,10 +344,10 @@ def _preview_view() -> None:
     app_state.chart(_preview_figure(snap, chosen), "adaptation-preview", key="preview_chart")
 
 
-def _preview_figure(snap: RunSnapshot, shown: str | None):
+def _preview_figure(snap: RunSnapshot, chosen: str | None):
     if snap.theta0 is None or snap.config is None:
         return empty_figure(_("The learned initialization θ₀ and its fit after k steps appear here."))
-    steps = snap.config.k if shown in (None, PREVIEW_STEPS[0]) else int(shown)
+    steps = snap.config.k if chosen in (None, PREVIEW_STEPS[0]) else int(chosen)
     if snap.family.is_classification:
         data = classification_preview(snap.model, snap.family, snap.algorithm, snap.meta_params, snap.config.shots,
                                       snap.config.alpha, steps)

@@ -14,8 +14,8 @@ from typing import Any, Callable
 import streamlit as st
 
 from leo_core.recommended import TUNED_FIELDS, recommended_settings
-from leo_core.i18n import _, language, use_language
-from leo_core.settings import SETTINGS, Setting, shown
+from leo_core.i18n import _, language, shown, use_language
+from leo_core.settings import SETTINGS, Setting
 from leo_core.config import TrainConfig
 from leo_core.tasks import TASK_FAMILIES, get_family
 

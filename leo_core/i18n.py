@@ -28,17 +28,18 @@ import gettext
 import io
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 __all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "LOCALE_DIR", "_", "N_", "ngettext", "language", "use_language",
-           "set_language_source", "translations", "catalog_files", "best_language", "extract_with_docstring"]
+           "set_language_source", "translations", "catalog_files", "best_language", "extract_with_docstring",
+           "Message", "shown"]
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
 LANGUAGES = {"en": "English", "zh": "简体中文"}  # code → its own name (the switch shows these)
 DEFAULT_LANGUAGE = "en"
 
-_current: ContextVar[str] = ContextVar("leo_language", default=DEFAULT_LANGUAGE)
+_current: ContextVar[str | None] = ContextVar("leo_language", default=None)  # set by use_language
 _source: Callable[[], str | None] | None = None
 
 
@@ -54,12 +55,16 @@ def set_language_source(source: Callable[[], str | None] | None) -> None:
 
 
 def language() -> str:
-    """The language text is shown in now."""
+    """The language text is shown in now: ``use_language``'s inside its block, else the source's (the session's),
+    else English."""
+    explicit = _current.get()
+    if explicit is not None:
+        return explicit
     if _source is not None:
         chosen = _source()
         if chosen in LANGUAGES:
             return chosen
-    return _current.get()
+    return DEFAULT_LANGUAGE
 
 
 @contextlib.contextmanager
@@ -113,6 +118,30 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     if lang == DEFAULT_LANGUAGE:
         return singular if n == 1 else plural
     return translations(lang).ngettext(singular, plural, n)
+
+
+class Message(str):
+    """English text filled in from a marked template (``Message(N_("{name}'s own α"), name=key)``): it reads,
+    compares and prints as the English text (the command line, logs, tests), and ``shown`` puts it in the
+    reader's language later, where it is displayed (a label declared once, a message made in a worker thread)."""
+
+    template: str
+    values: dict[str, Any]
+
+    def __new__(cls, template: str, **values: Any) -> "Message":
+        text = super().__new__(cls, template.format(**values) if values else template)
+        text.template, text.values = template, values
+        return text
+
+
+def shown(text: Any) -> Any:
+    """``text`` in the reader's language: a marked literal (``N_``) or a ``Message`` (its template translated,
+    then filled with its values, themselves shown); anything else, and the empty string, as it is."""
+    if isinstance(text, Message):
+        if not text.values:
+            return _(text.template) if text.template else text.template
+        return _(text.template).format(**{k: shown(v) for k, v in text.values.items()})
+    return _(text) if isinstance(text, str) and text else text
 
 
 def best_language(accepted: str | None) -> str:

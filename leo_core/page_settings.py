@@ -14,9 +14,9 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .algorithms import ALGORITHMS
-from .i18n import N_
+from .i18n import N_, Message
 from .config import EvalConfig, TrainConfig
-from .settings import ALPHAS, Message, Setting
+from .settings import ALPHAS, Setting
 from .tasks import TASK_FAMILIES
 from .views.comparison import BASELINES
 from .views.landscape import DIRECTIONS, SURFACES

@@ -19,10 +19,10 @@ from .algorithms import ALGORITHMS, get_algorithm
 from .config import (BETA_SCHEDULES, IMAML_ADAPT, META_SGD_INITS, MODEL_CHOICES, OUTER_LOSSES, OUTER_OPTIMIZERS,
                      TrainConfig)
 from .device import DEVICE_CHOICES
-from .i18n import N_, _
+from .i18n import N_
 from .tasks import TASK_FAMILIES, get_family
 
-__all__ = ["Setting", "TRAIN_SETTINGS", "SETTINGS", "ALPHAS", "BETAS", "checked", "Message", "shown"]
+__all__ = ["Setting", "TRAIN_SETTINGS", "SETTINGS", "ALPHAS", "BETAS", "checked"]
 
 # Log-scale slider stops for the step sizes (every recommended value lies on one; a test checks it).
 ALPHAS = (1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0)
@@ -31,30 +31,6 @@ _DEFAULTS = TrainConfig()
 
 
 _TRAIN_FIELD = object()  # a Setting's ``value`` when its default is TrainConfig's
-
-
-class Message(str):
-    """English text filled in from a marked template (``Message(N_("{name}'s own α"), name=key)``): it reads,
-    compares and prints as the English text (the command line, logs, tests), and ``shown`` puts it in the
-    reader's language later, where it is displayed (a label declared once, a message made in a worker thread)."""
-
-    template: str
-    values: dict[str, Any]
-
-    def __new__(cls, template: str, **values: Any) -> "Message":
-        text = super().__new__(cls, template.format(**values) if values else template)
-        text.template, text.values = template, values
-        return text
-
-
-def shown(text: Any) -> Any:
-    """``text`` in the reader's language: a marked literal (``N_``) or a ``Message`` (its template translated,
-    then filled with its values, themselves shown); anything else, and the empty string, as it is."""
-    if isinstance(text, Message):
-        if not text.values:
-            return _(text.template) if text.template else text.template
-        return _(text.template).format(**{k: shown(v) for k, v in text.values.items()})
-    return _(text) if isinstance(text, str) and text else text
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from .cuda_graph import CapturedMetaStep, check_cuda_graph
 from .device import resolve_device
 from .flat_params import FlatParams, fused_adam_step
 from .history import MetricRecord, ThetaPath
+from .i18n import N_, Message
 from .models import MLP, Model, Params, build_model
 from .tasks import TaskFamily, get_family
 
@@ -34,7 +35,12 @@ _RATE_WINDOW = 50  # iterations/s is averaged over this many recent iterations
 
 
 class TrainingDiverged(RuntimeError):
-    """A non-finite loss, gradient or θ₀; the trainer keeps the last finite θ₀."""
+    """A non-finite loss, gradient or θ₀; the trainer keeps the last finite θ₀. ``message`` is the English text
+    that ``str`` gives, as a ``Message`` the app shows in the reader's language."""
+
+    @property
+    def message(self) -> Message:
+        return self.args[0]
 
 
 def make_family(cfg: TrainConfig) -> TaskFamily:
@@ -181,12 +187,11 @@ class Trainer:
             kept = self.iteration - 1
         else:
             kept = self.iteration
-        what = "meta-loss" if not math.isfinite(meta_loss) else "meta-gradient" if not math.isfinite(grad_norm) else "θ₀"
-        raise TrainingDiverged(
-            f"training diverged at iteration {self.iteration + 1}: the {what} is not finite "
-            f"({self.algorithm.divergence_hint(self.cfg)}). "
-            f"θ₀ from iteration {kept} is kept."
-        )
+        what = (N_("meta-loss") if not math.isfinite(meta_loss) else
+                N_("meta-gradient") if not math.isfinite(grad_norm) else "θ₀")
+        raise TrainingDiverged(Message(
+            N_("training diverged at iteration {n}: the {what} is not finite ({hint}). θ₀ from iteration {kept} is "
+               "kept."), n=self.iteration + 1, what=what, hint=self.algorithm.divergence_hint(self.cfg), kept=kept))
 
     # -- results and state ---------------------------------------------------------------------
 

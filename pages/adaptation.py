@@ -8,8 +8,6 @@ Classification: a meta-test task's decision regions after every step (2-D points
 
 from __future__ import annotations
 
-import traceback
-
 import streamlit as st
 
 from figures.adaptation import step_loss_figure
@@ -71,7 +69,7 @@ def _regression_view(cfg: TrainConfig, family: TaskFamily, model: Model, starts:
     typed = st.session_state.get("adapt_source") == "points"  # then the typed points are the support set
     shots = int(setting_widget(left, S["adapt_shots"], default=min(cfg.shots, 50), disabled=typed))
     steps, alpha = _steps_and_alpha(cfg, mid, right)
-    source = setting_widget(st.sidebar, S["adapt_source"], format_func=lambda key: _(av.SOURCES[key]))
+    source = setting_widget(st.sidebar, S["adapt_source"], format_func=av.SOURCES.get)
     seed = int(setting_widget(st.sidebar, S["adapt_task_seed"]))
     task = _task(family, source, shots, seed)
     _pretrained_expander(cfg)
@@ -153,10 +151,4 @@ def main() -> None:
     view(cfg, family, model, starts)
 
 
-try:
-    main()
-except ValueError as exc:  # bad typed points, a family this view cannot draw, …
-    st.error(str(exc))
-except Exception as exc:  # never a traceback on screen
-    st.error(_("Something went wrong on this page: {error}").format(error=f"{type(exc).__name__}: {exc}"))
-    print(traceback.format_exc())
+app_state.show_errors(main)

@@ -7,8 +7,6 @@ background work in the session's jobs, never in this script).
 
 from __future__ import annotations
 
-import traceback
-
 import streamlit as st
 
 from leo_app import compare_view as view
@@ -23,14 +21,7 @@ def main() -> None:
                                   "trained runs adapted on the same seeded test tasks. Shaded bands are 95% intervals of "
                                   "the mean over tasks."))
     for section in (view.race_section, view.collect_section, view.compare_section, view.sweep_section):
-        try:
-            section()
-        except ValueError as exc:
-            st.error(str(exc))
+        app_state.show_errors(section)  # a failing section leaves the others standing
 
 
-try:
-    main()
-except Exception as exc:  # never a traceback on screen
-    st.error(_("Something went wrong on this page: {error}").format(error=f"{type(exc).__name__}: {exc}"))
-    print(traceback.format_exc())
+app_state.show_errors(main)

@@ -8,8 +8,6 @@ meta-gradient section and the handout are ``leo_app.landscape_view``'s.
 
 from __future__ import annotations
 
-import traceback
-
 import streamlit as st
 
 from figures.landscape import (linear_landscape_figure, projection_check_figure, slice_contour_figure,
@@ -45,8 +43,8 @@ def _linear_view(s: view.Scene) -> tuple[float, int]:
 
 def _network_view(s: view.Scene) -> tuple[float, int]:
     sb = st.sidebar  # the picture first: the slice's, the path's and J's settings beside the tasks'
-    directions = _widget(sb, "land_dirs", format_func=lambda key: _(lv.DIRECTIONS[key]))
-    surface = _widget(sb, "land_surface", format_func=lambda key: _(lv.SURFACES[key]))
+    directions = _widget(sb, "land_dirs", format_func=lv.DIRECTIONS.get)
+    surface = _widget(sb, "land_surface", format_func=lv.SURFACES.get)
     resolution = _widget(sb, "land_res_net")
     show_3d = _widget(sb, "land_3d")
     steps = _widget(sb, "land_steps")
@@ -97,7 +95,7 @@ def main() -> None:
     found = view.run_start()
     if found is None:
         family = _widget(st, "land_family", default=st.session_state.get("family", "sinusoid"),
-                         format_func=lambda key: _(TASK_FAMILIES[key].title))
+                         format_func=lambda key: TASK_FAMILIES[key].title)
         found = view.random_start(family)
         st.info(_(view.RANDOM_NOTE), icon=":material/info:")
     cfg, start = found
@@ -113,10 +111,4 @@ def main() -> None:
     view.handout_button(s)
 
 
-try:
-    main()
-except ValueError as exc:
-    st.error(str(exc))
-except Exception as exc:  # never a traceback on screen
-    st.error(_("Something went wrong on this page: {error}").format(error=f"{type(exc).__name__}: {exc}"))
-    print(traceback.format_exc())
+app_state.show_errors(main)

@@ -6,13 +6,10 @@
 
 from __future__ import annotations
 
-import traceback
-
 import streamlit as st
 
 from leo_app import lecture_view as view
 from leo_app import state as app_state
-from leo_core.i18n import _
 
 
 def main() -> None:
@@ -32,10 +29,4 @@ def main() -> None:
         view.picture(ch)
 
 
-try:
-    main()
-except ValueError as exc:
-    st.error(str(exc))
-except Exception as exc:  # never a traceback on screen
-    st.error(_("Something went wrong on this page: {error}").format(error=f"{type(exc).__name__}: {exc}"))
-    print(traceback.format_exc())
+app_state.show_errors(main)

@@ -165,7 +165,4 @@ def main() -> None:
     view.references()
 
 
-try:
-    main()
-except Exception as exc:  # never a traceback on screen
-    st.error(_("Something went wrong on this page: {error}").format(error=f"{type(exc).__name__}: {exc}"))
+app_state.show_errors(main)

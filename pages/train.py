@@ -7,8 +7,6 @@ training runs in the session's runner thread, never in this script.
 
 from __future__ import annotations
 
-import traceback
-
 import streamlit as st
 
 from leo_app import state as app_state
@@ -39,8 +37,4 @@ def main() -> None:
     runs_panel(runner, runner.root, app_state.chart)
 
 
-try:
-    main()
-except Exception as exc:  # never a traceback on screen
-    st.error(_("Something went wrong on this page: {kind}: {error}").format(kind=type(exc).__name__, error=exc))
-    print(traceback.format_exc())
+app_state.show_errors(main)

@@ -64,9 +64,10 @@ def open_app(browser, url: str):
     return ctx, page
 
 
-def open_page(browser, url: str, viewport: dict):
-    """A fresh browser context at ``viewport`` on ``url``, once the page's script is idle: ``(context, page)``."""
-    ctx = browser.new_context(viewport=viewport)
+def open_page(browser, url: str, viewport: dict, **context):
+    """A fresh browser context at ``viewport`` (and ``context``'s options: a locale, downloads) on ``url``, once the
+    page's script is idle: ``(context, page)``."""
+    ctx = browser.new_context(viewport=viewport, **context)
     page = ctx.new_page()
     page.set_default_timeout(180_000)
     page.goto(url)

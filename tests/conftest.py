@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from helpers import close_app
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 APP_TIMEOUT = 120  # seconds per script run: an upper bound, short runs finish far sooner
 # Runs the app saves during the tests (AppTest sessions and the browser tests' servers) go to a scratch root,
@@ -22,16 +24,7 @@ def app():
     at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT)
     at.run()
     yield at
-    runner = at.session_state["leo_runner"] if "leo_runner" in at.session_state else None
-    if runner is not None:
-        runner.close()
-        assert runner.join(60)
-    jobs = at.session_state["leo_jobs"] if "leo_jobs" in at.session_state else None
-    if jobs is not None:
-        jobs.close()
-        for thread in jobs.threads():
-            thread.join(60)
-            assert not thread.is_alive(), thread.name
+    close_app(at)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Callable, TypeVar
 
 import torch
@@ -66,3 +67,34 @@ def charts(at) -> dict[str, dict]:
         if data.startswith("{"):  # else preload_plotly's invisible element (a bundle's name)
             out[c.proto.id.split("-", 2)[2]] = json.loads(data)
     return out
+
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP_TIMEOUT = 300  # seconds per script run: an upper bound, short runs finish far sooner
+
+
+def open_app(page: str = "train", **params: str):
+    """The whole app in AppTest, opened straight at ``page`` with the link's ``params`` (as a link opens it: the
+    page's own query keys applied), after its first run."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT)
+    at.query_params.update(params)
+    if page != "train":
+        at.switch_page(f"pages/{page}.py")
+    at.run()
+    return at
+
+
+def close_app(at) -> None:
+    """Stop an AppTest session's runner and background jobs, and wait for their threads."""
+    runner = at.session_state["leo_runner"] if "leo_runner" in at.session_state else None
+    if runner is not None:
+        runner.close()
+        assert runner.join(WAIT_S)
+    jobs = at.session_state["leo_jobs"] if "leo_jobs" in at.session_state else None
+    if jobs is not None:
+        jobs.close()
+        for thread in jobs.threads():
+            thread.join(WAIT_S)
+            assert not thread.is_alive(), thread.name

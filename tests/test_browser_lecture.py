@@ -77,12 +77,8 @@ def test_a_chapter_in_chinese(server, browser):
 
 def test_the_lecture_file_opens_offline_with_every_chapter(server, browser, tmp_path):
     url, _ = server
-    ctx = browser.new_context(viewport=SIZES["1440x900"][0], accept_downloads=True)
-    page = ctx.new_page()
-    page.set_default_timeout(300_000)
+    ctx, page = open_page(browser, f"{url}/lecture?ch=2&lang=zh", SIZES["1440x900"][0], accept_downloads=True)
     try:
-        page.goto(f"{url}/lecture?ch=2&lang=zh")
-        page.wait_for_selector(IDLE)
         with page.expect_download(timeout=300_000) as info:
             page.get_by_role("button", name=re.compile("下载整套讲义")).click()
         path = tmp_path / "lecture.html"
@@ -122,12 +118,8 @@ def test_an_embedded_chapter_shows_no_controls(server, browser):
 def test_the_browser_language_is_the_default(server, browser):
     """A browser set to Chinese opens the app in Chinese without ?lang (and the link then names it)."""
     url, _ = server
-    ctx = browser.new_context(viewport=SIZES["1440x900"][0], locale="zh-CN")
-    page = ctx.new_page()
-    page.set_default_timeout(180_000)
+    ctx, page = open_page(browser, f"{url}/lecture?ch=4", SIZES["1440x900"][0], locale="zh-CN")
     try:
-        page.goto(f"{url}/lecture?ch=4")
-        page.wait_for_selector(IDLE)
         wait_until(lambda: "讲义" in page.locator("[data-testid=stSidebarNav]").inner_text(), what="Chinese navigation")
         wait_until(lambda: "lang=zh" in _address(page), what="the language in the link")
     finally:

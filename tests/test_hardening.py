@@ -19,7 +19,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from helpers import charts, WAIT_S, tiny_config, wait_until
+from helpers import charts, close_app, WAIT_S, tiny_config, wait_until
 from leo_core.checkpoint import checkpoint_bytes
 from leo_core.history import MetricHistory
 from leo_app.jobs import JobSlots, max_jobs_from_env
@@ -49,16 +49,6 @@ app_state.before_page(PAGE)
 runpy.run_path({str(ROOT / "pages")!r} + "/" + PAGE + ".py", run_name="__page__")
 app_state.after_page(PAGE, PAGE)
 """
-
-
-def _close(at: AppTest) -> None:
-    runner = at.session_state["leo_runner"] if "leo_runner" in at.session_state else None
-    if runner is not None:
-        runner.close()
-        assert runner.join(WAIT_S)
-    jobs = at.session_state["leo_jobs"] if "leo_jobs" in at.session_state else None
-    if jobs is not None:
-        jobs.close()
 
 
 def _harness(page: str, params: dict[str, str]) -> AppTest:
@@ -91,7 +81,7 @@ def test_bad_url_params_on_the_train_page_are_noted_and_clamped():
         assert at.selectbox(key="family").value == "sinusoid"
         assert at.select_slider(key="alpha").value == 0.01
     finally:
-        _close(at)
+        close_app(at)
 
 
 @pytest.mark.parametrize("page", ["train", "adaptation", "landscape", "compare", "theory"])
@@ -107,7 +97,7 @@ def test_garbage_in_every_url_key_of_every_page(page):
             at.run()  # the session keeps working
             _no_exception(at)
         finally:
-            _close(at)
+            close_app(at)
 
 
 def test_settings_round_trip_through_the_url():
@@ -121,7 +111,7 @@ def test_settings_round_trip_through_the_url():
         links = [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.id.endswith("share_link")]
         assert links and "k=4" in links[0], "the share link does not hold the settings"
     finally:
-        _close(at)
+        close_app(at)
 
 
 def _query(at: AppTest, key: str):
@@ -140,7 +130,7 @@ def test_a_link_reproduces_a_hand_set_task_and_a_landscape_view():
         assert at.slider(key="adapt_param_linear_intercept").value == -0.25
         assert _query(at, "adapt_param_linear_slope") == "1.5" and _query(at, "adapt_source") == "params"
     finally:
-        _close(at)
+        close_app(at)
     at = _harness("landscape", {"land_family": "linear", "land_tasks": "3", "land_shown": "7"})
     try:
         at.run()
@@ -150,7 +140,7 @@ def test_a_link_reproduces_a_hand_set_task_and_a_landscape_view():
         assert any("Task 7 is not among the 3 tasks" in c.value for c in at.caption)
         assert _query(at, "land_shown") == "3"
     finally:
-        _close(at)
+        close_app(at)
 
 
 def test_a_preset_in_the_url_sets_everything_and_loads_its_checkpoint():
@@ -162,7 +152,7 @@ def test_a_preset_in_the_url_sets_everything_and_loads_its_checkpoint():
         assert at.radio(key="outer_optimizer").value == "sgd"
         assert at.session_state["leo_runner"].status == RunStatus.LOADED
     finally:
-        _close(at)
+        close_app(at)
 
 
 @pytest.mark.parametrize("page, preset", [("adaptation", "maml-sinusoid"), ("landscape", "document-linear"),
@@ -176,7 +166,7 @@ def test_a_preset_link_to_any_page_shows_that_pages_view_of_the_preset_run(page,
         assert run.status == RunStatus.LOADED and run.theta0 is not None
         assert not any("No trained run" in m.value for m in [*at.info, *at.caption, *at.markdown])
     finally:
-        _close(at)
+        close_app(at)
 
 
 def test_an_unknown_preset_in_a_link_is_noted_on_any_page():
@@ -186,7 +176,7 @@ def test_an_unknown_preset_in_a_link_is_noted_on_any_page():
         _no_exception(at)
         assert any("preset='nope' was ignored" in w.value for w in at.warning)
     finally:
-        _close(at)
+        close_app(at)
 
 
 def test_presets_from_the_sidebar_and_presentation_mode():
@@ -201,7 +191,7 @@ def test_presets_from_the_sidebar_and_presentation_mode():
         assert at.session_state["leo_runner"].status == RunStatus.LOADED
         assert at.selectbox(key="preset_choice").value is None
     finally:
-        _close(at)
+        close_app(at)
 
 
 @pytest.mark.parametrize("page", ["adaptation", "landscape"])
@@ -217,7 +207,7 @@ def test_every_pages_charts_follow_presentation_mode_and_the_export_format(page)
             _no_exception(at)
             return list(charts(at).values())
         finally:
-            _close(at)
+            close_app(at)
 
     plain, big = page_charts({}), page_charts({"present": "1"}, image_format="svg")
     assert plain and len(plain) == len(big)
@@ -248,7 +238,7 @@ def test_a_link_that_sets_widgets_logs_no_warning(page, params, monkeypatch):
         assert at.session_state[next(iter(params))] in (50, "5")  # the link's value reached the widget
     finally:
         policies._LOGGER.removeHandler(handler)
-        _close(at)
+        close_app(at)
     assert not [m for m in logged if "default value" in m], logged
 
 
@@ -287,7 +277,7 @@ def test_hostile_uploads_show_a_message_and_the_session_keeps_working():
             assert at.session_state["leo_runner"].status == RunStatus.IDLE
         assert not Path("/tmp/leo-pwned").exists()
     finally:
-        _close(at)
+        close_app(at)
 
 
 def test_a_checkpoint_of_another_family_loads_as_that_family():
@@ -303,7 +293,7 @@ def test_a_checkpoint_of_another_family_loads_as_that_family():
         assert "It is a linear checkpoint, not sinusoid" in at.success[0].value
         assert at.session_state["leo_runner"].snapshot().config.family == "linear"
     finally:
-        _close(at)
+        close_app(at)
 
 
 def test_an_upload_while_a_run_trains_is_refused_and_the_run_goes_on():
@@ -324,7 +314,7 @@ def test_an_upload_while_a_run_trains_is_refused_and_the_run_goes_on():
         snap = runner.snapshot()
         assert snap.run_id == run_id and snap.status in (RunStatus.RUNNING, RunStatus.QUEUED)
     finally:
-        _close(at)
+        close_app(at)
 
 
 # -- extreme sliders -----------------------------------------------------------------------------------
@@ -358,7 +348,7 @@ def test_alpha_at_its_maximum_diverges_with_a_message_and_the_session_recovers()
         at.run()
         assert at.session_state["leo_run"].status == RunStatus.FINISHED
     finally:
-        _close(at)
+        close_app(at)
 
 
 # -- many users ----------------------------------------------------------------------------------------

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from helpers import close_app, open_app
 from leo_core import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
@@ -241,36 +241,27 @@ def page_texts(at: AppTest) -> list[str]:
 PAGES = ["lecture", "train", "adaptation", "landscape", "compare", "theory"]
 
 
+def _no_english(at: AppTest, where: str) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    left = sorted({f"{p!r} in {t[:80]!r}" for t in page_texts(at) for p in english_phrases(t)})
+    assert not left, f"{where}: {len(left)} English phrases in Chinese:\n" + "\n".join(left[:40])
+
+
 def run_in_chinese(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params.update({"lang": "zh", **params})
-    if page != "train":  # straight to the page, as a link opens it (its own query keys applied)
-        at.switch_page(f"pages/{page}.py")
-    at.run()
-    return at
-
-
-def _close(at: AppTest) -> None:
-    for key in ("leo_runner", "leo_jobs"):
-        if key in at.session_state:
-            at.session_state[key].close()
+    return open_app(page, lang="zh", **params)
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_a_page_in_chinese_has_no_english_sentence(page):
     at = run_in_chinese(page)
     try:
-        assert not at.exception, [e.value for e in at.exception]
-        left = sorted({f"{p!r} in {t[:80]!r}" for t in page_texts(at) for p in english_phrases(t)})
-        assert not left, f"{page}: {len(left)} English phrases in Chinese:\n" + "\n".join(left[:40])
+        _no_english(at, page)
     finally:
-        _close(at)
+        close_app(at)
 
 
 def test_the_link_sets_the_language_and_the_sidebar_switches_it():
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["lang"] = "zh"
-    at.run()
+    at = open_app(lang="zh")
     try:
         assert at.session_state["lang"] == "zh"
         assert at.query_params.get("lang") in ("zh", ["zh"])
@@ -278,17 +269,30 @@ def test_the_link_sets_the_language_and_the_sidebar_switches_it():
         assert at.session_state["lang"] == "en"
         assert "lang" not in at.query_params
     finally:
-        _close(at)
+        close_app(at)
 
 
 @pytest.mark.parametrize("ch", range(1, 9))
 def test_every_lecture_chapter_in_chinese_has_no_english_sentence(ch):
     at = run_in_chinese("lecture", ch=str(ch))
     try:
-        assert not at.exception, [e.value for e in at.exception]
-        left = sorted({f"{p!r} in {t[:80]!r}" for t in page_texts(at) for p in english_phrases(t)})
-        assert not left, f"chapter {ch}: {len(left)} English phrases in Chinese:\n" + "\n".join(left[:40])
+        _no_english(at, f"chapter {ch}")
         at.button(key="lecture_next" if ch < 8 else "lecture_prev").click().run()  # a rerun in Chinese
         assert not at.exception, [e.value for e in at.exception]
     finally:
-        _close(at)
+        close_app(at)
+
+
+def test_a_divergence_made_in_a_training_thread_is_told_in_the_readers_language():
+    """The trainer raises English (the command line's); the app shows the same message in Chinese."""
+    from helpers import tiny_config
+    from leo_core.train import Trainer, TrainingDiverged
+
+    trainer = Trainer(tiny_config(alpha=50.0, k=5, iterations=50))
+    with pytest.raises(TrainingDiverged) as caught:
+        for _record in trainer:
+            pass
+    assert str(caught.value).startswith("training diverged at iteration")
+    with i18n.use_language("zh"):
+        zh = i18n.shown(caught.value.message)
+    assert "训练在第" in zh and "α=50 配合 k=5" in zh and not english_phrases(zh), zh

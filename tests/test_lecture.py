@@ -9,26 +9,15 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import charts
+from helpers import charts, close_app, open_app
 from leo_app.lecture import CHAPTERS
 from leo_core.i18n import _, use_language
 from leo_core.page_settings import LECTURE_CHAPTERS
 
-from conftest import APP
 
 
 def _open(chapter: int | None = None, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params.update({**({"ch": str(chapter)} if chapter else {}), **params})
-    at.switch_page("pages/lecture.py")
-    at.run()
-    return at
-
-
-def _close(at: AppTest) -> None:
-    for key in ("leo_runner", "leo_jobs"):
-        if key in at.session_state:
-            at.session_state[key].close()
+    return open_app("lecture", **({"ch": str(chapter)} if chapter else {}), **params)
 
 
 def test_the_chapter_count_is_declared_once():
@@ -51,7 +40,7 @@ def test_each_chapter_opens_from_its_link_with_a_picture(n):
         else:
             assert drawn, f"chapter {n} drew no chart"
     finally:
-        _close(at)
+        close_app(at)
 
 
 def test_next_and_previous_move_and_the_address_follows():
@@ -65,7 +54,7 @@ def test_next_and_previous_move_and_the_address_follows():
         assert at.session_state["ch"] == 1
         assert at.button(key="lecture_prev").disabled
     finally:
-        _close(at)
+        close_app(at)
 
 
 def test_a_chapter_opens_with_its_preset_and_a_return_keeps_the_trained_run():
@@ -81,7 +70,7 @@ def test_a_chapter_opens_with_its_preset_and_a_return_keeps_the_trained_run():
         assert runner.run_key == first
         assert runner.snapshot().config.family == "sinusoid"
     finally:
-        _close(at)
+        close_app(at)
 
 
 def test_an_out_of_range_chapter_is_noted_and_clamped():
@@ -91,7 +80,7 @@ def test_an_out_of_range_chapter_is_noted_and_clamped():
         assert at.session_state["ch"] in (1, LECTURE_CHAPTERS)
         assert any("ch" in w.value for w in at.warning)
     finally:
-        _close(at)
+        close_app(at)
 
 
 def _english_words(text: str) -> int:

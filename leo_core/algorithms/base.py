@@ -10,6 +10,7 @@ from torch import Tensor
 
 from .. import inner
 from ..config import TrainConfig
+from ..i18n import N_, Message
 from ..losses import LOSSES, accuracy
 from ..models import Model, Params
 from ..tasks import TaskBatch, TaskFamily
@@ -101,9 +102,9 @@ class MetaAlgorithm:
         """The model parameters a new task starts from."""
         return meta_params
 
-    def divergence_hint(self, cfg: TrainConfig) -> str:
+    def divergence_hint(self, cfg: TrainConfig) -> Message:
         """What most likely made a run of this algorithm diverge, for the error message."""
-        return f"α={cfg.alpha:g} with k={cfg.k} is likely too large"
+        return Message(N_("α={alpha} with k={k} is likely too large"), alpha=f"{cfg.alpha:g}", k=cfg.k)
 
     def step_size(self, meta_params: Params, alpha: float) -> float | Params:
         return alpha

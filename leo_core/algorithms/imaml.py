@@ -41,7 +41,7 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
-from ..i18n import N_
+from ..i18n import N_, Message
 from .. import inner
 from ..config import TrainConfig
 from ..losses import LOSSES, Loss
@@ -231,9 +231,10 @@ class IMAML(MetaAlgorithm):
     tol: float = TrainConfig.imaml_tol
     adapt: str = TrainConfig.imaml_adapt
 
-    def divergence_hint(self, cfg: TrainConfig) -> str:
+    def divergence_hint(self, cfg: TrainConfig) -> Message:
         # The inner solve's step is safe by construction; what is left is the outer step and λ.
-        return f"β={cfg.beta:g} is likely too large for λ={cfg.imaml_lambda:g}; try a smaller β or a larger λ"
+        return Message(N_("β={beta} is likely too large for λ={lam}; try a smaller β or a larger λ"),
+                       beta=f"{cfg.beta:g}", lam=f"{cfg.imaml_lambda:g}")
 
     def configure(self, cfg: TrainConfig) -> "IMAML":
         return replace(self, lam=cfg.imaml_lambda, tol=cfg.imaml_tol, adapt=cfg.imaml_adapt)

@@ -127,7 +127,22 @@ def family_optimum(model: Model, family: RegressionFamily, shots: int, alpha: fl
                    n_tasks: int = FAMILY_TASKS, seed: int = 0) -> tuple[float, float] | None:
     """The exact minimiser of the family's J (k plain steps of ``alpha`` on ``shots`` support points), from
     ``n_tasks`` fresh tasks: the model is linear, so each adapted θ is affine in θ₀ and J is a quadratic — six
-    coefficients fitted to J on a 3 × 3 grid give it exactly. None where J has no minimum (α too large)."""
+    coefficients fitted to J on a 3 × 3 grid give it exactly. None where J has no minimum (α too large). Kept per
+    family and setting: a live run's every redraw and the shown task's changes reuse it."""
+    key = (family.name, repr(model.spec()), shots, float(alpha), int(k), n_tasks, seed)
+    if key not in _OPTIMA:
+        if len(_OPTIMA) >= _OPTIMA_KEPT:
+            _OPTIMA.clear()
+        _OPTIMA[key] = _family_optimum(model, family, shots, alpha, k, n_tasks, seed)
+    return _OPTIMA[key]
+
+
+_OPTIMA: dict[tuple, tuple[float, float] | None] = {}  # family_optimum's results: it depends on none of θ₀'s run
+_OPTIMA_KEPT = 256
+
+
+def _family_optimum(model: Model, family: RegressionFamily, shots: int, alpha: float, k: int, n_tasks: int,
+                    seed: int) -> tuple[float, float] | None:
     gen = torch.Generator().manual_seed(seed)
     b = family.sample(n_tasks, shots, shots, gen, "cpu", torch.float64)
     center = {"theta0": torch.zeros(1, dtype=torch.float64), "theta1": torch.zeros(1, dtype=torch.float64)}
