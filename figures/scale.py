@@ -32,11 +32,18 @@ def scale_figure(fig: go.Figure, factor: float, height_factor: float | None = No
     # Margins grow with the text: axis titles, legends and animation controls placed in paper coordinates
     # below a plot keep their room for the larger text. The height may grow less than the text (a projector's
     # screen is no taller than a laptop's, relative to its text).
+    plot_before = _plot_height(fig)
     if fig.layout.height:
         fig.layout.height = round(fig.layout.height * height_factor)
     for side in ("l", "r", "t", "b"):
         if fig.layout.margin[side] is not None:
             fig.layout.margin[side] = round(fig.layout.margin[side] * factor)
+    plot_after = _plot_height(fig)
+    if plot_before and plot_after:  # controls and legends outside the plot stay as far from it as the text grew
+        stretch = factor * plot_before / plot_after
+        for control in (*(fig.layout.updatemenus or ()), *(fig.layout.sliders or ()), fig.layout.legend):
+            if control.y is not None and (control.y < 0 or control.y > 1):
+                control.y = control.y * stretch if control.y < 0 else 1 + (control.y - 1) * stretch
     base = fig.layout.font.size or FONT_SIZE
     fig.update_layout(font_size=base * factor)
     if fig.layout.title.font.size:
@@ -59,6 +66,18 @@ def scale_figure(fig: go.Figure, factor: float, height_factor: float | None = No
     for trace in (*fig.data, *(t for frame in fig.frames or () for t in frame.data)):  # animation frames too
         _scale_trace(trace, factor)
     return fig
+
+
+_DEFAULT_MARGIN = {"t": 100, "b": 80}  # plotly's
+
+
+def _plot_height(fig: go.Figure) -> float | None:
+    """The plotting area's height in pixels (the figure's less its top and bottom margins), if the height is set."""
+    if not fig.layout.height:
+        return None
+    t, b = (fig.layout.margin[side] if fig.layout.margin[side] is not None else _DEFAULT_MARGIN[side]
+            for side in ("t", "b"))
+    return max(1.0, fig.layout.height - t - b)
 
 
 def _scale_trace(trace, factor: float) -> None:

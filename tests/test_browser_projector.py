@@ -50,6 +50,9 @@ LECTURE = {1: None, 2: "lecture_linear", 3: "loss_chart", 4: "lecture_objective"
            6: "lecture_measured_race", 7: "lecture_baseline", 8: "lecture_omniglot"}
 STATES.update({f"lecture-{n}": (f"/lecture?ch={n}", None, key) for n, key in LECTURE.items()})
 STATES.update({f"lecture-{n}-zh": (f"/lecture?ch={n}&lang=zh", None, LECTURE[n]) for n in (1, 3, 6)})
+# Chinese words are wider than their English labels: the pages a lecture shows most, in Chinese too.
+STATES.update({f"{state}-zh": (f"{STATES[state][0]}&lang=zh", *STATES[state][1:])
+               for state in ("train-preset", "adaptation", "landscape-linear", "theory")})
 
 # Text that does not fit its box: Streamlit cuts it with an ellipsis (or it overflows, clipped by a parent).
 CUT_JS = """() => {

@@ -47,3 +47,29 @@ def test_animation_frames_are_scaled_too():
     assert big.data[0].line.width == 4 and big.frames[0].data[0].line.width == 4
     assert big.frames[0].data[0].marker.size == 12
     assert fig.frames[0].data[0].line.width == 2  # the original is untouched
+
+
+def test_controls_and_legends_outside_the_plot_keep_their_distance_in_text_sizes():
+    """Animation buttons below a plot and a legend above it sit in paper coordinates: when the text grows by 1.35
+    but the height only by 1.1, their distance from the plot in pixels must grow with the text (the play button
+    sat on the x-axis title of the Adaptation page presenting at 1920×1080)."""
+    from figures.style import base_layout, figure, step_animation_controls
+
+    layout = base_layout(height=520, margin=dict(l=70, r=20, t=110, b=150))
+    layout.update(step_animation_controls(3, frame_ms=100, redraw=False, y=-0.3))
+    layout["legend"] = dict(orientation="h", y=1.2, yanchor="bottom")
+    fig = figure([dict(type="scatter", x=[0, 1], y=[0, 1])], layout)
+
+    def below(f) -> float:  # pixels between the plot's bottom and the buttons
+        plot = f.layout.height - f.layout.margin.t - f.layout.margin.b
+        return -f.layout.updatemenus[0].y * plot
+
+    def above(f) -> float:
+        plot = f.layout.height - f.layout.margin.t - f.layout.margin.b
+        return (f.layout.legend.y - 1) * plot
+
+    big = scale_figure(fig, 1.35, 1.1)
+    assert below(big) == pytest.approx(1.35 * below(fig), rel=0.02)
+    assert above(big) == pytest.approx(1.35 * above(fig), rel=0.02)
+    assert -big.layout.updatemenus[0].y * (big.layout.height - big.layout.margin.t - big.layout.margin.b) < \
+        big.layout.margin.b, "still within the bottom margin"

@@ -296,3 +296,33 @@ def test_a_divergence_made_in_a_training_thread_is_told_in_the_readers_language(
     with i18n.use_language("zh"):
         zh = i18n.shown(caught.value.message)
     assert "训练在第" in zh and "α=50 配合 k=5" in zh and not english_phrases(zh), zh
+
+
+def _bold_that_does_not_render(text: str) -> list[str]:
+    """``**`` runs Markdown (CommonMark) would print as asterisks: in order they open and close, and an opening one
+    must be left-flanking, a closing one right-flanking. In Chinese, "**看点：**此处" breaks the rule (a closing run
+    after punctuation, before a letter); "**看点**：此处" keeps it."""
+    import unicodedata
+
+    def punct(c: str) -> bool:
+        return c != "" and unicodedata.category(c)[0] in "PS"
+
+    def space(c: str) -> bool:
+        return c == "" or c.isspace()
+
+    bad, opening = [], True
+    for m in re.finditer(r"(?<!\*)\*\*(?!\*)", text):
+        prev = text[m.start() - 1] if m.start() else ""
+        nxt = text[m.end()] if m.end() < len(text) else ""
+        left = not space(nxt) and (not punct(nxt) or space(prev) or punct(prev))
+        right = not space(prev) and (not punct(prev) or space(nxt) or punct(nxt))
+        if not (left if opening else right):
+            bad.append(text[max(0, m.start() - 12):m.end() + 12])
+        opening = not opening
+    return bad
+
+
+def test_bold_in_the_translations_renders():
+    assert _bold_that_does_not_render("**看点：**此处") and not _bold_that_does_not_render("**看点**：此处")
+    bad = {s[:40]: b for strings in _catalog().values() for s in strings if (b := _bold_that_does_not_render(s))}
+    assert not bad, bad
